@@ -1,0 +1,11 @@
+"""The roles of the people who use Caisse, as Django groups."""
+
+COORDINATOR = "coordinator"
+VOLUNTEER = "volunteer"
+VENDOR_STAFF = "vendor_staff"
+
+ALL = (COORDINATOR, VOLUNTEER, VENDOR_STAFF)
+
+
+def has_role(user, role: str) -> bool:
+    return user.is_authenticated and user.groups.filter(name=role).exists()
