@@ -42,8 +42,9 @@ def check_ledger() -> LedgerReport:
     while it reads cannot show up as false alarms.
     """
     report = LedgerReport()
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if own_transaction and connection.vendor == "postgresql":
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(
             f"""
@@ -58,7 +59,7 @@ def check_ledger() -> LedgerReport:
             ORDER BY a.id
             """
         )
-        report.mismatches = [BalanceMismatch(*row) for row in cursor.fetchall()]
+        report.mismatches = [BalanceMismatch(id_, label, int(stored), int(computed)) for id_, label, stored, computed in cursor.fetchall()]
         cursor.execute(f"SELECT unit, SUM(balance) FROM {_ACCOUNT} GROUP BY unit HAVING SUM(balance) <> 0")
         report.unbalanced_units = {unit: int(total) for unit, total in cursor.fetchall()}
         cursor.execute(

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import MAY_GO_NEGATIVE, Account, AccountKind, Transfer, TransferKind, Unit
+from .models import EURO_KINDS, MAY_GO_NEGATIVE, Account, AccountKind, Transfer, TransferKind, Unit
 
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
@@ -174,4 +174,8 @@ def open_account(kind: AccountKind) -> Account:
 
 
 def system_account(kind: AccountKind) -> Account:
-    return Account.objects.get(code=kind.value)
+    """One of the fund's own accounts. Migration 0002 creates them; creating a missing one
+    here keeps a database emptied by a flush (tests, a restore gone wrong) usable."""
+    unit = Unit.EURO if kind in EURO_KINDS else Unit.FUND_UNIT
+    account, _ = Account.objects.get_or_create(code=kind.value, defaults={"kind": kind, "unit": unit})
+    return account

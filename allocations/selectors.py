@@ -30,9 +30,9 @@ def fund_position() -> FundPosition:
     """
     balances = dict(Account.objects.filter(code__isnull=False).values_list("code", "balance"))
     return FundPosition(
-        treasury=balances[AccountKind.TREASURY],
-        units_in_circulation=-(balances[AccountKind.ISSUANCE] + balances[AccountKind.EXPIRY]),
-        grants_received=-balances[AccountKind.GRANTS],
-        contributions_received=-balances[AccountKind.CONTRIBUTIONS],
-        reimbursements_paid=balances[AccountKind.REIMBURSEMENTS],
+        treasury=balances.get(AccountKind.TREASURY, 0),
+        units_in_circulation=-(balances.get(AccountKind.ISSUANCE, 0) + balances.get(AccountKind.EXPIRY, 0)),
+        grants_received=-balances.get(AccountKind.GRANTS, 0),
+        contributions_received=-balances.get(AccountKind.CONTRIBUTIONS, 0),
+        reimbursements_paid=balances.get(AccountKind.REIMBURSEMENTS, 0),
     )
