@@ -223,6 +223,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
+WHITENOISE_AUTOREFRESH = not COLLECTED_STATIC
 WHITENOISE_MANIFEST_STRICT = False
 
 # --- REST API -------------------------------------------------------------------------

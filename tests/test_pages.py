@@ -1,0 +1,50 @@
+import pytest
+
+
+@pytest.mark.django_db
+def test_home_page_shows_the_fund_name_in_french_by_default(client, settings):
+    settings.FUND_NAME = "Caisse alimentaire de Montpellier"
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Caisse alimentaire de Montpellier" in body
+    assert '<html lang="fr">' in body
+
+
+@pytest.mark.django_db
+def test_home_page_speaks_english_when_asked(client):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert '<html lang="en">' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_healthz_reaches_the_database(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_api_schema_and_docs_are_served_without_any_cdn(client):
+    schema = client.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    docs = client.get("/api/v1/docs/").content.decode()
+    assert "swagger" in docs.lower()
+    for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs", "googleapis"):
+        assert cdn not in docs
+
+
+@pytest.mark.django_db
+def test_static_assets_are_served_by_the_application(client):
+    from django.templatetags.static import static
+
+    response = client.get(static("css/caisse.css"))
+    assert response.status_code == 200
+
+
+@pytest.mark.browser
+def test_browser_home_page_shows_the_fund_name(page, settings):
+    settings.FUND_NAME = "Caisse commune de Montpellier"
+    page.goto(page.live_server_url + "/")
+    assert page.locator("h1").inner_text() == "Caisse commune de Montpellier"
+    # Its own stylesheet loaded: the header carries the fund's green.
+    color = page.locator(".site-header").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert color == "rgb(47, 107, 58)"
