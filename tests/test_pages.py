@@ -9,12 +9,15 @@ def test_home_page_shows_the_fund_name_in_french_by_default(client, settings):
     body = response.content.decode()
     assert "Caisse alimentaire de Montpellier" in body
     assert '<html lang="fr">' in body
+    assert "Chaque mois, chaque foyer reçoit son allocation alimentaire" in body
 
 
 @pytest.mark.django_db
 def test_home_page_speaks_english_when_asked(client):
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
-    assert '<html lang="en">' in response.content.decode()
+    body = response.content.decode()
+    assert '<html lang="en">' in body
+    assert "Every month, each household receives its food allocation" in body
 
 
 @pytest.mark.django_db
