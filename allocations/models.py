@@ -6,6 +6,7 @@ the balance stored on an account changes in the same database transaction (see
 `allocations.ledger`).
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -133,3 +134,150 @@ class Transfer(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.kind} {self.amount} {self.unit} {self.debit_id}→{self.credit_id}"
+
+
+# --- Fund rules and the monthly issuance ------------------------------------------------
+
+
+class RolloverPolicy(models.TextChoices):
+    NONE = "none", _("none: unspent balance returns to the fund")
+    CAP = "cap", _("capped: carried over up to a cap")
+    FULL = "full", _("full: carried over entirely")
+
+
+class ArrearsPolicy(models.TextChoices):
+    # Contributions are chosen by the household; the committee decides whether missing
+    # ones ever stop the allocation. Read by the contributions feature, not by issuance.
+    KEEP_ALLOCATING = "keep", _("keep allocating, follow up with the household")
+    PAUSE_AFTER_GRACE = "pause", _("pause the allocation after the grace period")
+
+
+class FundRules(models.Model):
+    """One version of the committee's rules, in force from `effective_from` (a month).
+
+    Versions are never rewritten: a change is a new version starting at a future period
+    (`allocations.rules.create_version`). Amounts are in cents.
+    """
+
+    effective_from = models.DateField(_("in force from (first day of a month)"), unique=True)
+    allocation_per_household = models.PositiveIntegerField(_("allocation per household (cents)"))
+    supplement_per_extra_adult = models.PositiveIntegerField(_("supplement per extra adult (cents)"), default=0)
+    supplement_per_child = models.PositiveIntegerField(_("supplement per child (cents)"), default=0)
+    minimum_contribution = models.PositiveIntegerField(_("minimum contribution (cents)"), default=100)
+    minimum_contribution_per_extra_person = models.PositiveIntegerField(
+        _("minimum contribution per extra person (cents)"), default=0
+    )
+    # [{"income_per_person_up_to": cents or null for the last band, "suggested": cents}, ...]
+    contribution_grid = models.JSONField(_("suggested contribution grid"), default=list, blank=True)
+    rollover_policy = models.CharField(
+        _("rollover of unspent balance"), max_length=8, choices=RolloverPolicy.choices, default=RolloverPolicy.FULL
+    )
+    rollover_cap = models.PositiveIntegerField(_("rollover cap (cents)"), default=0)
+    prorate_first_month = models.BooleanField(_("prorate the first month of a household joining mid-month"), default=False)
+    arrears_policy = models.CharField(
+        _("arrears policy"), max_length=8, choices=ArrearsPolicy.choices, default=ArrearsPolicy.KEEP_ALLOCATING
+    )
+    arrears_grace_months = models.PositiveSmallIntegerField(_("grace period for arrears (months)"), default=3)
+    # The governance decision that adopted this version; empty for the initial setup.
+    # A reference rather than a foreign key: the governance models do not exist yet.
+    decision_reference = models.CharField(_("decision reference"), max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("fund rules version")
+        verbose_name_plural = _("fund rules versions")
+        ordering = ["-effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(rollover_policy=RolloverPolicy.CAP) | Q(rollover_cap__gt=0),
+                name="fundrules_cap_policy_has_a_cap",
+            ),
+            models.CheckConstraint(condition=Q(allocation_per_household__gt=0), name="fundrules_allocation_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.effective_from:%Y-%m}"
+
+    @property
+    def kept_balance(self) -> int | None:
+        """What a wallet keeps at the end of a period; None when everything is kept."""
+        return {RolloverPolicy.NONE: 0, RolloverPolicy.CAP: self.rollover_cap}.get(self.rollover_policy)
+
+
+class IssuanceRun(models.Model):
+    """The issuance of one period (YYYY-MM): planned once, worked chunk by chunk, resumable."""
+
+    class Status(models.TextChoices):
+        REFUSED = "refused", _("refused (insufficient reserve)")
+        RUNNING = "running", _("running")
+        FAILED = "failed", _("failed (will resume)")
+        DONE = "done", _("done")
+
+    period = models.CharField(_("period"), max_length=7, unique=True)
+    rules = models.ForeignKey(FundRules, on_delete=models.PROTECT, related_name="runs", verbose_name=_("rules applied"))
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.RUNNING)
+    # What planning expected, then what the rows written say (added per chunk, in the
+    # chunk's own transaction, so a chunk delivered twice cannot count twice).
+    planned_households = models.PositiveIntegerField(_("households planned"), default=0)
+    planned_total = models.BigIntegerField(_("total planned (cents)"), default=0)
+    households_credited = models.PositiveIntegerField(_("households credited"), default=0)
+    total_issued = models.BigIntegerField(_("total issued (cents)"), default=0)
+    households_expired = models.PositiveIntegerField(_("wallets with an expiry"), default=0)
+    total_expired = models.BigIntegerField(_("total expired (cents)"), default=0)
+    first_household_id = models.BigIntegerField(_("first household id"), default=0)
+    last_household_id = models.BigIntegerField(_("last household id"), default=0)
+    chunk_size = models.PositiveIntegerField(_("households per chunk"), default=5000)
+    chunks_total = models.PositiveIntegerField(_("chunks"), default=0)
+    chunks_done = models.PositiveIntegerField(_("chunks done"), default=0)
+    last_chunk_done = models.IntegerField(_("last chunk done"), null=True, blank=True)
+    reserve_before = models.BigIntegerField(_("available reserve before (cents)"), null=True, blank=True)
+    reserve_after = models.BigIntegerField(_("available reserve after (cents)"), null=True, blank=True)
+    forced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("forced by"),
+    )
+    force_reason = models.TextField(_("reason for forcing"), blank=True)
+    message = models.TextField(_("message"), blank=True)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("issuance run")
+        verbose_name_plural = _("issuance runs")
+        ordering = ["-period"]
+
+    def __str__(self):
+        return f"{self.period} ({self.status})"
+
+
+class IssuanceChunk(models.Model):
+    """Households [lo, hi) of a run. Its row is locked while it is worked and marked done
+    in the same transaction as its transfers: a duplicate delivery finds it done."""
+
+    run = models.ForeignKey(IssuanceRun, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    done = models.BooleanField(default=False)
+    households_credited = models.PositiveIntegerField(default=0)
+    total_issued = models.BigIntegerField(default=0)
+    households_expired = models.PositiveIntegerField(default=0)
+    total_expired = models.BigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("issuance chunk")
+        verbose_name_plural = _("issuance chunks")
+        constraints = [models.UniqueConstraint(fields=["run", "index"], name="issuancechunk_run_index_unique")]

@@ -45,3 +45,32 @@ class Household(models.Model):
 
     def __str__(self):
         return self.reference
+
+
+class Notice(models.Model):
+    """A message to a household, shown in the portal (and e-mailed where it has an address).
+
+    One per (household, kind, period): a repeated notification is a no-op.
+    """
+
+    class Kind(models.TextChoices):
+        ALLOCATION_ISSUED = "allocation", _("allocation available")
+        EXPIRY_REMINDER = "expiry", _("balance about to expire")
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="notices", verbose_name=_("household"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    period = models.CharField(_("period"), max_length=7)
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        constraints = [
+            models.UniqueConstraint(fields=["household", "kind", "period"], name="notice_once_per_household_kind_period")
+        ]
+        indexes = [models.Index(fields=["household", "-created_at"], name="notice_household_recent")]
+
+    def __str__(self):
+        return f"{self.household} {self.kind} {self.period}"
