@@ -16,6 +16,7 @@ the same pair of accounts cannot deadlock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -76,13 +77,18 @@ def transfer(
     idempotency_key: str | None = None,
     memo: str = "",
     reverses: Transfer | int | None = None,
+    at: datetime | None = None,
 ) -> Posted:
-    """Move `amount` cents from `debit` to `credit`; see the module docstring."""
+    """Move `amount` cents from `debit` to `credit`; see the module docstring.
+
+    `at` dates a movement that happened earlier (an import, the demo's history); the
+    balances still change now, and the transfer is as immutable as any other.
+    """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidAmount(amount=amount)
     debit_id, credit_id = _pk(debit), _pk(credit)
     reverses_id = None if reverses is None else (reverses if isinstance(reverses, int) else reverses.pk)
-    now = timezone.now()
+    now = at or timezone.now()
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

@@ -74,7 +74,7 @@ def run_stack_and_check(env: dict, tmp_path: Path) -> None:
         # One task through the worker, over the configured broker.
         task = subprocess.run(
             [str(PYTHON), "-c", "from caisse.tasks import ping; print(ping.delay().get(timeout=90))"],
-            env={**env, "DJANGO_SETTINGS_MODULE": "caisse.settings"}, cwd=ROOT, capture_output=True, text=True,
+            env={**env, "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "caisse.settings"}, cwd=ROOT, capture_output=True, text=True,
             timeout=120,
         )
         assert task.stdout.strip() == "pong", task.stderr

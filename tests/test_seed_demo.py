@@ -1,0 +1,209 @@
+"""`manage.py seed_demo`: a realistic demo fund, safe to run again, against PostgreSQL."""
+
+import io
+import json
+import stat
+from datetime import date
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from allocations.models import Transfer, TransferKind
+from allocations.selectors import fund_position
+from governance.models import CommitteeMembership
+from members import demo
+from members.models import Household
+from users import roles
+from vendors.models import Vendor, VendorStaff
+
+pytestmark = pytest.mark.django_db
+
+SIZES = {"households": 30, "vendors": 8, "committee": 10}
+
+
+def seed(tmp_path, name="creds.json", **sizes):
+    path = tmp_path / name
+    out = io.StringIO()
+    call_command("seed_demo", credentials=str(path), stdout=out, **{**SIZES, **sizes})
+    return json.loads(path.read_text(encoding="utf-8")), out.getvalue()
+
+
+def counts():
+    return {
+        "households": Household.objects.count(),
+        "users": get_user_model().objects.count(),
+        "vendors": Vendor.objects.count(),
+        "staff": VendorStaff.objects.count(),
+        "seats": CommitteeMembership.objects.count(),
+        "transfers": Transfer.objects.count(),
+    }
+
+
+def logs_in(username, password):
+    return authenticate(username=username, password=password) is not None
+
+
+def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
+    _, out = seed(tmp_path)
+
+    assert Household.objects.count() == 30
+    assert Vendor.objects.count() == 8
+    assert VendorStaff.objects.count() == 8
+    assert CommitteeMembership.objects.filter(ends_on__isnull=True).count() == 10
+    assert CommitteeMembership.objects.filter(role=CommitteeMembership.Role.FACILITATOR).exists()
+    # About half the seats held by member households, as in Montpellier.
+    assert CommitteeMembership.objects.filter(user__household__isnull=False).exists()
+    assert Vendor.objects.filter(kind=Vendor.Kind.COOPERATIVE).count() == 1
+    assert Vendor.objects.filter(status=Vendor.Status.APPROVED).count() == 7
+
+    coordinator = get_user_model().objects.get(username=demo.COORDINATOR_USERNAME)
+    assert coordinator.is_staff and coordinator.is_superuser
+    assert coordinator.groups.filter(name=roles.COORDINATOR).exists()
+    assert all(staff.user.groups.filter(name=roles.VENDOR_STAFF).exists() for staff in VendorStaff.objects.all())
+    assert not Household.objects.filter(user__isnull=True).exists()
+
+    ledger_is_clean()
+    assert fund_position().available_reserve >= 0
+    assert "30 households" in out
+
+
+def test_households_vary_like_montpellier_s(tmp_path):
+    seed(tmp_path)
+
+    households = list(Household.objects.all())
+    assert {household.status for household in households} == {Household.Status.ACTIVE}
+    assert all(1 <= household.adults <= 3 and 0 <= household.children <= 4 for household in households)
+    assert all(100 <= household.monthly_contribution <= 15_000 for household in households)
+    assert len({household.monthly_contribution for household in households}) > 5
+    assert len({household.district for household in households}) > 3
+    assert set(household.district for household in households) <= set(demo.DISTRICTS)
+
+
+def test_three_months_of_history_go_through_the_ledger(tmp_path):
+    seed(tmp_path)
+    periods = demo.history_periods(timezone.localdate())
+
+    for household in Household.objects.all():
+        keys = set(
+            Transfer.objects.filter(kind=TransferKind.ALLOCATION, credit=household.wallet_id).values_list(
+                "idempotency_key", flat=True
+            )
+        )
+        assert keys == {f"allocation:{household.wallet_id}:{period}" for period in periods}
+    assert Transfer.objects.filter(kind=TransferKind.ALLOCATION, amount=demo.ALLOCATION).count() == 30 * 3
+    assert Transfer.objects.filter(kind=TransferKind.GRANT).exists()
+    assert Transfer.objects.filter(kind=TransferKind.CONTRIBUTION).count() > 30 * 2
+    # Purchases only at approved vendors, and every movement carries a key.
+    approved = set(Vendor.objects.filter(status=Vendor.Status.APPROVED).values_list("account_id", flat=True))
+    assert set(Transfer.objects.filter(kind=TransferKind.PURCHASE).values_list("credit_id", flat=True)) <= approved
+    assert not Transfer.objects.filter(idempotency_key__isnull=True).exists()
+    # Every month but the last is settled: units retired and euros paid, the same amount.
+    settled = sum(Transfer.objects.filter(kind=TransferKind.SETTLEMENT).values_list("amount", flat=True))
+    reimbursed = sum(Transfer.objects.filter(kind=TransferKind.REIMBURSEMENT).values_list("amount", flat=True))
+    assert settled == reimbursed > 0
+    last = periods[-1]
+    assert not Transfer.objects.filter(kind=TransferKind.SETTLEMENT, idempotency_key__contains=f":{last}:").exists()
+
+
+def test_the_credentials_file_has_the_agreed_shape_and_every_password_works(tmp_path):
+    credentials, _ = seed(tmp_path)
+
+    assert set(credentials) == {"coordinator", "members", "committee", "vendors"}
+    assert set(credentials["coordinator"]) == {"username", "password"}
+    assert len(credentials["members"]) == 30
+    assert all(set(row) == {"username", "password", "card_number", "qr_token", "pin"} for row in credentials["members"])
+    assert all(row["card_number"] is row["qr_token"] is row["pin"] is None for row in credentials["members"])
+    assert len(credentials["committee"]) == 10
+    assert all(set(row) == {"username", "password"} for row in credentials["committee"])
+    assert len(credentials["vendors"]) == 8
+    assert all(set(row) == {"slug", "username", "password", "api_key"} for row in credentials["vendors"])
+    assert all(row["api_key"] is None for row in credentials["vendors"])
+    assert {row["slug"] for row in credentials["vendors"]} == set(Vendor.objects.values_list("slug", flat=True))
+
+    assert logs_in(**credentials["coordinator"])
+    for role in ("members", "committee", "vendors"):
+        for row in credentials[role]:
+            assert logs_in(row["username"], row["password"]), row["username"]
+    # Each role its own password, and none of them guessable from the file's shape.
+    assert len({credentials["coordinator"]["password"], credentials["members"][0]["password"],
+                credentials["vendors"][0]["password"]}) == 3
+    assert stat.S_IMODE((tmp_path / "creds.json").stat().st_mode) == 0o600
+
+
+def test_running_it_twice_creates_nothing_and_renews_the_passwords(tmp_path, ledger_is_clean):
+    first, _ = seed(tmp_path, "first.json")
+    before, position = counts(), fund_position()
+
+    second, out = seed(tmp_path, "second.json")
+
+    assert counts() == before
+    assert fund_position() == position
+    assert "0 transfers posted" in out
+    assert second["coordinator"]["password"] != first["coordinator"]["password"]
+    assert logs_in(**second["coordinator"])
+    assert not logs_in(**first["coordinator"])
+    for role in ("members", "committee", "vendors"):
+        assert [row["username"] for row in second[role]] == [row["username"] for row in first[role]]
+        for row in second[role]:
+            assert logs_in(row["username"], row["password"]), row["username"]
+        assert not logs_in(first[role][0]["username"], first[role][0]["password"])
+    ledger_is_clean()
+
+
+def test_a_larger_rerun_adds_to_the_demo_without_contradicting_it(tmp_path, ledger_is_clean):
+    seed(tmp_path)
+    transfers = set(Transfer.objects.values_list("pk", "idempotency_key", "amount"))
+
+    seed(tmp_path, households=45, vendors=10, committee=12)
+
+    assert Household.objects.count() == 45
+    assert Vendor.objects.count() == 10
+    assert transfers <= set(Transfer.objects.values_list("pk", "idempotency_key", "amount"))
+    assert Transfer.objects.filter(kind=TransferKind.ALLOCATION).count() == 45 * 3
+    ledger_is_clean()
+    assert fund_position().available_reserve >= 0
+
+
+def test_the_same_seed_gives_the_same_demo():
+    start = date(2026, 8, 1)
+    assert [demo.household_spec(index, start) for index in range(1, 20)] == [
+        demo.household_spec(index, start) for index in range(1, 20)
+    ]
+    # Vendor i does not depend on how many vendors were asked for.
+    assert demo.vendor_specs(5) == demo.vendor_specs(50)[:5]
+    assert len({spec.slug for spec in demo.vendor_specs(200)}) == 200
+
+
+def test_history_is_the_three_months_before_this_one():
+    assert demo.history_periods(date(2026, 1, 15)) == ["2025-10", "2025-11", "2025-12"]
+    assert demo.history_periods(date(2026, 11, 28)) == ["2026-08", "2026-09", "2026-10"]
+
+
+def test_it_refuses_an_empty_demo(tmp_path):
+    with pytest.raises(CommandError):
+        seed(tmp_path, households=0)
+
+
+def test_history_is_dated_in_its_months(tmp_path):
+    seed(tmp_path)
+    periods = demo.history_periods(timezone.localdate())
+    for transfer in Transfer.objects.filter(kind=TransferKind.ALLOCATION):
+        assert timezone.localtime(transfer.created_at).strftime("%Y-%m") == transfer.idempotency_key.rsplit(":", 1)[1]
+    purchase_months = {
+        timezone.localtime(t.created_at).strftime("%Y-%m") for t in Transfer.objects.filter(kind=TransferKind.PURCHASE)
+    }
+    assert purchase_months == set(periods)
+
+
+def test_refuses_to_load_into_a_fund_with_real_households(tmp_path):
+    from members.services import create_household
+
+    create_household(reference="MTP-0001")
+    with pytest.raises(CommandError, match="real households"):
+        seed(tmp_path)
+    assert Household.objects.count() == 1
+    seed(tmp_path, force=True)
+    assert Household.objects.count() == 1 + SIZES["households"]
