@@ -162,13 +162,14 @@ else:
         }
     }
     _queue_dir = DATA_DIR / "queue"
-    for _sub in ("messages", "processed", "results"):
+    for _sub in ("messages", "processed", "results", "control"):
         (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir / "messages"),
         "data_folder_out": str(_queue_dir / "messages"),
         "processed_folder": str(_queue_dir / "processed"),
+        "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = f"file://{_queue_dir / 'results'}"
