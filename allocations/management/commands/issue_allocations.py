@@ -1,0 +1,54 @@
+"""Issue a period's allocations from the command line: the same service as Celery beat."""
+
+import getpass
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from allocations import issuance, periods
+from allocations.issuance import format_cents
+from allocations.rules import NoRulesInForce
+
+
+class Command(BaseCommand):
+    help = "Issue the monthly allocations of a period (YYYY-MM); a second run credits nobody twice."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--period", default=None, help="YYYY-MM (default: the current period)")
+        parser.add_argument("--dry-run", action="store_true", help="print what would be issued, change nothing")
+        parser.add_argument("--force", action="store_true", help="issue even if the reserve does not cover it")
+        parser.add_argument("--reason", default="", help="why it is forced (required with --force)")
+        parser.add_argument("--by", default=None, help="username of the coordinator forcing it")
+        parser.add_argument("--chunk-size", type=int, default=None)
+
+    def handle(self, *args, period, dry_run, force, reason, by, chunk_size, **options):
+        period = period or periods.current()
+        forced_by = None
+        if force:
+            if by:
+                forced_by = get_user_model().objects.filter(username=by).first()
+                if forced_by is None:
+                    raise CommandError(f"no user named {by!r}")
+            else:
+                reason = f"{reason} (command line, system user {getpass.getuser()})" if reason else ""
+        try:
+            result = issuance.issue_period(
+                period, dry_run=dry_run, force=force, forced_by=forced_by, reason=reason, chunk_size=chunk_size
+            )
+        except (issuance.IssuanceError, NoRulesInForce, periods.InvalidPeriod) as exc:
+            raise CommandError(str(exc)) from exc
+        prefix = "DRY RUN, nothing written — " if dry_run else ""
+        self.stdout.write(f"{prefix}period {period}")
+        self.stdout.write(f"households credited: {result.households_credited}")
+        self.stdout.write(f"total issued: {format_cents(result.total_issued)}")
+        self.stdout.write(
+            f"expired: {format_cents(result.total_expired)} from {result.households_expired} wallets"
+        )
+        self.stdout.write(f"reserve before: {format_cents(result.reserve_before)}")
+        self.stdout.write(f"reserve after: {format_cents(result.reserve_after)}")
+        if result.run is not None:
+            run = result.run
+            self.stdout.write(
+                f"run: {run.status}, {run.households_credited} households and {format_cents(run.total_issued)} "
+                f"in all, {run.chunks_done}/{run.chunks_total} chunks"
+            )

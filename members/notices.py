@@ -1,0 +1,102 @@
+"""Notices to households: in the portal, and by e-mail where the household has one.
+
+Created set-based (one INSERT … SELECT per chunk of households) and at most once per
+household, kind and period, so a repeated call sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from allocations import periods
+from allocations.models import Account, Transfer
+
+from .models import Household, Notice
+
+_NOTICE = Notice._meta.db_table
+_HOUSEHOLD = Household._meta.db_table
+_ACCOUNT = Account._meta.db_table
+_TRANSFER = Transfer._meta.db_table
+_EMAIL_BATCH = 500
+
+
+def _month_label(period: str) -> str:
+    return formats.date_format(periods.parse(period), "F Y")
+
+
+def _cents(cents: int) -> str:
+    euros, rest = divmod(int(cents), 100)
+    return f"{euros},{rest:02d} {settings.FUND_UNIT_LABEL}"
+
+
+def notify_allocation_issued(period: str, lo: int, hi: int) -> int:
+    """Tell the households of ids [lo, hi) credited for `period` that it is available."""
+    with override(settings.LANGUAGE_CODE):
+        subject = _("Your allocation for %(month)s is available") % {"month": _month_label(period)}
+        text = _("Your allocation for %(month)s is available in your account. You can spend it at the approved shops.") % {
+            "month": _month_label(period)
+        }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_NOTICE} (household_id, kind, period, text, created_at)
+            SELECT h.id, %s, %s, %s, %s FROM {_HOUSEHOLD} h
+            JOIN {_TRANSFER} t ON t.idempotency_key = 'allocation:' || h.wallet_id || ':' || %s
+            WHERE h.id >= %s AND h.id < %s
+            ON CONFLICT (household_id, kind, period) DO NOTHING
+            RETURNING household_id
+            """,
+            [Notice.Kind.ALLOCATION_ISSUED, period, text, timezone.now(), period, lo, hi],
+        )
+        created = [row[0] for row in cursor.fetchall()]
+    _email(created, subject, text)
+    return len(created)
+
+
+def remind_expiring_balances(period: str, kept: int, expires_on: date) -> int:
+    """Remind active households whose balance is above what they keep at the period's end."""
+    with override(settings.LANGUAGE_CODE):
+        subject = _("Your balance expires soon")
+        if kept:
+            text = _(
+                "Unspent balance above %(kept)s returns to the fund at the end of %(day)s. Spend it before then."
+            ) % {"kept": _cents(kept), "day": formats.date_format(expires_on, "j F Y")}
+        else:
+            text = _("Your unspent balance returns to the fund at the end of %(day)s. Spend it before then.") % {
+                "day": formats.date_format(expires_on, "j F Y")
+            }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {_NOTICE} (household_id, kind, period, text, created_at)
+            SELECT h.id, %s, %s, %s, %s FROM {_HOUSEHOLD} h JOIN {_ACCOUNT} a ON a.id = h.wallet_id
+            WHERE h.status = %s AND a.balance > %s
+            ON CONFLICT (household_id, kind, period) DO NOTHING
+            RETURNING household_id
+            """,
+            [Notice.Kind.EXPIRY_REMINDER, period, text, timezone.now(), Household.Status.ACTIVE, kept],
+        )
+        created = [row[0] for row in cursor.fetchall()]
+    _email(created, subject, text)
+    return len(created)
+
+
+def _email(household_ids: list[int], subject: str, body: str) -> None:
+    """E-mail the notified households that have an address, a batch at a time."""
+    mail = get_connection()
+    for start in range(0, len(household_ids), _EMAIL_BATCH):
+        addresses = (
+            Household.objects.filter(pk__in=household_ids[start : start + _EMAIL_BATCH], user__isnull=False)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+        messages = [EmailMessage(subject, body, None, [address]) for address in addresses]
+        if messages:
+            mail.send_messages(messages)
