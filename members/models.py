@@ -74,3 +74,28 @@ class Notice(models.Model):
 
     def __str__(self):
         return f"{self.household} {self.kind} {self.period}"
+
+
+class Person(models.Model):
+    """Someone in a household. Adults who shop hold payment cards on the household's wallet."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="persons")
+    first_name = models.CharField(_("first name"), max_length=80)
+    last_name = models.CharField(_("last name"), max_length=80, blank=True)
+    birth_year = models.PositiveSmallIntegerField(_("birth year"), null=True, blank=True)
+    is_adult = models.BooleanField(_("adult"), default=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="person",
+        verbose_name=_("portal login"),
+    )
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
+
+    def __str__(self):
+        return f"{self.first_name} {self.last_name}".strip()
