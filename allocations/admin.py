@@ -1,6 +1,14 @@
-from django.contrib import admin
+import logging
 
-from .models import Account, Transfer
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+
+from . import issuance
+from .models import Account, FundRules, IssuanceChunk, IssuanceRun, Transfer
+from .rules import create_version, validate_starts_in_future, validate_version
+
+logger = logging.getLogger(__name__)
 
 
 @admin.register(Account)
@@ -31,6 +39,134 @@ class TransferAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- Fund rules and issuance --------------------------------------------------------------
+
+
+def _warn_if_runway_short(request):
+    """Coordinators see the runway warning where they look at rules and runs."""
+    try:
+        report = issuance.runway()
+    except Exception:  # noqa: BLE001 - a warning must never break the page
+        logger.exception("runway could not be computed")
+        return
+    if report.short:
+        messages.warning(request, issuance.runway_warning(report))
+
+
+class FundRulesForm(forms.ModelForm):
+    class Meta:
+        model = FundRules
+        exclude = ("created_by", "created_at")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            # The service's checks, shown on the form: history is not rewritten.
+            validate_version(FundRules(**cleaned))
+            validate_starts_in_future(cleaned["effective_from"])
+        return cleaned
+
+
+@admin.register(FundRules)
+class FundRulesAdmin(admin.ModelAdmin):
+    form = FundRulesForm
+    list_display = (
+        "effective_from",
+        "allocation_per_household",
+        "supplement_per_extra_adult",
+        "supplement_per_child",
+        "rollover_policy",
+        "rollover_cap",
+        "prorate_first_month",
+        "decision_reference",
+        "created_by",
+    )
+
+    def changelist_view(self, request, extra_context=None):
+        _warn_if_runway_short(request)
+        return super().changelist_view(request, extra_context)
+
+    # History is never rewritten: a version, once saved, is read only; a change is a
+    # new version for a future period, validated by the service.
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        values = {f: v for f, v in form.cleaned_data.items() if f not in ("effective_from", "decision_reference")}
+        created = create_version(
+            effective_from=form.cleaned_data["effective_from"],
+            decision_reference=form.cleaned_data.get("decision_reference", ""),
+            created_by=request.user,
+            **values,
+        )
+        obj.pk, obj.created_by, obj.created_at = created.pk, created.created_by, created.created_at
+        obj._state.adding = False
+
+
+class IssuanceChunkInline(admin.TabularInline):
+    model = IssuanceChunk
+    fields = ("index", "lo", "hi", "done", "households_credited", "total_issued", "total_expired", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IssuanceRun)
+class IssuanceRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "period",
+        "status",
+        "households_credited",
+        "total_issued",
+        "total_expired",
+        "chunks_done",
+        "chunks_total",
+        "reserve_before",
+        "reserve_after",
+        "forced_by",
+        "started_at",
+        "finished_at",
+    )
+    list_filter = ("status",)
+    inlines = [IssuanceChunkInline]
+
+    def changelist_view(self, request, extra_context=None):
+        _warn_if_runway_short(request)
+        return super().changelist_view(request, extra_context)
+
+    # Runs are written by the issuance service only (beat, `manage.py issue_allocations`).
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(IssuanceChunk)
+class IssuanceChunkAdmin(admin.ModelAdmin):
+    list_display = ("run", "index", "lo", "hi", "done", "households_credited", "total_issued", "finished_at")
+    list_filter = ("done",)
+    list_select_related = ("run",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):

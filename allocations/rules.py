@@ -73,12 +73,7 @@ def validate_version(rules: FundRules) -> None:
     validate_contribution_grid(rules.contribution_grid, minimum=rules.minimum_contribution)
 
 
-@transaction.atomic
-def create_version(*, effective_from: date, created_by=None, decision_reference: str = "", **values) -> FundRules:
-    """Adopt a new version. It can only start at a future period: the rules of a period
-    that has begun (and may have been issued) are history, and history is not rewritten."""
-    rules = FundRules(effective_from=effective_from, created_by=created_by, decision_reference=decision_reference, **values)
-    validate_version(rules)
+def validate_starts_in_future(effective_from: date) -> None:
     first_future = periods.parse(periods.shift(periods.current(), 1))
     if effective_from < first_future:
         raise ValidationError(
@@ -87,5 +82,14 @@ def create_version(*, effective_from: date, created_by=None, decision_reference:
         )
     if FundRules.objects.filter(effective_from=effective_from).exists():
         raise ValidationError(_("A rules version already starts in %(period)s.") % {"period": periods.of(effective_from)})
+
+
+@transaction.atomic
+def create_version(*, effective_from: date, created_by=None, decision_reference: str = "", **values) -> FundRules:
+    """Adopt a new version. It can only start at a future period: the rules of a period
+    that has begun (and may have been issued) are history, and history is not rewritten."""
+    rules = FundRules(effective_from=effective_from, created_by=created_by, decision_reference=decision_reference, **values)
+    validate_version(rules)
+    validate_starts_in_future(effective_from)
     rules.save()
     return rules

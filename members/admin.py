@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Household
+from .models import Household, Notice
 
 
 @admin.register(Household)
@@ -10,3 +10,12 @@ class HouseholdAdmin(admin.ModelAdmin):
     search_fields = ("reference",)
     raw_id_fields = ("wallet", "user")
     readonly_fields = ("wallet",)
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    list_display = ("household", "kind", "period", "created_at", "read_at")
+    list_filter = ("kind", "period")
+    search_fields = ("household__reference",)
+    raw_id_fields = ("household",)
+    readonly_fields = ("created_at",)

@@ -560,3 +560,43 @@ def test_chunks_worked_in_parallel_and_delivered_twice_close_the_run_once(no_not
     assert all(balance(h) == 10_000 for h in members)
     assert run.reserve_after == fund_position().available_reserve
     ledger_is_clean()
+
+
+# --- Admin ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_coordinators_add_a_future_version_in_the_admin_and_cannot_rewrite_one(admin_client, admin_user):
+    form = {
+        "allocation_per_household": "15000",
+        "supplement_per_extra_adult": "7500",
+        "supplement_per_child": "0",
+        "minimum_contribution": "1000",
+        "minimum_contribution_per_extra_person": "500",
+        "contribution_grid": "[]",
+        "rollover_policy": "full",
+        "rollover_cap": "0",
+        "arrears_policy": "keep",
+        "arrears_grace_months": "3",
+        "decision_reference": "D-12",
+    }
+    with time_machine.travel(NOV_2026):
+        refused = admin_client.post("/admin/allocations/fundrules/add/", {**form, "effective_from": "2026-11-01"})
+        assert refused.status_code == 200 and b"future period" in refused.content
+        added = admin_client.post("/admin/allocations/fundrules/add/", {**form, "effective_from": "2027-01-01"})
+        assert added.status_code == 302
+    version = FundRules.objects.get(effective_from=datetime.date(2027, 1, 1))
+    assert (version.allocation_per_household, version.created_by, version.decision_reference) == (15_000, admin_user, "D-12")
+    page = admin_client.post(f"/admin/allocations/fundrules/{version.pk}/change/", {**form, "allocation_per_household": "1"})
+    assert page.status_code in (200, 403)
+    version.refresh_from_db()
+    assert version.allocation_per_household == 15_000
+
+
+@pytest.mark.django_db
+def test_the_admin_warns_of_a_short_runway(admin_client):
+    households(4)
+    fund(1_000_00)
+    with time_machine.travel(NOV_2026):
+        page = admin_client.get("/admin/allocations/issuancerun/", follow=True)
+    assert b"months of allocations" in page.content
