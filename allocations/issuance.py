@@ -32,6 +32,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -570,12 +571,12 @@ def runway(*, source: HouseholdSource | None = None) -> Runway:
 
 def runway_warning(report: Runway) -> str:
     return _(
-        "The fund's reserve (%(reserve)s) covers %(months).1f months of allocations (%(need)s a month), "
+        "The fund's reserve (%(reserve)s) covers %(months)s months of allocations (%(need)s a month), "
         "under the %(threshold)s-month threshold: the committee should decide now (grants, or reduced "
         "amounts for a coming period)."
     ) % {
         "reserve": format_cents(report.reserve),
-        "months": report.months,
+        "months": number_format(report.months, 1),
         "need": format_cents(report.monthly_need),
         "threshold": f"{report.threshold_months:g}",
     }

@@ -378,7 +378,7 @@ def test_issuance_is_refused_when_the_reserve_cannot_cover_it(no_notices, ledger
     members = households(3)  # needs 300 €
     with pytest.raises(issuance.IssuanceRefused) as refused:
         issuance.issue_period("2026-11")
-    assert "reserve" in str(refused.value)
+    assert "réserve disponible est de 250,00" in str(refused.value)
     run = IssuanceRun.objects.get(period="2026-11")
     assert run.status == "refused" and run.message
     assert not Transfer.objects.filter(kind=TransferKind.ALLOCATION).exists()
@@ -429,7 +429,7 @@ def test_coordinators_are_warned_when_the_runway_is_short(no_notices, django_use
     with time_machine.travel(NOV_2026), django_capture_on_commit_callbacks(execute=True):
         report = issuance.warn_if_runway_short()
     assert report.short and report.months == pytest.approx(2.5)
-    assert "2.5 months" in caplog.text or "2,5" in caplog.text
+    assert "couvre 2,5 mois" in caplog.text
     assert [m.to for m in mail.outbox] == [["coord@example.org"]]
     fund(1_000_00)  # 5 months: no warning
     mail.outbox.clear()
@@ -509,7 +509,7 @@ def test_the_command_refuses_then_forces_with_a_reason(no_notices, capsys):
     from django.core.management import CommandError
 
     households(2)
-    with pytest.raises(CommandError, match="reserve"):
+    with pytest.raises(CommandError, match="réserve"):
         call_command("issue_allocations", "--period", "2026-12")
     with pytest.raises(CommandError):
         call_command("issue_allocations", "--period", "2026-12", "--force")
@@ -582,7 +582,7 @@ def test_coordinators_add_a_future_version_in_the_admin_and_cannot_rewrite_one(a
     }
     with time_machine.travel(NOV_2026):
         refused = admin_client.post("/admin/allocations/fundrules/add/", {**form, "effective_from": "2026-11-01"})
-        assert refused.status_code == 200 and b"future period" in refused.content
+        assert refused.status_code == 200 and "période future" in refused.content.decode()
         added = admin_client.post("/admin/allocations/fundrules/add/", {**form, "effective_from": "2027-01-01"})
         assert added.status_code == 302
     version = FundRules.objects.get(effective_from=datetime.date(2027, 1, 1))
@@ -599,4 +599,4 @@ def test_the_admin_warns_of_a_short_runway(admin_client):
     fund(1_000_00)
     with time_machine.travel(NOV_2026):
         page = admin_client.get("/admin/allocations/issuancerun/", follow=True)
-    assert b"months of allocations" in page.content
+    assert "mois d&#x27;allocations" in page.content.decode() or "mois d'allocations" in page.content.decode()
