@@ -35,6 +35,22 @@ class Household(models.Model):
         verbose_name=_("portal login"),
     )
     joined_on = models.DateField(_("joined on"), default=timezone.localdate)
+    # --- Enrolment, contact and self-declared brackets (issue 3) ---
+    # Contact: what the fund needs to reach the household. E-mail is optional.
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    address = models.CharField(_("postal address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    # Self-declared, no proof asked. Seen only by the household and coordinators.
+    income_bracket = models.CharField(_("income bracket"), max_length=16, blank=True)
+    age_bracket = models.CharField(_("age bracket"), max_length=16, blank=True)
+    research_consent = models.BooleanField(_("agrees to research use"), default=False)
+    applied_on = models.DateField(_("applied on"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    cohort = models.ForeignKey(
+        "Draw", on_delete=models.SET_NULL, null=True, blank=True, related_name="households", verbose_name=_("cohort")
+    )
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("household")
@@ -56,6 +72,7 @@ class Notice(models.Model):
     class Kind(models.TextChoices):
         ALLOCATION_ISSUED = "allocation", _("allocation available")
         EXPIRY_REMINDER = "expiry", _("balance about to expire")
+        ARREARS_REMINDER = "arrears", _("contribution reminder")
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="notices", verbose_name=_("household"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -99,3 +116,249 @@ class Person(models.Model):
 
     def __str__(self):
         return f"{self.first_name} {self.last_name}".strip()
+
+
+# --- Enrolment, lottery, contributions, desk, data protection (issue 3) ----------------
+
+
+class HouseholdStatusChange(models.Model):
+    """Each change of a household's status, dated, with who made it."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="status_changes")
+    status_from = models.CharField(_("from"), max_length=16, blank=True)
+    status_to = models.CharField(_("to"), max_length=16)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["at", "id"]
+
+
+class Draw(models.Model):
+    """The lottery draw of a cohort. Applications close and the seed is published first;
+    the draw is then a pure function of the seed and the frozen list (members.lottery)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open to applications")
+        CLOSED = "closed", _("closed, seed published")
+        DRAWN = "drawn", _("drawn")
+
+    cohort = models.CharField(_("cohort"), max_length=64, unique=True)
+    places = models.PositiveIntegerField(_("places"))
+    # [{"key": "low", "label": "...", "income_brackets": [...], "age_brackets": [...], "share": 50}, ...]
+    # Shares in percent of the places; an empty bracket list means any. Households no
+    # stratum matches share the places left.
+    strata = models.JSONField(_("strata"), default=list, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.OPEN)
+    seed = models.CharField(_("seed"), max_length=64, blank=True)
+    seed_published_at = models.DateTimeField(_("seed published at"), null=True, blank=True)
+    list_digest = models.CharField(_("digest of the frozen list"), max_length=64, blank=True)
+    result_digest = models.CharField(_("digest of the result"), max_length=64, blank=True)
+    drawn_at = models.DateTimeField(_("drawn at"), null=True, blank=True)
+    drawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("drawn by")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lottery draw")
+        verbose_name_plural = _("lottery draws")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.cohort
+
+
+class DrawEntry(models.Model):
+    """One application in a draw's frozen list, and what the draw made of it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("pending")
+        DRAWN = "drawn", _("drawn")
+        WAITLISTED = "waitlisted", _("waitlisted")
+        DECLINED = "declined", _("declined")
+        ACCEPTED = "accepted", _("accepted")
+
+    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="entries")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="draw_entries")
+    application_number = models.CharField(_("application number"), max_length=32)
+    stratum = models.CharField(_("stratum"), max_length=32, blank=True)
+    rank = models.PositiveIntegerField(_("rank in the draw"), null=True, blank=True)
+    initial_outcome = models.CharField(_("outcome of the draw"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
+    outcome = models.CharField(_("current outcome"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
+    waitlist_position = models.PositiveIntegerField(_("position on the waitlist"), null=True, blank=True)
+    promoted_at = models.DateTimeField(_("offered a declined place at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("draw entry")
+        verbose_name_plural = _("draw entries")
+        constraints = [
+            models.UniqueConstraint(fields=["draw", "application_number"], name="drawentry_number_once_per_draw"),
+            models.UniqueConstraint(fields=["draw", "household"], name="drawentry_household_once_per_draw"),
+        ]
+
+
+class ContributionChoice(models.Model):
+    """The monthly amount a household chose, from a period on. Seen by it and coordinators only."""
+
+    household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="contribution_choices")
+    effective_from = models.CharField(_("from the period"), max_length=7)
+    amount = models.PositiveIntegerField(_("monthly amount (cents)"))
+    chosen_at = models.DateTimeField(_("chosen at"), default=timezone.now)
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+
+    class Meta:
+        verbose_name = _("contribution choice")
+        verbose_name_plural = _("contribution choices")
+        constraints = [
+            models.UniqueConstraint(fields=["household", "effective_from"], name="contributionchoice_once_per_period")
+        ]
+
+
+class Desk(models.Model):
+    """A place where volunteers take cash. Receipts are numbered per desk, with no gap."""
+
+    code = models.SlugField(_("code"), max_length=16, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+    # The next receipt number; taken under a row lock in the payment's own transaction.
+    next_receipt = models.PositiveIntegerField(_("next receipt number"), default=1)
+
+    class Meta:
+        verbose_name = _("desk")
+        verbose_name_plural = _("desks")
+
+    def __str__(self):
+        return self.name
+
+
+class DeskSession(models.Model):
+    """One opening of a desk: its cash book."""
+
+    desk = models.ForeignKey(Desk, on_delete=models.PROTECT, related_name="sessions")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by"))
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("closed by")
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    counted_cash = models.PositiveIntegerField(_("cash counted at closing (cents)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("desk opening (cash book)")
+        verbose_name_plural = _("desk openings (cash books)")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["desk"], condition=models.Q(closed_at__isnull=True), name="desksession_one_open_per_desk"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.desk} {self.opened_at:%Y-%m-%d %H:%M}"
+
+
+class ContributionPayment(models.Model):
+    """A contribution paid, and the ledger transfer that brought it into the treasury."""
+
+    class Method(models.TextChoices):
+        CASH = "cash", _("cash at the desk")
+        BANK_TRANSFER = "transfer", _("bank transfer")
+        DIRECT_DEBIT = "sepa", _("SEPA direct debit")
+        OTHER = "other", _("other")
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="payments")
+    amount = models.PositiveIntegerField(_("amount (cents)"))
+    method = models.CharField(_("method"), max_length=8, choices=Method.choices)
+    period = models.CharField(_("for the period"), max_length=7)
+    paid_on = models.DateField(_("paid on"), default=timezone.localdate)
+    reference = models.CharField(_("bank reference"), max_length=64, blank=True)
+    mandate_reference = models.CharField(_("SEPA mandate reference"), max_length=35, blank=True)
+    mandate_signed_on = models.DateField(_("SEPA mandate signed on"), null=True, blank=True)
+    desk = models.ForeignKey(Desk, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+    desk_session = models.ForeignKey(DeskSession, on_delete=models.PROTECT, null=True, blank=True, related_name="payments")
+    receipt_number = models.PositiveIntegerField(_("receipt number"), null=True, blank=True)
+    transfer = models.OneToOneField(
+        "allocations.Transfer", on_delete=models.PROTECT, related_name="contribution_payment", verbose_name=_("transfer")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contribution paid")
+        verbose_name_plural = _("contributions paid")
+        constraints = [
+            models.UniqueConstraint(fields=["desk", "receipt_number"], name="contributionpayment_receipt_once_per_desk"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="contributionpayment_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["household", "period"], name="payment_household_period")]
+
+    @property
+    def receipt_label(self) -> str:
+        return f"{self.desk.code.upper()}-{self.receipt_number:06d}" if self.receipt_number else ""
+
+
+class DeskAction(models.Model):
+    """What was done at the desk (or by a coordinator for a household), and by whom."""
+
+    class Kind(models.TextChoices):
+        SEARCH = "search", _("search")
+        VIEW = "view", _("household opened")
+        APPLICATION = "application", _("application filled in")
+        CASH = "cash", _("cash contribution taken")
+        CONTACT = "contact", _("contact details updated")
+        CARD_REPLACED = "card_replaced", _("card replaced")
+        CARD_REPRINTED = "card_reprinted", _("card reprinted")
+        PIN_RESET = "pin_reset", _("PIN reset")
+        DESK_OPENED = "desk_opened", _("desk opened")
+        DESK_CLOSED = "desk_closed", _("desk closed")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("who")
+    )
+    kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
+    household = models.ForeignKey(
+        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="desk_actions", verbose_name=_("household")
+    )
+    desk = models.ForeignKey(Desk, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("desk action")
+        verbose_name_plural = _("desk actions")
+        ordering = ["-at"]
+
+
+class ErasureRequest(models.Model):
+    """A household asks for its personal data to be erased; a coordinator confirms."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for a coordinator")
+        DONE = "done", _("erased")
+        REFUSED = "refused", _("refused")
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="erasure_requests")
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("decided by")
+    )
+    reason = models.CharField(_("reason for refusing"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("erasure request")
+        verbose_name_plural = _("erasure requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"], condition=models.Q(status="pending"), name="erasurerequest_one_pending"
+            )
+        ]
