@@ -53,6 +53,11 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
+# PINs are stored as keyed hashes: keep this key apart from the database (and stable:
+# changing it invalidates every PIN). Derived from SECRET_KEY when not set.
+PIN_HASH_KEY = os.environ.get("PIN_HASH_KEY") or f"pin:{SECRET_KEY}"
+CARD_NUMBER_PREFIX = os.environ.get("CARD_NUMBER_PREFIX", "9250")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -94,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "users.middleware.RequireStaffMFAMiddleware",
 ]
 
 ROOT_URLCONF = "caisse.urls"
@@ -184,8 +190,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # --- Auth -----------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    # User name, e-mail, phone number or card number, and a password.
+    "users.backends.IdentifierBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -197,7 +203,11 @@ ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
-LOGIN_REDIRECT_URL = "/"
+ACCOUNT_FORMS = {"login": "users.forms.LoginForm"}
+ACCOUNT_SESSION_REMEMBER = None
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = os.environ.get("FUND_NAME", "Caisse")
+LOGIN_REDIRECT_URL = "/portal/"
 LOGIN_URL = "account_login"
 
 # --- I18n -----------------------------------------------------------------------------

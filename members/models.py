@@ -118,6 +118,89 @@ class Person(models.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+class Card(models.Model):
+    """A payment card: one per adult who shops, all drawing on the household's one wallet.
+
+    The number (with a Luhn check digit) is typed at a till; the QR token (192 random
+    bits) is scanned. The PIN is stored as a keyed hash (see members.cards).
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        BLOCKED = "blocked", _("blocked (lost or stolen)")
+        REPLACED = "replaced", _("replaced")
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="cards", verbose_name=_("household"))
+    holder = models.ForeignKey(
+        Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="cards", verbose_name=_("cardholder")
+    )
+    number = models.CharField(_("card number"), max_length=19, unique=True)
+    qr_token = models.CharField(_("QR token"), max_length=64, unique=True)
+    pin_hash = models.CharField(_("PIN (keyed hash)"), max_length=64, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Wrong PINs in a row; at three the card locks for a while that grows with each lock.
+    failed_pin_attempts = models.PositiveSmallIntegerField(_("wrong PINs in a row"), default=0)
+    lock_level = models.PositiveSmallIntegerField(_("locks in a row"), default=0)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    locked_indefinitely = models.BooleanField(_("locked until unlocked"), default=False)
+    name_printed = models.BooleanField(_("name printed on the card"), default=False)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="replaced_by", verbose_name=_("replaces")
+    )
+    issued_at = models.DateTimeField(_("issued at"), default=timezone.now)
+    blocked_at = models.DateTimeField(_("blocked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+
+    def __str__(self):
+        return f"•••• {self.last4}"
+
+    @property
+    def last4(self) -> str:
+        return self.number[-4:]
+
+    @property
+    def display_number(self) -> str:
+        return " ".join(self.number[i : i + 4] for i in range(0, len(self.number), 4))
+
+    def is_locked(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.locked_indefinitely or (self.locked_until is not None and self.locked_until > now)
+
+
+class CardEvent(models.Model):
+    """What happened to a card, and who did it: locks, unlocks, blocks, replacements, PIN changes."""
+
+    class Kind(models.TextChoices):
+        ISSUED = "issued", _("issued")
+        LOCKED_WRONG_PINS = "locked_pins", _("locked after wrong PINs")
+        LOCKED_BY_HOLDER = "locked", _("locked by its holder")
+        UNLOCKED = "unlocked", _("unlocked")
+        BLOCKED = "blocked", _("blocked")
+        REPLACED = "replaced", _("replaced")
+        PIN_CHANGED = "pin_changed", _("PIN changed")
+        PIN_RESET = "pin_reset", _("PIN reset")
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="events", verbose_name=_("card"))
+    kind = models.CharField(_("what"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("by")
+    )
+    until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("card event")
+        verbose_name_plural = _("card events")
+        indexes = [models.Index(fields=["card", "-at"], name="card_event_recent")]
+
+    def __str__(self):
+        return f"{self.card} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
 # --- Enrolment, lottery, contributions, desk, data protection (issue 3) ----------------
 
 
@@ -362,3 +445,55 @@ class ErasureRequest(models.Model):
                 fields=["household"], condition=models.Q(status="pending"), name="erasurerequest_one_pending"
             )
         ]
+
+
+class ShopReport(models.Model):
+    """A member tells the coordinators about a problem with a shop.
+
+    An anonymous report keeps no link to the household; only a keyed digest of it, so
+    that the household (and nobody reading the table) can find its report and the answer.
+    """
+
+    class Category(models.TextChoices):
+        TREATED_DIFFERENTLY = "treatment", _("I was treated differently at the till")
+        PAYMENT_NOT_MADE = "not_made", _("A payment I did not make")
+        WRONG_AMOUNT = "amount", _("A wrong amount")
+        OTHER = "other", _("Something else")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("received")
+        IN_PROGRESS = "in_progress", _("being looked at")
+        ANSWERED = "answered", _("answered")
+        CLOSED = "closed", _("closed")
+
+    vendor = models.ForeignKey(
+        "vendors.Vendor", on_delete=models.PROTECT, null=True, blank=True, related_name="reports", verbose_name=_("shop")
+    )
+    category = models.CharField(_("what happened"), max_length=16, choices=Category.choices)
+    description = models.TextField(_("details"), max_length=4000)
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="shop_reports",
+        verbose_name=_("household"),
+    )
+    follow_up = models.CharField(max_length=64, db_index=True, editable=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("answered by"),
+    )
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("problem with a shop")
+        verbose_name_plural = _("problems with shops")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(anonymous=False) | models.Q(household__isnull=True), name="anonymous_report_unlinked"
+            )
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_category_display()}"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import models
 
 from .models import Household
 
@@ -29,4 +32,64 @@ def household_source():
         eligible=issuable_households_sql,
         notify_issued=notices.notify_allocation_issued,
         remind_expiry=notices.remind_expiring_balances,
+    )
+
+
+def household_of(user) -> Household | None:
+    """The household a logged-in person belongs to (through their Person, or the
+    household's own login)."""
+    if not user.is_authenticated:
+        return None
+    return (
+        Household.objects.select_related("wallet")
+        .filter(models.Q(persons__user=user) | models.Q(user=user))
+        .distinct()
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One line of a member's history, from the wallet's point of view."""
+
+    id: int
+    at: datetime
+    kind: str
+    label: str
+    amount: int  # signed: + into the wallet, - out of it
+    shop: str
+
+
+def wallet_history(household: Household, *, page: int = 1, per_page: int = 20):
+    """The wallet's movements, newest first, a page at a time: two queries whatever the
+    history's length (the page and its count), shop names joined in."""
+    from django.core.paginator import Paginator
+
+    from allocations.models import Transfer
+
+    wallet_id = household.wallet_id
+    transfers = (
+        Transfer.objects.filter(models.Q(debit_id=wallet_id) | models.Q(credit_id=wallet_id))
+        .select_related("debit__vendor", "credit__vendor")
+        .only("id", "created_at", "kind", "amount", "debit_id", "credit_id", "debit__vendor__display_name",
+              "credit__vendor__display_name", "debit__id", "credit__id")
+        .order_by("-id")
+    )
+    paginator = Paginator(transfers, per_page)
+    page_obj = paginator.get_page(page)
+    page_obj.movements = [_movement(t, wallet_id) for t in page_obj.object_list]
+    return page_obj
+
+
+def _movement(transfer, wallet_id: int) -> Movement:
+    incoming = transfer.credit_id == wallet_id
+    other = transfer.debit if incoming else transfer.credit
+    shop = getattr(getattr(other, "vendor", None), "display_name", "") if other is not None else ""
+    return Movement(
+        id=transfer.id,
+        at=transfer.created_at,
+        kind=transfer.kind,
+        label=transfer.get_kind_display(),
+        amount=transfer.amount if incoming else -transfer.amount,
+        shop=shop,
     )

@@ -5,6 +5,8 @@ VOLUNTEER = "volunteer"
 VENDOR_STAFF = "vendor_staff"
 
 ALL = (COORDINATOR, VOLUNTEER, VENDOR_STAFF)
+# Those who see households' data: they must log in with a second factor.
+STAFF_ROLES = (COORDINATOR, VOLUNTEER)
 
 
 def has_role(user, role: str) -> bool:

@@ -32,6 +32,7 @@ class Vendor(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.APPLIED)
     address = models.CharField(_("address"), max_length=255, blank=True)
     district = models.CharField(_("district"), max_length=64, blank=True)
+    opening_hours = models.TextField(_("opening hours"), blank=True)
     # What the fund owes the vendor, in fund units.
     account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="vendor", verbose_name=_("account"))
 

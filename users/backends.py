@@ -1,0 +1,51 @@
+"""Log in with whatever a member has: user name, e-mail, phone number or card number."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Q
+
+
+def normalize_phone(raw: str) -> str:
+    """French numbers as people type them: '06 12 34 56 78', '+33 6 12…', '0033…' → '0612345678'."""
+    digits = "".join(char for char in raw if char.isdigit() or char == "+")
+    if digits.startswith("+33"):
+        digits = "0" + digits[3:]
+    elif digits.startswith("0033"):
+        digits = "0" + digits[4:]
+    return digits
+
+
+def find_user(identifier: str):
+    """The user an identifier points at, or None; never more than one."""
+    from members.cards import find_card
+
+    identifier = (identifier or "").strip()
+    if not identifier:
+        return None
+    User = get_user_model()
+    if "@" in identifier:
+        return User.objects.filter(email__iexact=identifier).order_by("pk").first()
+    user = User.objects.filter(username__iexact=identifier).first()
+    if user is not None:
+        return user
+    phone = normalize_phone(identifier)
+    if len(phone) >= 10:
+        users = list(User.objects.filter(Q(phone=phone))[:2])
+        if len(users) == 1:  # a phone shared by two logins identifies neither
+            return users[0]
+    card = find_card(identifier)
+    if card is not None and card.holder_id is not None:
+        return User.objects.filter(person__cards=card).first()
+    return None
+
+
+class IdentifierBackend(ModelBackend):
+    def authenticate(self, request, username=None, password=None, email=None, **kwargs):
+        user = find_user(username or email or "")
+        if user is None or password is None:
+            # Spend the time a password check would, so a wrong identifier is not told apart.
+            get_user_model()().set_password(password or "")
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None
