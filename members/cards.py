@@ -223,7 +223,7 @@ def find_card(identifier: str) -> Card | None:
     else:
         lookup = {"qr_token": identifier}
     return Card.objects.select_related("household").only(
-        "id", "number", "pin_hash", "status", "failed_pin_attempts", "lock_level", "locked_until",
+        "id", "number", "pin_hash", "status", "holder", "failed_pin_attempts", "lock_level", "locked_until",
         "locked_indefinitely", "household__id", "household__status", "household__wallet_id",
     ).filter(**lookup).first()
 

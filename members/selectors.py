@@ -56,7 +56,8 @@ class Movement:
     at: datetime
     kind: str
     label: str
-    amount: int  # signed: + into the wallet, - out of it
+    amount: int
+    incoming: bool  # into the wallet (allocation, refund) or out of it (purchase, expiry)
     shop: str
 
 
@@ -90,6 +91,7 @@ def _movement(transfer, wallet_id: int) -> Movement:
         at=transfer.created_at,
         kind=transfer.kind,
         label=transfer.get_kind_display(),
-        amount=transfer.amount if incoming else -transfer.amount,
+        amount=transfer.amount,
+        incoming=incoming,
         shop=shop,
     )

@@ -34,7 +34,7 @@ def find_user(identifier: str):
         if len(users) == 1:  # a phone shared by two logins identifies neither
             return users[0]
     card = find_card(identifier)
-    if card is not None and card.holder_id is not None:
+    if card is not None and card.status == card.Status.ACTIVE and card.holder_id is not None:
         return User.objects.filter(person__cards=card).first()
     return None
 

@@ -1,0 +1,16 @@
+from allauth.account.adapter import DefaultAccountAdapter
+from django.urls import reverse
+
+from . import roles
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request):
+        # Households join through enrolment (application, lottery); staff are created by coordinators.
+        return False
+
+    def get_login_redirect_url(self, request):
+        user = request.user
+        if user.is_staff or roles.has_role(user, roles.COORDINATOR):
+            return reverse("admin:index")
+        return super().get_login_redirect_url(request)
