@@ -565,8 +565,18 @@ def test_chunks_worked_in_parallel_and_delivered_twice_close_the_run_once(no_not
 # --- Admin ----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def coordinator_client(admin_client, admin_user):
+    """The admin, past the staff second-factor requirement (a TOTP set up)."""
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.create(user=admin_user, type=Authenticator.Type.TOTP, data={"secret": "unused-in-these-tests"})
+    return admin_client
+
+
 @pytest.mark.django_db
-def test_coordinators_add_a_future_version_in_the_admin_and_cannot_rewrite_one(admin_client, admin_user):
+def test_coordinators_add_a_future_version_in_the_admin_and_cannot_rewrite_one(coordinator_client, admin_user):
+    admin_client = coordinator_client
     form = {
         "allocation_per_household": "15000",
         "supplement_per_extra_adult": "7500",
@@ -594,7 +604,8 @@ def test_coordinators_add_a_future_version_in_the_admin_and_cannot_rewrite_one(a
 
 
 @pytest.mark.django_db
-def test_the_admin_warns_of_a_short_runway(admin_client):
+def test_the_admin_warns_of_a_short_runway(coordinator_client):
+    admin_client = coordinator_client
     households(4)
     fund(1_000_00)
     with time_machine.travel(NOV_2026):
