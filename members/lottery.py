@@ -1,0 +1,270 @@
+"""The lottery draw of a cohort, stratified and reproducible.
+
+1. `close_applications`: the list of applications is frozen (each with its stratum, kept
+   private) and a random seed is drawn and published, with a digest of the list of
+   application numbers.
+2. `run_draw`: each application's rank is SHA-256(seed ":" application number); in each
+   stratum the best ranks take that stratum's places (its share of the places, largest
+   remainder first); places a stratum cannot fill, and the places no stratum claims, go
+   to the best ranks left. Everyone else is on the waitlist, in rank order.
+3. `verify` (and `manage.py verify_draw`) computes it again from the seed and the frozen
+   list and compares.
+
+What is published (`published_result`) holds application numbers only — never a stratum,
+an income or an age. A place declined goes to the next on the waitlist of the same
+stratum (or, when that stratum has nobody left, the next on the waitlist).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import enrolment
+from .brackets import AgeBracket, IncomeBracket
+from .models import Draw, DrawEntry, Household
+
+OTHERS = ""  # the stratum of applications that match no stratum
+
+
+def validate_strata(strata, places: int) -> None:
+    if not isinstance(strata, list):
+        raise ValidationError(_("The strata must be a list."))
+    keys, total = set(), 0
+    for position, stratum in enumerate(strata, start=1):
+        if not isinstance(stratum, dict):
+            raise ValidationError(_("Stratum %(n)s is not described correctly.") % {"n": position})
+        key = stratum.get("key")
+        if not key or not isinstance(key, str) or key in keys:
+            raise ValidationError(_("Stratum %(n)s needs a key of its own.") % {"n": position})
+        keys.add(key)
+        for name, allowed in (("income_brackets", IncomeBracket.values), ("age_brackets", AgeBracket.values)):
+            values = stratum.get(name, [])
+            if not isinstance(values, list) or any(value not in allowed for value in values):
+                raise ValidationError(
+                    _("Stratum “%(key)s”: %(name)s must be among %(allowed)s.")
+                    % {"key": key, "name": name, "allowed": ", ".join(allowed)}
+                )
+        share = stratum.get("share")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 100:
+            raise ValidationError(_("Stratum “%(key)s”: its share must be a percentage above 0.") % {"key": key})
+        total += share
+    if total > 100:
+        raise ValidationError(_("The shares of the strata add up to more than 100 %."))
+    if not isinstance(places, int) or places <= 0:
+        raise ValidationError(_("A draw needs at least one place."))
+
+
+def stratum_of(strata: list[dict], income_bracket: str, age_bracket: str) -> str:
+    for stratum in strata:
+        if (not stratum.get("income_brackets") or income_bracket in stratum["income_brackets"]) and (
+            not stratum.get("age_brackets") or age_bracket in stratum["age_brackets"]
+        ):
+            return stratum["key"]
+    return OTHERS
+
+
+def quotas(strata: list[dict], places: int) -> dict[str, int]:
+    """Places per stratum from the shares, largest remainder first; the rest to OTHERS."""
+    exact = {stratum["key"]: places * stratum["share"] / 100 for stratum in strata}
+    result = {key: int(value) for key, value in exact.items()}
+    budget = round(places * sum(stratum["share"] for stratum in strata) / 100)
+    for key in sorted(exact, key=lambda k: (-(exact[k] - result[k]), k)):
+        if sum(result.values()) >= budget:
+            break
+        result[key] += 1
+    result[OTHERS] = places - sum(result.values())
+    return result
+
+
+def rank_key(seed: str, number: str) -> str:
+    return hashlib.sha256(f"{seed}:{number}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Placed:
+    rank: int
+    outcome: str
+    waitlist_position: int | None
+
+
+def compute(seed: str, entries: list[tuple[str, str]], places: int, strata: list[dict]) -> dict[str, Placed]:
+    """The draw itself, a pure function: (application number, stratum) pairs in, outcome
+    of each number out. The order of `entries` does not matter."""
+    order = sorted((number for number, _stratum in entries), key=lambda number: (rank_key(seed, number), number))
+    stratum = dict(entries)
+    quota = quotas(strata, places)
+    drawn: set[str] = set()
+    for key, count in quota.items():
+        members = [number for number in order if stratum[number] == key]
+        drawn.update(members[:count])
+    # Places a stratum could not fill go to the best ranks left, whatever their stratum.
+    for number in order:
+        if len(drawn) >= places:
+            break
+        drawn.add(number)
+    waitlist = [number for number in order if number not in drawn]
+    position = {number: index for index, number in enumerate(waitlist, start=1)}
+    return {
+        number: Placed(
+            rank=index,
+            outcome=DrawEntry.Outcome.DRAWN if number in drawn else DrawEntry.Outcome.WAITLISTED,
+            waitlist_position=position.get(number),
+        )
+        for index, number in enumerate(order, start=1)
+    }
+
+
+def list_digest(numbers) -> str:
+    return hashlib.sha256("\n".join(sorted(numbers)).encode()).hexdigest()
+
+
+def current_draw() -> Draw | None:
+    """The draw open to applications, if any: new applications join its cohort."""
+    return Draw.objects.filter(status=Draw.Status.OPEN).order_by("created_at").first()
+
+
+@transaction.atomic
+def close_applications(draw: Draw) -> Draw:
+    """Freeze the list of applications and publish the seed, before anything is drawn."""
+    draw = Draw.objects.select_for_update().get(pk=draw.pk)
+    if draw.status != Draw.Status.OPEN:
+        raise ValidationError(_("Applications to this draw are already closed."))
+    validate_strata(draw.strata, draw.places)
+    applicants = Household.objects.filter(cohort=draw, status=Household.Status.APPLICANT, erased_at__isnull=True)
+    DrawEntry.objects.bulk_create(
+        DrawEntry(
+            draw=draw,
+            household=household,
+            application_number=household.reference,
+            stratum=stratum_of(draw.strata, household.income_bracket, household.age_bracket),
+        )
+        for household in applicants
+    )
+    draw.seed = secrets.token_hex(32)
+    draw.seed_published_at = timezone.now()
+    draw.list_digest = list_digest(draw.entries.values_list("application_number", flat=True))
+    draw.status = Draw.Status.CLOSED
+    draw.save(update_fields=["seed", "seed_published_at", "list_digest", "status"])
+    return draw
+
+
+def _frozen(draw: Draw) -> list[tuple[str, str]]:
+    return list(draw.entries.values_list("application_number", "stratum"))
+
+
+@transaction.atomic
+def run_draw(draw: Draw, *, by=None) -> Draw:
+    draw = Draw.objects.select_for_update().get(pk=draw.pk)
+    if draw.status != Draw.Status.CLOSED:
+        raise ValidationError(_("Close the applications and publish the seed before drawing."))
+    placed = compute(draw.seed, _frozen(draw), draw.places, draw.strata)
+    entries = list(draw.entries.select_related("household"))
+    for entry in entries:
+        result = placed[entry.application_number]
+        entry.rank, entry.waitlist_position = result.rank, result.waitlist_position
+        entry.initial_outcome = entry.outcome = result.outcome
+        status = Household.Status.DRAWN if result.outcome == DrawEntry.Outcome.DRAWN else Household.Status.WAITLISTED
+        enrolment.set_status(entry.household, status, by=by, note=draw.cohort)
+    DrawEntry.objects.bulk_update(entries, ["rank", "waitlist_position", "initial_outcome", "outcome"])
+    draw.status, draw.drawn_at, draw.drawn_by = Draw.Status.DRAWN, timezone.now(), by
+    draw.result_digest = result_digest(draw)
+    draw.save(update_fields=["status", "drawn_at", "drawn_by", "result_digest"])
+    return draw
+
+
+def published_result(draw: Draw) -> dict:
+    """What anyone may see: the seed, the digest of the list, the numbers drawn (in
+    number order) and the waitlist (in draw order). Application numbers only."""
+    draw.refresh_from_db()
+    result = {
+        "cohort": draw.cohort,
+        "places": draw.places,
+        "applications": draw.entries.count(),
+        "seed": draw.seed if draw.seed_published_at else None,
+        "seed_published_at": draw.seed_published_at.isoformat() if draw.seed_published_at else None,
+        "list_digest": draw.list_digest or None,
+        "drawn": [],
+        "waitlist": [],
+    }
+    if draw.status == Draw.Status.DRAWN:
+        entries = draw.entries.order_by("application_number")
+        result["drawn"] = [e.application_number for e in entries if e.initial_outcome == DrawEntry.Outcome.DRAWN]
+        waitlisted = [e for e in entries if e.initial_outcome == DrawEntry.Outcome.WAITLISTED]
+        result["waitlist"] = [e.application_number for e in sorted(waitlisted, key=lambda e: e.waitlist_position)]
+    return result
+
+
+def result_digest(draw: Draw) -> str:
+    outcome = sorted(draw.entries.values_list("application_number", "rank", "initial_outcome", "waitlist_position"))
+    return hashlib.sha256(json.dumps([draw.seed, outcome]).encode()).hexdigest()
+
+
+@dataclass
+class Verification:
+    ok: bool
+    problems: list[str]
+
+
+def verify(draw: Draw) -> Verification:
+    """Draw again from the published seed and the frozen list; compare with what was recorded."""
+    problems = []
+    draw.refresh_from_db()
+    if draw.status != Draw.Status.DRAWN:
+        return Verification(False, [_("This draw has not been drawn yet.")])
+    frozen = _frozen(draw)
+    if list_digest(number for number, _s in frozen) != draw.list_digest:
+        problems.append(_("The list of applications differs from the one frozen when the seed was published."))
+    placed = compute(draw.seed, frozen, draw.places, draw.strata)
+    for number, rank, outcome, position in draw.entries.values_list(
+        "application_number", "rank", "initial_outcome", "waitlist_position"
+    ):
+        expected = placed[number]
+        if (rank, outcome, position) != (expected.rank, expected.outcome, expected.waitlist_position):
+            problems.append(
+                _("Application %(number)s: recorded %(recorded)s, the draw gives %(expected)s.")
+                % {"number": number, "recorded": f"{outcome} #{rank}", "expected": f"{expected.outcome} #{expected.rank}"}
+            )
+    if result_digest(draw) != draw.result_digest:
+        problems.append(_("The recorded result no longer matches its digest."))
+    return Verification(not problems, problems)
+
+
+@transaction.atomic
+def decline(entry: DrawEntry, *, by=None) -> DrawEntry | None:
+    """The household drawn declines its place: it goes to the next on the waitlist of the
+    same stratum (or the next on the waitlist). Returns the entry that gets the place."""
+    entry = DrawEntry.objects.select_for_update().select_related("household").get(pk=entry.pk)
+    if entry.outcome != DrawEntry.Outcome.DRAWN:
+        raise ValidationError(_("Only a place drawn and not yet taken can be declined."))
+    entry.outcome = DrawEntry.Outcome.DECLINED
+    entry.save(update_fields=["outcome"])
+    enrolment.set_status(entry.household, Household.Status.EXITED, by=by, note=_("place declined"))
+    waiting = DrawEntry.objects.select_for_update().filter(draw=entry.draw, outcome=DrawEntry.Outcome.WAITLISTED)
+    successor = waiting.filter(stratum=entry.stratum).order_by("waitlist_position").first() or waiting.order_by(
+        "waitlist_position"
+    ).first()
+    if successor is None:
+        return None
+    successor.outcome, successor.promoted_at = DrawEntry.Outcome.DRAWN, timezone.now()
+    successor.save(update_fields=["outcome", "promoted_at"])
+    enrolment.set_status(successor.household, Household.Status.DRAWN, by=by, note=_("declined place"))
+    return successor
+
+
+@transaction.atomic
+def accept(entry: DrawEntry, *, by=None) -> DrawEntry:
+    entry = DrawEntry.objects.select_for_update().select_related("household").get(pk=entry.pk)
+    if entry.outcome != DrawEntry.Outcome.DRAWN:
+        raise ValidationError(_("Only a place drawn can be taken."))
+    entry.outcome = DrawEntry.Outcome.ACCEPTED
+    entry.save(update_fields=["outcome"])
+    enrolment.set_status(entry.household, Household.Status.ACTIVE, by=by, note=entry.draw.cohort)
+    return entry
