@@ -280,3 +280,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- Data protection: how long personal data is kept, in days (members.privacy) --------
+# A periodic task erases what is older. Money records are kept, without personal data.
+CAISSE_RETENTION_DAYS = {
+    "applications": int(os.environ.get("RETENTION_APPLICATIONS_DAYS", "365")),
+    "exited_households": int(os.environ.get("RETENTION_EXITED_HOUSEHOLDS_DAYS", str(3 * 365))),
+    "desk_actions": int(os.environ.get("RETENTION_DESK_ACTIONS_DAYS", str(2 * 365))),
+    "notices": int(os.environ.get("RETENTION_NOTICES_DAYS", "365")),
+}
