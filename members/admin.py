@@ -19,3 +19,101 @@ class NoticeAdmin(admin.ModelAdmin):
     search_fields = ("household__reference",)
     raw_id_fields = ("household",)
     readonly_fields = ("created_at",)
+
+
+# --- Cards, logins and reports (the portal's side) -------------------------------------
+
+from django.contrib import messages  # noqa: E402
+from django.shortcuts import render  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+from . import cards as card_services  # noqa: E402
+from . import logins, reports  # noqa: E402
+from .models import Card, CardEvent, Person, ShopReport  # noqa: E402
+
+
+class CardEventInline(admin.TabularInline):
+    model = CardEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ("kind", "at", "by", "until", "note")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Card)
+class CardAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "household", "holder", "status", "locked_indefinitely", "locked_until", "issued_at")
+    list_filter = ("status", "locked_indefinitely")
+    search_fields = ("number", "household__reference")
+    # The PIN's hash and the QR token never show; every change goes through the services.
+    fields = ("household", "holder", "number", "status", "failed_pin_attempts", "lock_level", "locked_until",
+              "locked_indefinitely", "name_printed", "replaces", "issued_at", "blocked_at")
+    readonly_fields = fields
+    inlines = [CardEventInline]
+    actions = ["unlock", "block"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Unlock the selected cards"))
+    def unlock(self, request, queryset):
+        for card in queryset:
+            card_services.unlock_card(card, by=request.user)
+        messages.success(request, _("Cards unlocked."))
+
+    @admin.action(description=_("Block the selected cards (lost or stolen)"))
+    def block(self, request, queryset):
+        for card in queryset:
+            card_services.block_card(card, by=request.user, note="admin")
+        messages.success(request, _("Cards blocked."))
+
+
+@admin.register(CardEvent)
+class CardEventAdmin(admin.ModelAdmin):
+    list_display = ("card", "kind", "at", "by", "until")
+    list_filter = ("kind",)
+    readonly_fields = ("card", "kind", "at", "by", "until", "note")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "household", "is_adult", "user")
+    search_fields = ("first_name", "last_name", "household__reference")
+    raw_id_fields = ("household", "user")
+    actions = ["activation_letters"]
+
+    @admin.action(description=_("Create a login and print an activation letter"))
+    def activation_letters(self, request, queryset):
+        letters = []
+        for person in queryset.select_related("household"):
+            username, code = logins.create_login_with_letter(person, by=request.user)
+            letters.append({"person": person, "username": username, "code": code})
+        return render(request, "members/activation_letters.html", {"letters": letters})
+
+
+@admin.register(ShopReport)
+class ShopReportAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "vendor", "status", "anonymous", "created_at")
+    list_filter = ("status", "category", "anonymous")
+    fields = ("vendor", "category", "description", "anonymous", "household", "created_at", "status", "answer")
+    readonly_fields = ("vendor", "category", "description", "anonymous", "household", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        reports.answer_report(obj, answer=form.cleaned_data["answer"], by=request.user, status=form.cleaned_data["status"])

@@ -156,3 +156,42 @@ def report_list(request):
             messages.success(request, _("Thank you. The coordinators have your message and will answer here."))
             return redirect("members:reports")
     return render(request, "portal/reports.html", {"form": form, "reports": reports.reports_of(request.household)})
+
+
+@member_required
+def contribution(request):
+    from django.core.exceptions import ValidationError
+
+    from allocations import periods
+
+    from . import contributions
+
+    household = request.household
+    this_period = periods.current()
+    next_period = periods.shift(this_period, 1)
+    rules = contributions.rules_or_default(next_period)
+    size = contributions.household_size(household)
+    error = None
+    if request.method == "POST":
+        raw = request.POST.get("amount", "")
+        try:
+            contributions.choose(household, contributions.parse_euros(raw), by=request.user)
+        except ValidationError as invalid:
+            error = " ".join(invalid.messages)
+        else:
+            messages.success(request, _("Your new contribution is saved. It applies from next month."))
+            return redirect("members:contribution")
+    return render(
+        request,
+        "portal/contribution.html",
+        {
+            "current": contributions.contribution_for(household, this_period),
+            "next": contributions.contribution_for(household, next_period),
+            "minimum": contributions.minimum_for(rules, size),
+            "grid": contributions.grid_for(rules, size),
+            "arrears": contributions.arrears(household),
+            "error": error,
+            "entered": request.POST.get("amount", ""),
+        },
+        status=400 if error else 200,
+    )

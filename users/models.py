@@ -21,3 +21,21 @@ class User(AbstractUser):
         # Stored as people are looked up: '06 12 34 56 78' and '+33 6 12 34 56 78' are one number.
         self.phone = normalize_phone(self.phone) if self.phone else ""
         super().save(*args, **kwargs)
+
+
+class ActivationCode(models.Model):
+    """A one-time code on a paper letter, for a member without e-mail to set a password."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activation_codes")
+    code_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+
+    def __str__(self):
+        return f"{self.user} ({self.expires_at:%Y-%m-%d})"

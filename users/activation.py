@@ -1,0 +1,72 @@
+"""Accounts for members without e-mail: created by a coordinator, activated with a code on paper."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import ActivationCode
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread on paper
+CODE_LENGTH = 10  # about 49 bits: out of reach of guessing under the login rate limit
+VALID_FOR = timedelta(days=60)
+
+
+def _hash(code: str) -> str:
+    normalized = code.replace(" ", "").replace("-", "").upper()
+    return hmac.new(settings.SECRET_KEY.encode(), f"activation:{normalized}".encode(), hashlib.sha256).hexdigest()
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+@transaction.atomic
+def issue_activation(*, user, by=None) -> str:
+    """A fresh code for `user` (earlier unused ones stop working); returns it for the letter."""
+    ActivationCode.objects.filter(user=user, used_at__isnull=True).update(expires_at=timezone.now())
+    code = _new_code()
+    ActivationCode.objects.create(user=user, code_hash=_hash(code), expires_at=timezone.now() + VALID_FOR, created_by=by)
+    return code
+
+
+@transaction.atomic
+def create_login(*, username: str, first_name: str = "", last_name: str = "", phone: str = "", by=None):
+    """A login with no usable password yet, and its activation code."""
+    user = get_user_model().objects.create_user(
+        username=username, first_name=first_name, last_name=last_name, phone=phone, password=None
+    )
+    return user, issue_activation(user=user, by=by)
+
+
+@transaction.atomic
+def activate(*, username: str, code: str, password: str):
+    """Set the password with a valid code; the code then stops working."""
+    User = get_user_model()
+    user = User.objects.filter(username__iexact=(username or "").strip()).first()
+    activation = (
+        ActivationCode.objects.select_for_update()
+        .filter(user=user, code_hash=_hash(code or ""), used_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+        if user is not None
+        else None
+    )
+    if activation is None:
+        raise ValidationError(_("This user name and code do not match, or the code has expired. The desk can print a new one."))
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    activation.used_at = timezone.now()
+    activation.save(update_fields=["used_at"])
+    return user
