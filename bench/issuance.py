@@ -44,6 +44,7 @@ from django.db import connection, transaction  # noqa: E402
 from allocations import issuance, ledger, periods  # noqa: E402
 from allocations.models import AccountKind, FundRules, RolloverPolicy, TransferKind  # noqa: E402
 from members import notices  # noqa: E402
+from members.models import Household  # noqa: E402
 from members.selectors import issuable_households_sql  # noqa: E402
 
 ALLOCATION, SUPPLEMENT_ADULT, SUPPLEMENT_CHILD = 10_000, 5_000, 2_500
@@ -72,16 +73,32 @@ def reset(n: int) -> None:
         supplement_per_child=SUPPLEMENT_CHILD,
         rollover_policy=RolloverPolicy.NONE,
     )
+    # Columns the bench sets; every other non-null column gets its default (or ""), so
+    # the bench keeps working as the members app adds fields.
+    own = {
+        "reference": "'B' || w.id",
+        "status": "'active'",
+        "adults": "1 + (w.id %% 2)::int",
+        "children": "(w.id %% 3)::int",
+        "wallet_id": "w.id",
+        "joined_on": "DATE '2025-01-01'",
+    }
+    columns, values, params = list(own), list(own.values()), [n]
+    for field in Household._meta.concrete_fields:
+        if field.primary_key or field.null or field.column in own:
+            continue
+        columns.append(field.column)
+        values.append("%s")
+        params.append(field.get_default() if field.has_default() else "")
     sql(
-        """
+        f"""
         WITH w AS (
             INSERT INTO allocations_account (kind, unit, balance, created_at)
             SELECT 'wallet', 'UNIT', 0, now() FROM generate_series(1, %s) RETURNING id
         )
-        INSERT INTO members_household (reference, status, adults, children, district, monthly_contribution, wallet_id, joined_on)
-        SELECT 'B' || w.id, 'active', 1 + (w.id %% 2)::int, (w.id %% 3)::int, '', 100, w.id, DATE '2025-01-01' FROM w
+        INSERT INTO members_household ({", ".join(columns)}) SELECT {", ".join(values)} FROM w
         """,
-        [n],
+        [params[0], *params[1:]],
     )
     # Euros to back everything the bench issues.
     ledger.transfer(
