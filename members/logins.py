@@ -26,7 +26,7 @@ def create_login_with_letter(person: Person, *, by=None) -> tuple[str, str]:
     A person who already has a login gets a new code (the old one stops working).
     Returns (username, code).
     """
-    person = Person.objects.select_for_update().select_related("household", "user").get(pk=person.pk)
+    person = Person.objects.select_for_update(of=("self",)).select_related("household", "user").get(pk=person.pk)
     if person.user is not None:
         return person.user.username, activation.issue_activation(user=person.user, by=by)
     user, code = activation.create_login(

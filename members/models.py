@@ -109,6 +109,8 @@ class Person(models.Model):
         related_name="person",
         verbose_name=_("portal login"),
     )
+    # Some members want to know at once when their card pays, to spot a payment they did not make.
+    email_each_payment = models.BooleanField(_("e-mail me for each payment"), default=False)
 
     class Meta:
         verbose_name = _("person")

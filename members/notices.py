@@ -100,3 +100,30 @@ def _email(household_ids: list[int], subject: str, body: str) -> None:
         messages = [EmailMessage(subject, body, None, [address]) for address in addresses]
         if messages:
             mail.send_messages(messages)
+
+
+def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = False) -> int:
+    """E-mail the people of the household who asked to hear of every payment.
+
+    Called by the till's service once the payment has committed.
+    """
+    from .models import Person
+
+    addresses = list(
+        Person.objects.filter(household__wallet_id=wallet_id, email_each_payment=True, user__isnull=False)
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    if not addresses:
+        return 0
+    with override(settings.LANGUAGE_CODE):
+        if refund:
+            subject = _("Refund of %(amount)s from %(shop)s") % {"amount": _cents(amount), "shop": shop}
+        else:
+            subject = _("Payment of %(amount)s at %(shop)s") % {"amount": _cents(amount), "shop": shop}
+        body = _(
+            "%(subject)s, on %(when)s.\n\nNot you? Lock your card in your space on the fund's website, "
+            "and tell the coordinators."
+        ) % {"subject": subject, "when": formats.date_format(timezone.localtime(), "DATETIME_FORMAT")}
+    get_connection().send_messages([EmailMessage(subject, body, None, [address]) for address in addresses])
+    return len(addresses)

@@ -21,7 +21,7 @@ from vendors.selectors import approved_districts, approved_vendors
 
 from . import cards, reports
 from .portal_forms import ChangePinForm, ShopReportForm
-from .models import Card, Notice
+from .models import Card, Notice, Person
 from .selectors import household_of, wallet_history
 
 
@@ -69,8 +69,14 @@ def home(request):
 
 @member_required
 def history(request):
+    person = Person.objects.filter(user=request.user).first()
+    if request.method == "POST" and person is not None:
+        person.email_each_payment = request.POST.get("email_each_payment") == "on"
+        person.save(update_fields=["email_each_payment"])
+        messages.success(request, _("Your choice is saved."))
+        return redirect("members:history")
     page = wallet_history(request.household, page=request.GET.get("page") or 1)
-    return render(request, "portal/history.html", {"page": page})
+    return render(request, "portal/history.html", {"page": page, "person": person})
 
 
 @member_required
