@@ -48,7 +48,8 @@ from users import roles
 from vendors.models import Vendor, VendorStaff
 from vendors.services import register_vendor
 
-from .models import Household
+from . import cards
+from .models import Card, Household, Person
 from .services import create_household
 
 SEED = "caisse-demo-montpellier-v1"
@@ -486,6 +487,32 @@ def _seed_households(specs: list[HouseholdSpec], user_ids: dict[str, int]) -> di
     return by_reference
 
 
+def _seed_cards(
+    specs: list[HouseholdSpec], households: dict[str, Household], user_ids: dict[str, int]
+) -> dict[str, tuple[Card, str]]:
+    """The person who logs in for each household, with a card and a fresh PIN to try the till with.
+
+    A rerun keeps the card and gives it a new PIN, so the credentials file stays right.
+    """
+    issued = {}
+    for chunk in _chunks(specs, CHUNK):
+        with transaction.atomic():
+            for spec in chunk:
+                household = households[spec.reference]
+                person, _created = Person.objects.get_or_create(
+                    household=household,
+                    user_id=user_ids[spec.username],
+                    defaults={"first_name": spec.first_name, "last_name": spec.last_name},
+                )
+                card = person.cards.filter(status=Card.Status.ACTIVE).first()
+                if card is None:
+                    card, pin = cards.issue_card(household=household, holder=person)
+                else:
+                    pin = cards.reset_pin(card)
+                issued[spec.reference] = (card, pin)
+    return issued
+
+
 def _seed_vendors(specs: list[VendorSpec], user_ids: dict[str, int]) -> list[Vendor]:
     fields = ("display_name", "legal_name", "kind", "status", "address", "district")
     with transaction.atomic():
@@ -765,6 +792,7 @@ def seed_demo(
     )
     _seed_coordinator(passwords["coordinator"])
     household_rows = _seed_households(household_plan, member_ids)
+    member_cards = _seed_cards(household_plan, household_rows, member_ids)
     vendor_rows = _seed_vendors(vendor_plan, vendor_user_ids)
     _seed_committee(seat_plan, {**member_ids, **committee_ids}, _months_before(history_start, 6))
 
@@ -788,8 +816,13 @@ def seed_demo(
     credentials = {
         "coordinator": {"username": COORDINATOR_USERNAME, "password": passwords["coordinator"]},
         "members": [
-            {"username": spec.username, "password": passwords["members"], "card_number": None, "qr_token": None,
-             "pin": None}
+            {
+                "username": spec.username,
+                "password": passwords["members"],
+                "card_number": member_cards[spec.reference][0].number,
+                "qr_token": member_cards[spec.reference][0].qr_token,
+                "pin": member_cards[spec.reference][1],
+            }
             for spec in household_plan
         ],
         "committee": [

@@ -67,7 +67,7 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
 
     ledger_is_clean()
     assert fund_position().available_reserve >= 0
-    assert "30 households" in out
+    assert "30 foyers" in out
 
 
 def test_households_vary_like_montpellier_s(tmp_path):
@@ -115,7 +115,12 @@ def test_the_credentials_file_has_the_agreed_shape_and_every_password_works(tmp_
     assert set(credentials["coordinator"]) == {"username", "password"}
     assert len(credentials["members"]) == 30
     assert all(set(row) == {"username", "password", "card_number", "qr_token", "pin"} for row in credentials["members"])
-    assert all(row["card_number"] is row["qr_token"] is row["pin"] is None for row in credentials["members"])
+    # Each member's card pays with its PIN: the till and the API can be tried with them.
+    from members import cards
+
+    for row in credentials["members"][:5]:
+        authorization = cards.authorize(row["card_number"], row["pin"])
+        assert cards.authorize(row["qr_token"], row["pin"]) == authorization
     assert len(credentials["committee"]) == 10
     assert all(set(row) == {"username", "password"} for row in credentials["committee"])
     assert len(credentials["vendors"]) == 8
@@ -141,7 +146,7 @@ def test_running_it_twice_creates_nothing_and_renews_the_passwords(tmp_path, led
 
     assert counts() == before
     assert fund_position() == position
-    assert "0 transfers posted" in out
+    assert "0 virements passés" in out
     assert second["coordinator"]["password"] != first["coordinator"]["password"]
     assert logs_in(**second["coordinator"])
     assert not logs_in(**first["coordinator"])
@@ -202,8 +207,21 @@ def test_refuses_to_load_into_a_fund_with_real_households(tmp_path):
     from members.services import create_household
 
     create_household(reference="MTP-0001")
-    with pytest.raises(CommandError, match="real households"):
+    with pytest.raises(CommandError, match="vrais foyers"):
         seed(tmp_path)
     assert Household.objects.count() == 1
     seed(tmp_path, force=True)
     assert Household.objects.count() == 1 + SIZES["households"]
+
+
+def test_a_rerun_gives_new_pins_that_work_and_keeps_the_cards(tmp_path):
+    from members import cards
+    from members.models import Card
+
+    first, _ = seed(tmp_path)
+    cards_before = Card.objects.count()
+    second, _ = seed(tmp_path, name="again.json")
+    assert Card.objects.count() == cards_before == SIZES["households"]
+    row = second["members"][0]
+    assert row["card_number"] == first["members"][0]["card_number"]
+    assert cards.authorize(row["card_number"], row["pin"])
