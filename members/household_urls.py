@@ -1,0 +1,25 @@
+from django.urls import path
+
+from . import household_views as views
+
+app_name = "households"
+
+urlpatterns = [
+    path("apply/", views.apply, name="apply"),
+    path("draws/<str:cohort>/", views.draw_result, name="draw"),
+    path("desk/", views.desk_home, name="desk"),
+    path("desk/open/", views.desk_open, name="desk_open"),
+    path("desk/close/", views.desk_close, name="desk_close"),
+    path("desk/apply/", views.desk_apply, name="desk_apply"),
+    path("desk/import/", views.import_households, name="import"),
+    path("desk/receipts/<int:payment_id>/", views.receipt, name="receipt"),
+    path("desk/households/<str:reference>/", views.desk_household, name="desk_household"),
+    path("desk/households/<str:reference>/cash/", views.desk_cash, name="desk_cash"),
+    path("desk/households/<str:reference>/contact/", views.desk_contact, name="desk_contact"),
+    path("desk/households/<str:reference>/payment/", views.record_payment, name="record_payment"),
+    path("desk/households/<str:reference>/cards/<int:card_id>/<str:action>/", views.desk_card, name="desk_card"),
+    path("portal/my-contribution/", views.my_contribution, name="my_contribution"),
+    path("portal/my-data/", views.my_data, name="my_data"),
+    path("portal/my-data/export.json", views.my_data_json, name="my_data_json"),
+    path("portal/my-data/export.csv", views.my_data_csv, name="my_data_csv"),
+]
