@@ -64,7 +64,7 @@ def test_a_wrong_code_is_refused_in_french_and_changes_nothing(client, person):
     )
     assert response.status_code == 400
     assert "ne correspondent pas" in response.content.decode()
-    person.user.refresh_from_db()
+    person.refresh_from_db()
     assert not person.user.has_usable_password()
 
 
@@ -76,7 +76,7 @@ def test_guessing_codes_is_rate_limited(client, person):
         "/accounts/activate/", {"username": username, "code": code, "password1": "Mon-jardin-2026", "password2": "Mon-jardin-2026"}
     )
     assert "Trop d" in response.content.decode()
-    person.user.refresh_from_db()
+    person.refresh_from_db()
     assert not person.user.has_usable_password()
 
 

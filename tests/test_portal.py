@@ -161,7 +161,7 @@ def test_my_contribution_shows_the_amount_and_refuses_below_the_minimum_in_frenc
 
     client.force_login(alice.user)
     page = client.get("/portal/contribution/")
-    assert page.status_code == 200 and "Modifier ma cotisation" in page.content.decode()
+    assert page.status_code == 200 and "Changer ma cotisation" in page.content.decode()
     refused = client.post("/portal/contribution/", {"amount": "0,50"})
     assert refused.status_code == 400
     assert "La cotisation mensuelle doit être d&#x27;au moins 1,00 €" in refused.content.decode()
