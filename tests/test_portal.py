@@ -127,11 +127,13 @@ def test_report_a_problem_named_or_anonymous_and_read_the_answer(client, alice, 
 
 
 def test_a_member_never_sees_another_households_data(client, alice, bob):
+    assert alice.card.number[-8:] not in bob.card.number
     client.force_login(bob.user)
-    for url in ("/portal/", "/portal/history/", "/portal/cards/", "/portal/reports/"):
+    for url in ("/portal/", "/portal/history/", "/portal/cards/", "/portal/reports/", "/portal/contribution/"):
         body = client.get(url).content.decode()
-        assert alice.card.last4 not in body or alice.card.last4 in bob.card.number, url
-        assert "87,50" not in body and "Épicerie de la Mosson" not in body.split("<select")[0], url
+        assert f"•••• {alice.card.last4}" not in body and alice.card.display_number not in body, url
+        assert "87,50" not in body and "12,50" not in body, url  # Alice's balance and purchase
+        assert alice.household.reference not in body, url
     for url in (
         f"/portal/cards/{alice.card.pk}/",
         f"/portal/cards/{alice.card.pk}/print/",
