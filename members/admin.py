@@ -117,3 +117,5 @@ class ShopReportAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         reports.answer_report(obj, answer=form.cleaned_data["answer"], by=request.user, status=form.cleaned_data["status"])
+
+from . import household_admin  # noqa: E402,F401  (issue 3: draws, erasures, contributions, desk)
