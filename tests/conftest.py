@@ -58,3 +58,15 @@ def page(browser, live_server):
     page.live_server_url = live_server.url
     yield page
     context.close()
+
+
+@pytest.fixture
+def admin_user(db, django_user_model, django_username_field):
+    """pytest-django's superuser, with the second factor every staff member must have."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    user = django_user_model._default_manager.create_superuser(
+        **{django_username_field: "admin"}, email="admin@example.com", password="password"
+    )
+    TOTP.activate(user, generate_totp_secret())
+    return user
