@@ -247,6 +247,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
 }
+# Payments at the till (vendors.payments): the fund's maximum for one purchase, its
+# optional cap per card, per vendor, per day (0: none), and each API key's rate limit.
+CAISSE_MAX_PURCHASE_CENTS = int(os.environ.get("MAX_PURCHASE_CENTS", "50000"))
+CAISSE_DAILY_CAP_PER_CARD_CENTS = int(os.environ.get("DAILY_CAP_PER_CARD_CENTS", "0"))
+CAISSE_API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caisse API",
     "DESCRIPTION": "The API of a caisse commune de l'alimentation: tills record purchases and refunds. Amounts are integers in cents.",
