@@ -18,6 +18,8 @@ from allocations import ledger, periods
 from allocations.models import AccountKind, FundRules, TransferKind
 from allocations.rules import NoRulesInForce, rules_for
 
+from caisse.money import format_cents
+
 from .brackets import INCOME_FLOOR
 from .models import ContributionChoice, ContributionPayment, Household, Notice
 
@@ -92,11 +94,6 @@ def parse_euros(text: str | int) -> int:
         raise ValidationError(_("“%(value)s” is not an amount in euros (for example 12 or 12,50).") % {"value": text})
 
 
-def format_euros(cents: int) -> str:
-    euros, rest = divmod(int(cents), 100)
-    return f"{euros},{rest:02d} €"
-
-
 @transaction.atomic
 def choose(household: Household, amount: int, *, by=None, period: str | None = None) -> ContributionChoice:
     """The household's new monthly amount, from the next period (a period that has begun
@@ -107,7 +104,7 @@ def choose(household: Household, amount: int, *, by=None, period: str | None = N
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < minimum:
         raise ValidationError(
             _("The monthly contribution must be at least %(minimum)s for a household of %(size)s.")
-            % {"minimum": format_euros(minimum), "size": household_size(household)}
+            % {"minimum": format_cents(minimum), "size": household_size(household)}
         )
     choice, _created = ContributionChoice.objects.update_or_create(
         household=household, effective_from=period, defaults={"amount": amount, "chosen_by": by, "chosen_at": timezone.now()}

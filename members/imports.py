@@ -26,6 +26,8 @@ from django.utils.translation import gettext_lazy
 
 from allocations import periods
 
+from caisse.money import format_cents
+
 from . import contributions, enrolment
 from .brackets import AgeBracket, IncomeBracket
 from .models import ContributionChoice, Household, HouseholdStatusChange, Person
@@ -83,7 +85,7 @@ class RowForm(forms.Form):
                 self.add_error(
                     "monthly_contribution",
                     _("At least %(minimum)s for a household of %(size)s.")
-                    % {"minimum": contributions.format_euros(minimum), "size": size},
+                    % {"minimum": format_cents(minimum), "size": size},
                 )
         return data
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from allocations import periods
+from caisse.money import format_units
 from allocations.models import Account, Transfer
 
 from .models import Household, Notice
@@ -29,11 +30,6 @@ _EMAIL_BATCH = 500
 
 def _month_label(period: str) -> str:
     return formats.date_format(periods.parse(period), "F Y")
-
-
-def _cents(cents: int) -> str:
-    euros, rest = divmod(int(cents), 100)
-    return f"{euros},{rest:02d} {settings.FUND_UNIT_LABEL}"
 
 
 def notify_allocation_issued(period: str, lo: int, hi: int) -> int:
@@ -67,7 +63,7 @@ def remind_expiring_balances(period: str, kept: int, expires_on: date) -> int:
         if kept:
             text = _(
                 "Unspent balance above %(kept)s returns to the fund at the end of %(day)s. Spend it before then."
-            ) % {"kept": _cents(kept), "day": formats.date_format(expires_on, "j F Y")}
+            ) % {"kept": format_units(kept), "day": formats.date_format(expires_on, "j F Y")}
         else:
             text = _("Your unspent balance returns to the fund at the end of %(day)s. Spend it before then.") % {
                 "day": formats.date_format(expires_on, "j F Y")
@@ -118,9 +114,9 @@ def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = Fal
         return 0
     with override(settings.LANGUAGE_CODE):
         if refund:
-            subject = _("Refund of %(amount)s from %(shop)s") % {"amount": _cents(amount), "shop": shop}
+            subject = _("Refund of %(amount)s from %(shop)s") % {"amount": format_units(amount), "shop": shop}
         else:
-            subject = _("Payment of %(amount)s at %(shop)s") % {"amount": _cents(amount), "shop": shop}
+            subject = _("Payment of %(amount)s at %(shop)s") % {"amount": format_units(amount), "shop": shop}
         body = _(
             "%(subject)s, on %(when)s.\n\nNot you? Lock your card in your space on the fund's website, "
             "and tell the coordinators."

@@ -13,5 +13,4 @@ urlpatterns = [
     path("cards/<int:card_id>/print/", portal.card_print, name="card_print"),
     path("cards/<int:card_id>/<str:action>/", portal.card_action, name="card_action"),
     path("reports/", portal.report_list, name="reports"),
-    path("contribution/", portal.contribution, name="contribution"),
 ]

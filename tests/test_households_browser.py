@@ -60,6 +60,6 @@ def test_browser_desk_takes_cash_and_prints_a_receipt_on_a_small_screen(page, cl
     page.fill("#id_amount", "5")
     page.click("#cash button[type=submit]")
     assert "000001" in page.locator("#receipt h1").inner_text()
-    assert "5,00 €" in page.locator("#receipt").inner_text()
+    assert "5,00\u00a0€" in page.locator("#receipt").inner_text()
     assert fits_the_screen(page)
     assert ContributionPayment.objects.get().receipt_number == 1

@@ -155,7 +155,7 @@ def test_strangers_and_members_cannot_open_the_desk(client, household):
 def test_a_coordinator_sees_income_and_contribution_and_records_a_bank_transfer(client, household, ledger_is_clean):
     client.force_login(user_with(roles.COORDINATOR))
     body = client.get(f"/desk/households/{household.reference}/").content.decode()
-    assert "12,34 €" in body and "56,78 €" in body and "low" in body
+    assert "12,34\u00a0€" in body and "56,78\u00a0€" in body and "low" in body
     response = client.post(
         f"/desk/households/{household.reference}/payment/",
         {"method": "transfer", "amount": "10,50", "period": periods.current(), "paid_on": "2026-01-05",
@@ -208,9 +208,9 @@ def member_of(household):
 def test_a_household_changes_its_contribution_not_below_the_minimum(client, household):
     client.force_login(member_of(household))
     page = client.get("/portal/my-contribution/").content.decode()
-    assert "12,34 €" in page and "43,21 €" in page
+    assert "12,34\u00a0€" in page and "43,21\u00a0€" in page
     refused = client.post("/portal/my-contribution/", {"amount": "0,50"})
-    assert refused.status_code == 400 and "au moins 1,00 €" in refused.content.decode()
+    assert refused.status_code == 400 and "au moins 1,00\u00a0€" in refused.content.decode()
     assert client.post("/portal/my-contribution/", {"amount": "abc"}).status_code == 400
     assert client.post("/portal/my-contribution/", {"amount": "8"}).status_code == 302
     assert contributions.contribution_for(household, periods.shift(periods.current(), 1)) == 800

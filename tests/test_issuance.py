@@ -566,11 +566,8 @@ def test_chunks_worked_in_parallel_and_delivered_twice_close_the_run_once(no_not
 
 
 @pytest.fixture
-def coordinator_client(admin_client, admin_user):
-    """The admin, past the staff second-factor requirement (a TOTP set up)."""
-    from allauth.mfa.models import Authenticator
-
-    Authenticator.objects.create(user=admin_user, type=Authenticator.Type.TOTP, data={"secret": "unused-in-these-tests"})
+def coordinator_client(admin_client):
+    """The admin, past the staff second-factor requirement (conftest's admin_user has a TOTP)."""
     return admin_client
 
 

@@ -129,7 +129,7 @@ def test_report_a_problem_named_or_anonymous_and_read_the_answer(client, alice, 
 def test_a_member_never_sees_another_households_data(client, alice, bob):
     assert alice.card.number[-8:] not in bob.card.number
     client.force_login(bob.user)
-    for url in ("/portal/", "/portal/history/", "/portal/cards/", "/portal/reports/", "/portal/contribution/"):
+    for url in ("/portal/", "/portal/history/", "/portal/cards/", "/portal/reports/", "/portal/my-contribution/", "/portal/my-data/"):
         body = client.get(url).content.decode()
         assert f"•••• {alice.card.last4}" not in body and alice.card.display_number not in body, url
         assert "87,50" not in body and "12,50" not in body, url  # Alice's balance and purchase
@@ -155,26 +155,3 @@ def test_anonymous_reports_of_one_household_are_not_shown_to_another(client, ali
 def test_the_portal_needs_a_login(client):
     response = client.get("/portal/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
-
-
-def test_my_contribution_shows_the_amount_and_refuses_below_the_minimum_in_french(client, alice):
-    from members import contributions
-    from allocations import periods
-
-    client.force_login(alice.user)
-    page = client.get("/portal/contribution/")
-    assert page.status_code == 200 and "Changer ma cotisation" in page.content.decode()
-    refused = client.post("/portal/contribution/", {"amount": "0,50"})
-    assert refused.status_code == 400
-    assert "La cotisation mensuelle doit être d&#x27;au moins 1,00 €" in refused.content.decode()
-    next_period = periods.shift(periods.current(), 1)
-    assert contributions.contribution_for(alice.household, next_period) == alice.household.monthly_contribution
-
-    client.post("/portal/contribution/", {"amount": "12,50"})
-    assert contributions.contribution_for(alice.household, next_period) == 1_250
-
-
-def test_a_nonsense_amount_is_named_in_the_error(client, alice):
-    client.force_login(alice.user)
-    refused = client.post("/portal/contribution/", {"amount": "douze"})
-    assert "« douze » n&#x27;est pas un montant en euros" in refused.content.decode()

@@ -27,11 +27,11 @@ def test_a_member_logs_in_sees_the_balance_the_card_and_reports_a_problem(page, 
     # Nothing wider than the phone: no sideways scrolling.
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
-    page.goto(base + "/portal/contribution/")
-    page.get_by_label("Ma cotisation mensuelle, en euros").fill("0,50")
-    page.get_by_role("button", name="Enregistrer").click()
-    alert = page.get_by_role("alert")
-    assert "La cotisation mensuelle doit être d'au moins 1,00 €" in alert.inner_text()
+    page.get_by_role("link", name="Ma cotisation").click()
+    page.get_by_label("Ma cotisation mensuelle à partir du mois prochain").fill("0,50")
+    page.get_by_role("button", name="Changer ma cotisation").click()
+    error = page.locator(".errorlist").first
+    assert "La cotisation mensuelle doit être d'au moins 1,00" in error.inner_text()
 
     page.goto(base + "/portal/cards/")
     page.get_by_role("link", name=f"Carte •••• {member.card.last4}").click()
