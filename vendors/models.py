@@ -1,8 +1,12 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from allocations.models import Account
+from allocations.models import Account, Transfer
+
+from .validators import validate_bic, validate_iban, validate_rna, validate_siret
 
 
 class Vendor(models.Model):
@@ -33,6 +37,21 @@ class Vendor(models.Model):
     address = models.CharField(_("address"), max_length=255, blank=True)
     district = models.CharField(_("district"), max_length=64, blank=True)
     opening_hours = models.TextField(_("opening hours"), blank=True)
+    latitude = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    # A company has a SIRET, an association an RNA number: one of the two.
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True, validators=[validate_siret])
+    rna = models.CharField(_("RNA number"), max_length=10, blank=True, validators=[validate_rna])
+    # Where reimbursements go. Changed only through an IbanChange confirmed by a second
+    # coordinator (vendors.services.request_iban_change / confirm_iban_change).
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    contact_name = models.CharField(_("contact person"), max_length=120, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=32, blank=True)
+    charter_signed_on = models.DateField(_("charter signed on"), null=True, blank=True)
+    charter_version = models.CharField(_("charter version"), max_length=32, blank=True)
+    created_at = models.DateTimeField(_("registered at"), default=timezone.now)
     # What the fund owes the vendor, in fund units.
     account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="vendor", verbose_name=_("account"))
 
@@ -42,6 +61,10 @@ class Vendor(models.Model):
 
     def __str__(self):
         return self.display_name
+
+    @property
+    def takes_payments(self) -> bool:
+        return self.status == self.Status.APPROVED
 
 
 class VendorStaff(models.Model):
@@ -54,3 +77,165 @@ class VendorStaff(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.vendor}"
+
+
+class StatusChange(models.Model):
+    """One step of a vendor's lifecycle: who, when, why, and the decision behind it."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(_("from"), max_length=16, choices=Vendor.Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=16, choices=Vendor.Status.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    # The committee decision that made it, once governance links it; a reference rather
+    # than a foreign key so that this table does not wait for the governance models.
+    decision_reference = models.CharField(_("decision reference"), max_length=64, blank=True)
+    emergency = models.BooleanField(_("emergency suspension"), default=False)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.vendor}: {self.from_status or '-'} → {self.to_status}"
+
+
+class IbanChange(models.Model):
+    """A new IBAN waits for a second coordinator: payment diversion is the classic fraud."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for a second coordinator")
+        CONFIRMED = "confirmed", _("confirmed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="iban_changes")
+    iban = models.CharField(_("new IBAN"), max_length=34, validators=[validate_iban])
+    bic = models.CharField(_("new BIC"), max_length=11, validators=[validate_bic])
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(_("reason"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("requested by")
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("confirmed or cancelled by"),
+    )
+    decided_at = models.DateTimeField(_("confirmed or cancelled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("IBAN change")
+        verbose_name_plural = _("IBAN changes")
+        ordering = ["-requested_at"]
+        constraints = [
+            # One pending change at a time, so that nobody confirms a stale one.
+            models.UniqueConstraint(fields=["vendor"], condition=Q(status="pending"), name="one_pending_iban_change"),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")) | Q(status="cancelled"),
+                name="iban_change_confirmed_by_another",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.vendor}: {self.iban[:4]}…{self.iban[-4:]} ({self.status})"
+
+
+class ApiKey(models.Model):
+    """A till's key. Only its SHA-256 is stored: the key itself is shown once.
+
+    The key carries 256 random bits, so a plain hash is enough (no slow KDF needed: there
+    is nothing to brute-force) and the lookup is one indexed equality.
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="api_keys")
+    label = models.CharField(_("till"), max_length=64)
+    prefix = models.CharField(_("key starts with"), max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.vendor} / {self.label} ({self.prefix}…)"
+
+
+class Purchase(models.Model):
+    """A payment at a vendor. The wallet and card are kept for refunds and for the
+    member's history; nothing of them but the card's last four digits ever goes to the
+    vendor."""
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="purchases")
+    till = models.CharField(_("till"), max_length=64, blank=True)
+    card_id = models.BigIntegerField(_("card"))
+    card_last4 = models.CharField(_("card (last 4 digits)"), max_length=4)
+    wallet_id = models.BigIntegerField(_("wallet account"))
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(_("captured (cents)"))
+    requested = models.BigIntegerField(_("requested (cents)"))
+    refunded = models.BigIntegerField(_("refunded (cents)"), default=0)
+    reference = models.CharField(_("reference"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
+        indexes = [models.Index(fields=["vendor", "-id"], name="purchase_vendor_newest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0) & Q(amount__lte=models.F("requested")),
+                                   name="purchase_amount_within_requested"),
+            models.CheckConstraint(condition=Q(refunded__gte=0) & Q(refunded__lte=models.F("amount")),
+                                   name="purchase_refunds_within_captured"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.vendor} {self.amount}"
+
+    @property
+    def status(self) -> str:
+        if self.refunded == 0:
+            return "captured"
+        return "refunded" if self.refunded >= self.amount else "partially_refunded"
+
+
+class Refund(models.Model):
+    purchase = models.ForeignKey(Purchase, on_delete=models.PROTECT, related_name="refunds")
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="+")
+    amount = models.BigIntegerField(_("amount (cents)"))
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+
+    def __str__(self):
+        return f"refund #{self.pk} of purchase #{self.purchase_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored outcome of a request that moved money, replayed for the same key.
+
+    `fingerprint` hashes what the request asked (never the PIN), so that the same key
+    with another body is told apart from a retry.
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["vendor", "key"], name="idempotency_vendor_key")]

@@ -1,15 +1,252 @@
-"""The vendor registry."""
+"""The vendor registry: registration, the status lifecycle, IBAN changes, API keys, import.
 
-from django.db import transaction
+Governance calls `change_status()` when the committee decides; coordinators call it from
+the admin, `suspend_now()` in an emergency. Every change leaves a StatusChange.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from allocations import ledger
 from allocations.models import AccountKind
+from users import roles
 
-from .models import Vendor
+from .models import ApiKey, IbanChange, StatusChange, Vendor
+from .validators import compact
+
+S = Vendor.Status
+
+# Which step may follow which. A vendor pauses and resumes on its own; suspension and
+# revocation are decisions (the committee's, or a coordinator's emergency suspension); a
+# revoked vendor applies again from the start.
+TRANSITIONS: dict[str, set[str]] = {
+    S.APPLIED: {S.UNDER_REVIEW, S.APPROVED, S.REVOKED},
+    S.UNDER_REVIEW: {S.APPROVED, S.APPLIED, S.REVOKED},
+    S.APPROVED: {S.PAUSED, S.SUSPENDED, S.REVOKED},
+    S.PAUSED: {S.APPROVED, S.SUSPENDED, S.REVOKED},
+    S.SUSPENDED: {S.APPROVED, S.REVOKED},
+    S.REVOKED: {S.APPLIED},
+}
+# The steps a vendor's own staff may take from its dashboard.
+VENDOR_OWN_STEPS = {(S.APPROVED, S.PAUSED), (S.PAUSED, S.APPROVED)}
+
+KEY_PREFIX = "csk_"
+
+
+class InvalidTransition(ValidationError):
+    pass
 
 
 @transaction.atomic
-def register_vendor(*, slug: str, display_name: str, kind: str, **fields) -> Vendor:
+def register_vendor(*, slug: str, display_name: str, kind: str, by=None, reason: str = "", **fields) -> Vendor:
     """A vendor with its own account of what the fund owes it."""
     account = ledger.open_account(AccountKind.VENDOR)
-    return Vendor.objects.create(slug=slug, display_name=display_name, kind=kind, account=account, **fields)
+    vendor = Vendor.objects.create(slug=slug, display_name=display_name, kind=kind, account=account, **fields)
+    StatusChange.objects.create(vendor=vendor, from_status="", to_status=vendor.status, by=by, reason=reason)
+    return vendor
+
+
+def prepare_new_vendor(vendor: Vendor) -> Vendor:
+    """For a vendor saved by a model form (the admin): open its account first."""
+    vendor.account = ledger.open_account(AccountKind.VENDOR)
+    return vendor
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:50] or "commerce"
+    slug, n = base, 1
+    while Vendor.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def apply(**fields) -> Vendor:
+    """The public application form: a shop asks to be approved."""
+    fields = {**fields, "status": S.APPLIED}
+    for name in ("siret", "rna", "iban", "bic"):
+        if fields.get(name):
+            fields[name] = compact(fields[name])
+    vendor = Vendor(slug=fields.pop("slug", "") or _unique_slug(fields["display_name"]), **fields)
+    vendor.full_clean(exclude=["account", "slug"])
+    fields["slug"] = vendor.slug
+    return register_vendor(reason=_("Application from the public form"), **fields)
+
+
+@transaction.atomic
+def change_status(vendor: Vendor, new_status: str, *, by, reason: str, decision: str | None = None,
+                  emergency: bool = False) -> StatusChange:
+    """Move a vendor to `new_status`, recording who, why and the decision behind it.
+
+    Takes effect at once: the API reads the status on every request.
+    """
+    vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+    if new_status not in TRANSITIONS.get(vendor.status, set()):
+        raise InvalidTransition(
+            _("A vendor cannot go from %(old)s to %(new)s.")
+            % {"old": vendor.get_status_display(), "new": S(new_status).label},
+            code="transition",
+        )
+    change = StatusChange.objects.create(
+        vendor=vendor, from_status=vendor.status, to_status=new_status, by=by, reason=reason,
+        decision_reference=decision or "", emergency=emergency,
+    )
+    Vendor.objects.filter(pk=vendor.pk).update(status=new_status)
+    return change
+
+
+def suspend_now(vendor: Vendor, *, by, reason: str) -> StatusChange:
+    """A coordinator's emergency suspension (suspected fraud): immediate, with a reason the
+    committee sees; the committee then confirms, lifts it or revokes."""
+    if not roles.has_role(by, roles.COORDINATOR):
+        raise ValidationError(_("Only a coordinator may suspend a vendor in an emergency."), code="permission")
+    if not reason.strip():
+        raise ValidationError(_("Say why the vendor is suspended: the committee will read it."), code="reason")
+    return change_status(vendor, S.SUSPENDED, by=by, reason=reason, emergency=True)
+
+
+def pause_or_resume(vendor: Vendor, *, by, reason: str = "") -> StatusChange:
+    """The vendor's own choice (a farmer's off-season)."""
+    target = S.PAUSED if vendor.status == S.APPROVED else S.APPROVED
+    if (vendor.status, target) not in VENDOR_OWN_STEPS:
+        raise InvalidTransition(_("Only an approved or paused vendor may pause or resume."), code="transition")
+    return change_status(vendor, target, by=by, reason=reason or _("The vendor's own choice"))
+
+
+# --- IBAN ------------------------------------------------------------------------------
+
+
+def request_iban_change(vendor: Vendor, *, iban: str, bic: str, by, reason: str = "") -> IbanChange:
+    if not roles.has_role(by, roles.COORDINATOR):
+        raise ValidationError(_("Only a coordinator may change an IBAN."), code="permission")
+    change = IbanChange(vendor=vendor, iban=compact(iban), bic=compact(bic), requested_by=by, reason=reason)
+    change.full_clean(exclude=["vendor", "requested_by"])
+    try:
+        with transaction.atomic():
+            change.save()
+    except IntegrityError:
+        raise ValidationError(_("Another IBAN change is already waiting for confirmation."), code="pending")
+    return change
+
+
+@transaction.atomic
+def confirm_iban_change(change: IbanChange, *, by) -> Vendor:
+    """The second coordinator: only now does the vendor's IBAN change."""
+    change = IbanChange.objects.select_for_update().get(pk=change.pk)
+    if change.status != IbanChange.Status.PENDING:
+        raise ValidationError(_("This IBAN change is no longer waiting."), code="state")
+    if not roles.has_role(by, roles.COORDINATOR):
+        raise ValidationError(_("Only a coordinator may confirm an IBAN change."), code="permission")
+    if by.pk == change.requested_by_id:
+        raise ValidationError(_("A second coordinator must confirm the change, not the one who asked for it."),
+                              code="same_person")
+    change.status, change.decided_by, change.decided_at = IbanChange.Status.CONFIRMED, by, timezone.now()
+    change.save(update_fields=["status", "decided_by", "decided_at"])
+    Vendor.objects.filter(pk=change.vendor_id).update(iban=change.iban, bic=change.bic)
+    return Vendor.objects.get(pk=change.vendor_id)
+
+
+@transaction.atomic
+def cancel_iban_change(change: IbanChange, *, by) -> IbanChange:
+    change = IbanChange.objects.select_for_update().get(pk=change.pk)
+    if change.status == IbanChange.Status.PENDING:
+        change.status, change.decided_by, change.decided_at = IbanChange.Status.CANCELLED, by, timezone.now()
+        change.save(update_fields=["status", "decided_by", "decided_at"])
+    return change
+
+
+# --- API keys --------------------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(vendor: Vendor, *, label: str, by=None) -> tuple[ApiKey, str]:
+    """A new key for one till; returns it with the key itself, to show once."""
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        vendor=vendor, label=(label or _("Till")).strip()[:64], prefix=key[:12], key_hash=hash_key(key), created_by=by
+    )
+    return api_key, key
+
+
+def revoke_api_key(api_key: ApiKey) -> ApiKey:
+    ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_key.refresh_from_db()
+    return api_key
+
+
+# --- CSV import ------------------------------------------------------------------------
+
+IMPORT_COLUMNS = (
+    "slug", "display_name", "legal_name", "kind", "status", "address", "district", "latitude", "longitude",
+    "opening_hours", "siret", "rna", "iban", "bic", "contact_name", "contact_email", "contact_phone",
+    "charter_signed_on", "charter_version",
+)
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # slugs already in the registry
+    errors: list[tuple[int, str]] = field(default_factory=list)  # (line, message)
+    dry_run: bool = True
+
+
+class _DryRun(Exception):
+    pass
+
+
+def import_vendors(text: str, *, by=None, dry_run: bool = True) -> ImportReport:
+    """Existing vendors from a CSV (header row; `display_name` and `kind` required).
+
+    All or nothing: one bad line and nothing is written. With `dry_run` the same checks
+    run and everything is rolled back, so the report shows exactly what would happen.
+    """
+    report = ImportReport(dry_run=dry_run)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    unknown = set(reader.fieldnames or []) - set(IMPORT_COLUMNS)
+    if unknown:
+        report.errors.append((1, _("Unknown columns: %(cols)s") % {"cols": ", ".join(sorted(unknown))}))
+        return report
+    try:
+        with transaction.atomic():
+            for line, row in enumerate(reader, start=2):
+                values = {k: (v or "").strip() for k, v in row.items() if k and (v or "").strip()}
+                values.setdefault("status", S.APPROVED)
+                # The slug (given, or made from the name) identifies a vendor already there.
+                slug = values.pop("slug", "") or slugify(values.get("display_name", ""))[:50]
+                if Vendor.objects.filter(slug=slug).exists():
+                    report.skipped.append(slug)
+                    continue
+                for name in ("siret", "rna", "iban", "bic"):
+                    if name in values:
+                        values[name] = compact(values[name])
+                candidate = Vendor(slug=slug, **values)
+                try:
+                    candidate.full_clean(exclude=["account"])
+                except ValidationError as error:
+                    report.errors.append((line, "; ".join(
+                        f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())))
+                    continue
+                values = {name: getattr(candidate, name) for name in values}
+                register_vendor(slug=slug, by=by, reason=_("Imported from CSV"), **values)
+                report.created.append(slug)
+            if report.errors or dry_run:
+                raise _DryRun
+    except _DryRun:
+        if report.errors and not dry_run:
+            report.created = []
+    return report

@@ -1,0 +1,333 @@
+"""Payments at the till: `capture()` and `refund()`, the one service behind the REST API
+and the web terminal.
+
+A purchase is one short database transaction (DESIGN.md, "The payment at the till"):
+the conditional debit of the wallet and the credit of the vendor (ledger.transfer), the
+Purchase row and the idempotency row, under a per-(vendor, key) advisory lock taken with
+pg_try_advisory_xact_lock, so a concurrent duplicate is told `request_in_progress` at
+once instead of queueing behind the first.
+
+Which outcomes a key keeps (and replays): only those that moved money (201). Every
+decline and every error leaves the key free, so the till can retry the same sale under
+the same key once what was wrong is fixed: the member retypes a wrong PIN (the PIN is
+not in the fingerprint, so a stored `invalid_pin` would otherwise be replayed for the
+right PIN), accepts a partial payment (`partial` changes the body: a stored decline
+would make it `idempotency_key_reused`), or gets the card unlocked at the desk. A
+decline moved nothing, so answering it afresh is safe; what must never happen twice, a
+movement of money, is replayed.
+
+The card and PIN are checked (members.cards.authorize) *before* the transaction, so the
+wrong-PIN count, written in its own short transaction, stays even when the purchase
+rolls back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, time
+from datetime import timezone as dt_timezone
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from allocations import ledger
+from allocations.models import Account, TransferKind
+from members import cards, notices
+
+from .models import IdempotencyRecord, Purchase, Refund, Vendor
+
+_ACCOUNT = Account._meta.db_table
+MAX_KEY_LENGTH = 255
+
+
+class PaymentError(Exception):
+    """A refusal with a stable code, an HTTP status, and the parameter at fault."""
+
+    code = "payment_error"
+    status = 400
+    message = _("The request could not be processed.")
+
+    def __init__(self, message=None, *, param: str | None = None, code: str | None = None, status: int | None = None):
+        self.message = message or self.message
+        self.param = param
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        super().__init__(str(self.message))
+
+
+class InvalidRequest(PaymentError):
+    code = "invalid_request"
+    message = _("The request is not valid.")
+
+
+class Declined(PaymentError):
+    status = 402
+    message = _("The payment did not go through.")
+
+
+class VendorNotApproved(PaymentError):
+    code = "vendor_not_approved"
+    status = 403
+    message = _("This vendor is not approved to take payments at the moment.")
+
+
+class NotFound(PaymentError):
+    code = "not_found"
+    status = 404
+    message = _("No such purchase.")
+
+
+class RequestInProgress(PaymentError):
+    code = "request_in_progress"
+    status = 409
+    message = _("A request with this idempotency key is still being processed. Retry in a moment.")
+
+
+class KeyReused(PaymentError):
+    code = "idempotency_key_reused"
+    status = 409
+    message = _("This idempotency key was already used for a different request.")
+
+
+class RefundExceedsCaptured(PaymentError):
+    code = "refund_exceeds_captured"
+    status = 400
+    message = _("The refunds of a purchase cannot exceed what it captured.")
+
+
+class LimitExceeded(Declined):
+    code = "limit_exceeded"
+    message = _("This card has reached the fund's daily limit at this shop.")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to answer: a status and a JSON body; `replayed` when it was stored earlier."""
+
+    status: int
+    body: dict
+    replayed: bool = False
+
+
+# --- Reading the fund's limits ---------------------------------------------------------
+
+
+def max_purchase() -> int:
+    return int(getattr(settings, "CAISSE_MAX_PURCHASE_CENTS", 50_000))
+
+
+def daily_cap() -> int:
+    """The fund's optional cap per card, per vendor, per day (0: none)."""
+    return int(getattr(settings, "CAISSE_DAILY_CAP_PER_CARD_CENTS", 0))
+
+
+# --- Representations (what a vendor may see) -------------------------------------------
+
+
+def purchase_body(purchase: Purchase) -> dict:
+    return {
+        "id": purchase.pk,
+        "status": purchase.status,
+        "amount": purchase.amount,
+        "requested": purchase.requested,
+        "reference": purchase.reference,
+        "created_at": _iso(purchase.created_at),
+        "refunded": purchase.refunded,
+        "card_last4": purchase.card_last4,
+    }
+
+
+def refund_body(refund: Refund) -> dict:
+    return {
+        "id": refund.pk,
+        "purchase": refund.purchase_id,
+        "amount": refund.amount,
+        "reason": refund.reason,
+        "created_at": _iso(refund.created_at),
+    }
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# --- Idempotency -----------------------------------------------------------------------
+
+
+def validate_key(key) -> str:
+    if key is None or key == "":
+        raise InvalidRequest(_("The Idempotency-Key header is required."), param="Idempotency-Key")
+    if not isinstance(key, str) or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidRequest(_("The Idempotency-Key header must be 1 to 255 printable characters."),
+                             param="Idempotency-Key")
+    return key
+
+
+def fingerprint(operation: str, fields: dict) -> str:
+    """What the request asked, without the PIN: sorted JSON of the validated fields."""
+    payload = json.dumps({"op": operation, **fields}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _lock_id(vendor_id: int, key: str) -> int:
+    digest = hashlib.sha256(f"{vendor_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _stored(vendor_id: int, key: str, print_: str) -> Outcome | None:
+    record = IdempotencyRecord.objects.filter(vendor_id=vendor_id, key=key).only(
+        "fingerprint", "status_code", "body").first()
+    if record is None:
+        return None
+    if record.fingerprint != print_:
+        raise KeyReused(param="Idempotency-Key")
+    return Outcome(record.status_code, record.body, replayed=True)
+
+
+def _take_lock(vendor_id: int, key: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(vendor_id, key)])
+        if not cursor.fetchone()[0]:
+            raise RequestInProgress(param="Idempotency-Key")
+
+
+def _ledger_key(prefix: str, vendor_id: int, key: str) -> str:
+    # The ledger's own key (unique across the fund) backs the idempotency row up: even
+    # a path that skipped the lock could not move this money twice.
+    return f"{prefix}:{vendor_id}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+# --- Capture ---------------------------------------------------------------------------
+
+
+def validate_amount(amount, *, param: str = "amount") -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidRequest(_("The amount must be a whole number of cents."), param=param)
+    if amount <= 0:
+        raise InvalidRequest(_("The amount must be more than zero."), param=param)
+    if amount > max_purchase():
+        raise InvalidRequest(
+            _("The amount is above the fund's maximum for one purchase (%(max)s cents).") % {"max": max_purchase()},
+            param=param,
+        )
+    return amount
+
+
+def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount: int, reference: str = "",
+            partial: bool = False, till: str = "") -> Outcome:
+    """Take a payment of `amount` cents from the card's wallet to `vendor`.
+
+    Returns the Outcome (201, or the stored response of a finished duplicate); raises a
+    PaymentError for anything else. With `partial`, a short wallet pays what it holds.
+    """
+    key = validate_key(idempotency_key)
+    amount = validate_amount(amount)
+    if not vendor.takes_payments:
+        raise VendorNotApproved()
+    print_ = fingerprint("purchase", {"card": card, "amount": amount, "reference": reference, "partial": partial})
+    stored = _stored(vendor.pk, key, print_)
+    if stored:
+        return stored
+
+    try:
+        auth = cards.authorize(card, pin)  # outside the transaction: wrong PINs stay counted
+    except cards.CardError as error:
+        raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
+
+    with transaction.atomic():
+        _take_lock(vendor.pk, key)
+        stored = _stored(vendor.pk, key, print_)  # finished between our first look and the lock
+        if stored:
+            return stored
+        if daily_cap():
+            _check_daily_cap(vendor.pk, auth.card_id, amount, partial)
+        captured, posted = _debit(vendor, auth.wallet_id, amount, partial, key)
+        purchase = Purchase.objects.create(
+            vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4, wallet_id=auth.wallet_id,
+            transfer_id=posted.transfer.pk, amount=captured, requested=amount, reference=reference,
+            created_at=posted.transfer.created_at,
+        )
+        body = purchase_body(purchase)
+        IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
+        shop, wallet_id = vendor.display_name, auth.wallet_id
+        transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
+    return Outcome(201, body)
+
+
+def _debit(vendor: Vendor, wallet_id: int, amount: int, partial: bool, key: str):
+    ledger_key = _ledger_key("purchase", vendor.pk, key)
+    try:
+        return amount, ledger.transfer(debit=wallet_id, credit=vendor.account_id, amount=amount,
+                                       kind=TransferKind.PURCHASE, idempotency_key=ledger_key)
+    except ledger.InsufficientFunds:
+        if not partial:
+            raise Declined(_("The balance is too low for this amount."), code="insufficient_funds", param="amount")
+    # Partial capture: lock the wallet and take what it holds; nothing else can spend it
+    # between the read and the debit.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT balance FROM {_ACCOUNT} WHERE id = %s FOR UPDATE", [wallet_id])
+        balance = cursor.fetchone()[0]
+    if balance <= 0:
+        raise Declined(_("The balance is too low for this amount."), code="insufficient_funds", param="amount")
+    captured = min(balance, amount)
+    return captured, ledger.transfer(debit=wallet_id, credit=vendor.account_id, amount=captured,
+                                     kind=TransferKind.PURCHASE, idempotency_key=ledger_key)
+
+
+def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -> None:
+    # Serialise this card's purchases at this vendor for the rest of the transaction, so
+    # two tills cannot both pass the cap.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(vendor_id, f"cap:{card_id}")])
+    start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    spent = Purchase.objects.filter(vendor_id=vendor_id, card_id=card_id, created_at__gte=start).aggregate(
+        total=Sum(F("amount") - F("refunded")))["total"] or 0
+    if spent + amount > daily_cap():
+        raise LimitExceeded(param="amount")
+
+
+# --- Refund ----------------------------------------------------------------------------
+
+
+def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: int, reason: str = "") -> Outcome:
+    """Give back `amount` cents of a purchase to the household's wallet; idempotent like
+    capture. The vendor's account may go below zero (refund after reimbursement)."""
+    key = validate_key(idempotency_key)
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidRequest(_("The amount must be a whole number of cents, more than zero."), param="amount")
+    if not vendor.takes_payments:
+        raise VendorNotApproved()
+    if not Purchase.objects.filter(pk=purchase_id, vendor_id=vendor.pk).exists():
+        raise NotFound()
+    print_ = fingerprint("refund", {"purchase": purchase_id, "amount": amount, "reason": reason})
+    stored = _stored(vendor.pk, key, print_)
+    if stored:
+        return stored
+
+    with transaction.atomic():
+        _take_lock(vendor.pk, key)
+        stored = _stored(vendor.pk, key, print_)
+        if stored:
+            return stored
+        # The row lock serialises refunds of one purchase: two tills cannot both pass the check.
+        purchase = Purchase.objects.select_for_update().get(pk=purchase_id, vendor_id=vendor.pk)
+        if purchase.refunded + amount > purchase.amount:
+            raise RefundExceedsCaptured(param="amount")
+        posted = ledger.transfer(debit=vendor.account_id, credit=purchase.wallet_id, amount=amount,
+                                 kind=TransferKind.REFUND, idempotency_key=_ledger_key("refund", vendor.pk, key))
+        refund = Refund.objects.create(purchase=purchase, transfer_id=posted.transfer.pk, amount=amount,
+                                       reason=reason, created_at=posted.transfer.created_at)
+        Purchase.objects.filter(pk=purchase.pk).update(refunded=F("refunded") + amount)
+        body = refund_body(refund)
+        IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
+        shop, wallet_id = vendor.display_name, purchase.wallet_id
+        transaction.on_commit(
+            lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
+    return Outcome(201, body)
