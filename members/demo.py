@@ -48,8 +48,8 @@ from users import roles
 from vendors.models import Vendor, VendorStaff
 from vendors.services import register_vendor
 
-from . import cards
-from .models import Card, Household, Person
+from . import cards, contributions
+from .models import Card, ContributionPayment, Household, Person
 from .services import create_household
 
 SEED = "caisse-demo-montpellier-v1"
@@ -271,7 +271,9 @@ def household_spec(index: int, history_start: date) -> HouseholdSpec:
     euros = _weighted(rng, CONTRIBUTION_EUROS)
     if district in BETTER_OFF_DISTRICTS and rng.random() < 0.4:
         euros = max(euros, _weighted(rng, CONTRIBUTION_EUROS))
-    joined = _months_before(history_start, rng.randint(0, 20))
+    # Everyone joined with the cohort whose first month the history starts with: the
+    # contributions and allocations of the demo cover all of their months in the fund.
+    joined = history_start
     return HouseholdSpec(
         index=index,
         reference=f"{DEMO_PREFIX}-{index:04d}",
@@ -282,7 +284,7 @@ def household_spec(index: int, history_start: date) -> HouseholdSpec:
         children=_weighted(rng, CHILDREN),
         district=district,
         monthly_contribution=euros * 100,
-        joined_on=joined.replace(day=rng.randint(1, 28)),
+        joined_on=joined,
         spending=_weighted(rng, SPENDING),
     )
 
@@ -650,17 +652,22 @@ def _post_month(
                 household = households[spec.reference]
                 rng = _rng("household", spec.index, period)
                 if rng.random() >= MISSED_CONTRIBUTION:
-                    tally.add(
-                        ledger.transfer(
-                            debit=accounts[AccountKind.CONTRIBUTIONS],
-                            credit=accounts[AccountKind.TREASURY],
-                            amount=spec.monthly_contribution,
-                            kind=TransferKind.CONTRIBUTION,
-                            idempotency_key=f"demo:contribution:{spec.reference}:{period}",
-                            memo=f"cotisation {period}",
-                            at=_moment(period, rng.randint(1, 10), rng.randint(9, 17)),
-                        )
+                    # Through the contributions service, so that the months paid show as paid
+                    # (a bare transfer would leave every demo household in arrears).
+                    paid_on = _moment(period, rng.randint(1, 10), rng.randint(9, 17)).date()
+                    before = household.payments.filter(period=period).exists()
+                    contributions.record_payment(
+                        household,
+                        amount=spec.monthly_contribution,
+                        method=ContributionPayment.Method.DIRECT_DEBIT,
+                        mandate_reference=f"{spec.reference}-SEPA",
+                        period=period,
+                        paid_on=paid_on,
                     )
+                    if before:
+                        tally.replayed += 1
+                    else:
+                        tally.posted += 1
                 # The same key as the monthly issuance, so that it never issues this period twice.
                 tally.add(
                     ledger.transfer(
