@@ -25,3 +25,55 @@ def approved_districts() -> list[str]:
         .values_list("district", flat=True)
         .distinct()
     )
+
+
+# --- For a vendor: its own purchases and account; never a member's data ------------------
+
+
+def purchases_page(vendor, *, limit: int, before_id=None, created_after=None, created_before=None, till=None):
+    """(purchases, more): at most `limit` of the vendor's purchases, newest first."""
+    from .models import Purchase
+
+    purchases = Purchase.objects.filter(vendor=vendor)
+    if before_id:
+        purchases = purchases.filter(pk__lt=before_id)
+    if created_after:
+        purchases = purchases.filter(created_at__gt=created_after)
+    if created_before:
+        purchases = purchases.filter(created_at__lt=created_before)
+    if till is not None:
+        purchases = purchases.filter(till=till)
+    rows = list(purchases.order_by("-id")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def vendor_purchase(vendor, purchase_id: int):
+    from .models import Purchase
+
+    return Purchase.objects.filter(vendor=vendor, pk=purchase_id).first()
+
+
+def reimbursements(vendor, limit: int = 12):
+    """Past reimbursements: the settlements that retired the vendor's units, newest first
+    (read from the ledger until settlements have their own records)."""
+    from allocations.models import Transfer, TransferKind
+
+    return list(
+        Transfer.objects.filter(debit_id=vendor.account_id, kind=TransferKind.SETTLEMENT)
+        .order_by("-id").values("amount", "created_at")[:limit]
+    )
+
+
+def vendor_summary(vendor) -> dict:
+    from allocations.models import Account
+
+    from .payments import _iso
+
+    last = reimbursements(vendor, limit=1)
+    return {
+        "slug": vendor.slug,
+        "name": vendor.display_name,
+        "status": vendor.status,
+        "owed": Account.objects.filter(pk=vendor.account_id).values_list("balance", flat=True).first() or 0,
+        "last_reimbursement": {"amount": last[0]["amount"], "at": _iso(last[0]["created_at"])} if last else None,
+    }

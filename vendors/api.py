@@ -1,0 +1,265 @@
+"""REST API v1 for tills: thin views over vendors.payments and vendors.selectors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
+
+from . import payments, selectors, serializers
+from .api_errors import exception_handler
+from .models import ApiKey, Vendor
+from .services import hash_key
+
+# --- Authentication, permission, rate limit --------------------------------------------
+
+
+class Till:
+    """Who is calling: one till of one vendor, by its API key."""
+
+    is_authenticated = True
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+        self.vendor: Vendor = api_key.vendor
+
+
+class BearerKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        scheme, _sep, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise exceptions.AuthenticationFailed()
+        # The vendor comes in the same query: its status is read on every request, so a
+        # suspension takes effect from the next one.
+        api_key = (
+            ApiKey.objects.select_related("vendor")
+            .filter(key_hash=hash_key(key.strip()), revoked_at__isnull=True)
+            .first()
+        )
+        if api_key is None:
+            raise exceptions.AuthenticationFailed()
+        return Till(api_key), api_key
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class BearerKeyScheme(OpenApiAuthenticationExtension):
+    target_class = BearerKeyAuthentication
+    name = "tillKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "One API key per till (Authorization: Bearer <key>)."}
+
+
+class IsTill(BasePermission):
+    def has_permission(self, request, view):
+        if not isinstance(request.user, Till):
+            raise exceptions.NotAuthenticated()
+        return True
+
+
+class PerKeyRate(BaseThrottle):
+    """A fixed one-minute window per key, counted in Django's cache (Redis in production)
+    so that every gunicorn worker shares it."""
+
+    def allow_request(self, request, view):
+        till = request.user
+        if not isinstance(till, Till):
+            return True
+        limit = settings.CAISSE_API_RATE_PER_MINUTE
+        now = time.time()
+        window = int(now // 60)
+        key = f"api-rate:{till.api_key.pk}:{window}"
+        cache.add(key, 0, timeout=120)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, timeout=120)
+            count = 1
+        self._wait = 60 - (now % 60)
+        return count <= limit
+
+    def wait(self):
+        return self._wait
+
+
+# --- Views -----------------------------------------------------------------------------
+
+ERRORS = {
+    status: OpenApiResponse(serializers.Error, description=description)
+    for status, description in {
+        400: "invalid_request (param names the field), refund_exceeds_captured",
+        401: "unauthenticated: missing, unknown or revoked key",
+        402: "declined: insufficient_funds, invalid_pin, card_blocked, unknown_card, limit_exceeded",
+        403: "vendor_not_approved",
+        404: "not_found (another vendor's purchase is not found either)",
+        405: "method_not_allowed",
+        406: "not_acceptable",
+        409: "idempotency_key_reused, request_in_progress",
+        415: "unsupported_media_type",
+        429: "rate_limited (see Retry-After)",
+    }.items()
+}
+
+
+def _errors(*statuses):
+    return {status: ERRORS[status] for status in (401, 405, 406, 429, *statuses)}
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    description="1 to 255 characters, unique per sale attempt and per vendor. A retry with the same key and body "
+                "gets the first answer again; money moves once.",
+)
+
+
+class TillAPIView(APIView):
+    authentication_classes = [BearerKeyAuthentication]
+    permission_classes = [IsTill]
+    throttle_classes = [PerKeyRate]
+
+    def get_exception_handler(self):
+        return exception_handler
+
+    @property
+    def vendor(self) -> Vendor:
+        return self.request.user.vendor
+
+    def check_approved(self):
+        # Money moves only for an approved vendor; reads stay open to a paused or
+        # suspended one (what the fund owes it does not stop mattering).
+        if not self.vendor.takes_payments:
+            raise payments.VendorNotApproved()
+
+    def parse(self, serializer_class):
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    @staticmethod
+    def answer(outcome: payments.Outcome) -> Response:
+        return Response(outcome.body, status=outcome.status)
+
+
+def _encode_cursor(purchase_id: int) -> str:
+    return base64.urlsafe_b64encode(str(purchase_id).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise payments.InvalidRequest(_("This cursor is not valid."), param="cursor")
+    if value <= 0:
+        raise payments.InvalidRequest(_("This cursor is not valid."), param="cursor")
+    return value
+
+
+def _datetime(request, name):
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        value = parse_datetime(raw)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise payments.InvalidRequest(_("An ISO 8601 date and time with its offset is expected."), param=name)
+    return value
+
+
+class PurchasesView(TillAPIView):
+    @extend_schema(
+        operation_id="purchases_list", summary="This vendor's purchases, newest first",
+        parameters=[
+            OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 100 (default 20)"),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="next_cursor of the previous page"),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("till", OpenApiTypes.STR, description="the till's label"),
+        ],
+        responses={200: serializers.PurchaseList, **_errors(400)},
+    )
+    def get(self, request):
+        raw_limit = request.query_params.get("limit", "20")
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+            raise payments.InvalidRequest(_("limit is a whole number from 1 to 100."), param="limit")
+        cursor = request.query_params.get("cursor")
+        page, more = selectors.purchases_page(
+            self.vendor, limit=int(raw_limit), before_id=_decode_cursor(cursor) if cursor else None,
+            created_after=_datetime(request, "created_after"), created_before=_datetime(request, "created_before"),
+            till=request.query_params.get("till"),
+        )
+        return Response({
+            "data": [payments.purchase_body(purchase) for purchase in page],
+            "next_cursor": _encode_cursor(page[-1].pk) if more else None,
+        })
+
+    @extend_schema(
+        operation_id="purchases_create", summary="Take a payment",
+        parameters=[IDEMPOTENCY_KEY], request=serializers.PurchaseRequest,
+        responses={201: serializers.PurchaseResponse, **_errors(400, 402, 403, 409, 415)},
+    )
+    def post(self, request):
+        self.check_approved()
+        key = request.headers.get("Idempotency-Key")
+        payments.validate_key(key)
+        data = self.parse(serializers.PurchaseRequest)
+        return self.answer(payments.capture(vendor=self.vendor, idempotency_key=key, till=request.user.api_key.label,
+                                            **data))
+
+
+def _purchase_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise payments.NotFound()
+    return int(raw)
+
+
+class PurchaseView(TillAPIView):
+    @extend_schema(operation_id="purchases_retrieve", summary="One of this vendor's purchases",
+                   responses={200: serializers.PurchaseResponse, **_errors(404)})
+    def get(self, request, purchase_id: str):
+        purchase = selectors.vendor_purchase(self.vendor, _purchase_id(purchase_id))
+        if purchase is None:
+            raise payments.NotFound()
+        return Response(payments.purchase_body(purchase))
+
+
+class RefundsView(TillAPIView):
+    @extend_schema(
+        operation_id="refunds_create", summary="Refund all or part of a purchase",
+        parameters=[IDEMPOTENCY_KEY], request=serializers.RefundRequest,
+        responses={201: serializers.RefundResponse, **_errors(400, 403, 404, 409, 415)},
+    )
+    def post(self, request, purchase_id: str):
+        self.check_approved()
+        key = request.headers.get("Idempotency-Key")
+        payments.validate_key(key)
+        purchase_pk = _purchase_id(purchase_id)
+        data = self.parse(serializers.RefundRequest)
+        return self.answer(payments.refund(vendor=self.vendor, purchase_id=purchase_pk, idempotency_key=key, **data))
+
+
+class VendorView(TillAPIView):
+    @extend_schema(operation_id="vendor_retrieve", summary="This vendor: status, what the fund owes it",
+                   responses={200: serializers.VendorResponse, **_errors()})
+    def get(self, request):
+        return Response(selectors.vendor_summary(self.vendor))

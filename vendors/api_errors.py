@@ -1,0 +1,78 @@
+"""Every error of the API is `{"error": {"code", "message", "param"}}`, in the request's
+language, with the right status; no error path answers HTML or a bare 500 page."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from .payments import PaymentError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(code: str, message, param: str | None = None) -> dict:
+    return {"error": {"code": code, "message": str(message), "param": param}}
+
+
+def _first_validation_error(detail) -> tuple[str | None, str]:
+    """(param, message) of the first field error of a DRF ValidationError."""
+    if isinstance(detail, dict):
+        for field, errors in detail.items():
+            param, message = _first_validation_error(errors)
+            if field == "non_field_errors":
+                return param, message
+            return (field if param is None else f"{field}.{param}"), message
+    if isinstance(detail, list) and detail:
+        return _first_validation_error(detail[0])
+    return None, str(detail)
+
+
+def exception_handler(exc, context):
+    headers = {}
+    if isinstance(exc, PaymentError):
+        return Response(error_body(exc.code, exc.message, exc.param), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
+        status, body = 401, error_body("unauthenticated", _("A valid API key is required: Authorization: Bearer <key>."))
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    elif isinstance(exc, exceptions.ValidationError):
+        param, message = _first_validation_error(exc.detail)
+        status, body = 400, error_body("invalid_request", message, param)
+    elif isinstance(exc, exceptions.ParseError):
+        status, body = 400, error_body("invalid_request", _("The body is not valid JSON."))
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        status, body = 415, error_body("unsupported_media_type", _("Send the body as application/json."))
+    elif isinstance(exc, exceptions.NotAcceptable):
+        status, body = 406, error_body("not_acceptable", _("This API answers in application/json only."))
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        status, body = 405, error_body("method_not_allowed", _("This method is not allowed here."))
+    elif isinstance(exc, exceptions.NotFound):
+        status, body = 404, error_body("not_found", _("Nothing here."))
+    elif isinstance(exc, exceptions.Throttled):
+        wait = max(1, int(exc.wait or 1))
+        status, body = 429, error_body("rate_limited", _("Too many requests for this key. Retry in %(seconds)s s.")
+                                       % {"seconds": wait})
+        headers["Retry-After"] = str(wait)
+    elif isinstance(exc, exceptions.PermissionDenied):
+        status, body = 403, error_body(getattr(exc, "default_code", "forbidden") or "forbidden", exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        status, body = exc.status_code, error_body(exc.default_code, exc.detail)
+    else:
+        logger.exception("unexpected error in the API")
+        status, body = 500, error_body("internal_error", _("Something went wrong on our side. Retry later."))
+    return Response(body, status=status, headers=headers)
+
+
+def not_found(request, *args, **kwargs):
+    """Anything under /api/v1/ that no route matches: still JSON."""
+    return JsonResponse(error_body("not_found", _("Nothing here.")), status=404)
