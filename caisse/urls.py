@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from users import views as users_views
+from vendors import api_urls as vendor_api_urls
 
 from . import views
 
@@ -22,4 +23,8 @@ urlpatterns = [
     path("", include("members.household_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The tills' API, then a JSON 404 for anything else under /api/v1/; the vendors' pages.
+    path("api/v1/", include("vendors.api_urls")),
+    path("api/v1/", include(vendor_api_urls.fallback)),
+    path("vendor/", include("vendors.urls")),
 ]
