@@ -1,0 +1,149 @@
+"""The API under real concurrency, against PostgreSQL: threads, each its own connection."""
+
+import json
+import threading
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from django.test import Client
+
+from allocations.models import Account
+from members.models import Card
+from vendors import payments
+from vendors.models import Purchase
+
+from .member_fixtures import make_member
+from .vendor_fixtures import make_key, make_vendor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(key, body, idempotency_key):
+    try:
+        return Client().post("/api/v1/purchases", json.dumps(body), content_type="application/json",
+                             HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_IDEMPOTENCY_KEY=idempotency_key)
+    finally:
+        connections.close_all()
+
+
+def test_a_concurrent_duplicate_is_told_request_in_progress_at_once(monkeypatch):
+    shop = make_vendor()
+    key = make_key(shop)
+    member = make_member("F-0200", balance=5_000)
+    body = {"card": member.card.number, "pin": member.pin, "amount": 1_000}
+
+    inside, release = threading.Event(), threading.Event()
+    real_debit = payments._debit
+
+    def slow_debit(*args, **kwargs):
+        # The first request holds its advisory lock here until the duplicate has been answered.
+        inside.set()
+        assert release.wait(10)
+        return real_debit(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "_debit", slow_debit)
+    results = {}
+    first = threading.Thread(target=lambda: results.__setitem__("first", post(key, body, "sale-1")))
+    first.start()
+    assert inside.wait(10)
+    monkeypatch.setattr(payments, "_debit", real_debit)  # the duplicate must not wait in the hook
+
+    duplicate = post(key, body, "sale-1")  # from this thread, while the first is in its transaction
+    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_in_progress"
+    release.set()
+    first.join(10)
+    assert results["first"].status_code == 201
+
+    replay = post(key, body, "sale-1")
+    assert (replay.status_code, replay.json()) == (201, results["first"].json())
+    assert Purchase.objects.count() == 1
+    assert Account.objects.get(pk=member.household.wallet_id).balance == 4_000
+    call_command("check_ledger")
+
+
+def test_wrong_pins_are_counted_though_the_purchase_rolls_back():
+    shop = make_vendor()
+    key = make_key(shop)
+    member = make_member("F-0201", balance=5_000)
+    for n in range(2):
+        response = post(key, {"card": member.card.number, "pin": "0000", "amount": 100}, f"k{n}")
+        assert response.json()["error"]["code"] == "invalid_pin"
+    # Read from another connection: the count was committed, nothing was bought.
+    seen = {}
+
+    def read():
+        try:
+            seen["failed"] = Card.objects.get(pk=member.card.pk).failed_pin_attempts
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join()
+    assert seen["failed"] == 2 and not Purchase.objects.exists()
+
+
+def test_fifty_threads_paying_with_one_card_never_capture_more_than_the_balance():
+    shops = [make_vendor(f"commerce-{n}") for n in range(5)]
+    keys = [make_key(shop) for shop in shops]
+    member = make_member("F-0202", balance=10_000)
+    amount, threads = 700, 50  # 50 × 7 € asked of 100 €: 14 go through
+
+    outcomes, errors = [], []
+    start = threading.Barrier(threads)
+
+    def pay(n):
+        try:
+            start.wait()
+            response = post(keys[n % 5], {"card": member.card.number, "pin": member.pin, "amount": amount},
+                            uuid.uuid4().hex)
+            outcomes.append((response.status_code, response.json()))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=pay, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert errors == []
+    captured = [body["amount"] for status, body in outcomes if status == 201]
+    declined = [body["error"]["code"] for status, body in outcomes if status == 402]
+    assert len(captured) + len(declined) == threads
+    assert set(declined) <= {"insufficient_funds"}
+    assert len(captured) == 14 and sum(captured) == 9_800
+    wallet = Account.objects.get(pk=member.household.wallet_id)
+    assert wallet.balance == 200 and not Account.objects.filter(kind="wallet", balance__lt=0).exists()
+    assert sum(Account.objects.filter(pk__in=[s.account_id for s in shops]).values_list("balance", flat=True)) == 9_800
+    call_command("check_ledger")
+
+
+def test_concurrent_refunds_of_one_purchase_never_exceed_what_it_captured():
+    shop = make_vendor()
+    key = make_key(shop)
+    member = make_member("F-0203", balance=5_000)
+    purchase = post(key, {"card": member.card.number, "pin": member.pin, "amount": 1_000}, "p").json()
+    start, codes = threading.Barrier(10), []
+
+    def refund(n):
+        try:
+            start.wait()
+            response = Client().post(f"/api/v1/purchases/{purchase['id']}/refunds", json.dumps({"amount": 300}),
+                                     content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}",
+                                     HTTP_IDEMPOTENCY_KEY=f"r{n}")
+            codes.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=refund, args=(n,)) for n in range(10)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(codes) == [201] * 3 + [400] * 7
+    assert Purchase.objects.get().refunded == 900
+    assert Account.objects.get(pk=member.household.wallet_id).balance == 4_900
+    call_command("check_ledger")
