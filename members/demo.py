@@ -40,7 +40,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import ledger
+from allocations import issuance, ledger
+from allocations import periods as periods_of_fund
+from allocations.rules import allocation_for, rules_for
 from allocations.models import AccountKind, Transfer, TransferKind
 from allocations.selectors import FundPosition, fund_position
 from governance.models import CommitteeMembership
@@ -50,6 +52,7 @@ from vendors.services import register_vendor
 
 from . import cards, contributions
 from .models import Card, ContributionPayment, Household, Person
+from .selectors import household_source
 from .services import create_household
 
 SEED = "caisse-demo-montpellier-v1"
@@ -645,7 +648,12 @@ def _post_month(
     accounts: dict,
     tally: Tally,
 ) -> None:
-    """Each household's contribution, its allocation, then what it spends of it."""
+    """Each household's contribution, its allocation, then what it spends of it.
+
+    The past months' allocations are dated in their month, which the issuance service
+    (it issues now) does not do; their amounts and keys are the service's own.
+    """
+    rules = rules_for(period)
     for chunk in _chunks(specs, CHUNK):
         with transaction.atomic():
             for spec in chunk:
@@ -673,7 +681,7 @@ def _post_month(
                     ledger.transfer(
                         debit=accounts[AccountKind.ISSUANCE],
                         credit=household.wallet_id,
-                        amount=ALLOCATION,
+                        amount=allocation_for(rules, adults=spec.adults, children=spec.children),
                         kind=TransferKind.ALLOCATION,
                         idempotency_key=f"allocation:{household.wallet_id}:{period}",
                         memo=f"allocation {period}",
@@ -819,6 +827,12 @@ def seed_demo(
         # The last month stays owed to the vendors, as it would be before its settlement.
         if period != periods[-1]:
             _settle_month(period, vendor_rows, accounts, tally)
+
+    # This month, issued as every month is: by the issuance service (a no-op on a rerun).
+    this_month = periods_of_fund.current()
+    if _quarter(this_month) not in quarters_done:
+        _post_grants(this_month, households, accounts, tally)
+    issuance.issue_period(this_month, source=household_source())
 
     credentials = {
         "coordinator": {"username": COORDINATOR_USERNAME, "password": passwords["coordinator"]},

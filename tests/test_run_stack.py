@@ -67,7 +67,7 @@ def run_stack_and_check(env: dict, tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{env['PORT']}"
         home = wait_for(base + "/", process)
         assert "<h1>" in home
-        assert "id_username" in wait_for(base + "/admin/login/", process)
+        assert 'name="login"' in wait_for(base + "/admin/login/", process)  # through allauth
         credentials = json.loads(Path(env["DEMO_CREDENTIALS"]).read_text())
         assert credentials["coordinator"]["username"]
 

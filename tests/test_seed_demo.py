@@ -92,8 +92,13 @@ def test_three_months_of_history_go_through_the_ledger(tmp_path):
                 "idempotency_key", flat=True
             )
         )
-        assert keys == {f"allocation:{household.wallet_id}:{period}" for period in periods}
-    assert Transfer.objects.filter(kind=TransferKind.ALLOCATION, amount=demo.ALLOCATION).count() == 30 * 3
+        # Three months of history, and this month issued by the monthly issuance itself.
+        this_month = timezone.localdate().strftime("%Y-%m")
+        assert keys == {f"allocation:{household.wallet_id}:{period}" for period in [*periods, this_month]}
+    assert Transfer.objects.filter(kind=TransferKind.ALLOCATION, amount=10_000).count() == 30 * 4
+    from allocations.models import IssuanceRun
+
+    assert IssuanceRun.objects.get(period=this_month).status == IssuanceRun.Status.DONE
     assert Transfer.objects.filter(kind=TransferKind.GRANT).exists()
     assert Transfer.objects.filter(kind=TransferKind.CONTRIBUTION).count() > 30 * 2
     # Purchases only at approved vendors, and every movement carries a key.
@@ -167,7 +172,8 @@ def test_a_larger_rerun_adds_to_the_demo_without_contradicting_it(tmp_path, ledg
     assert Household.objects.count() == 45
     assert Vendor.objects.count() == 10
     assert transfers <= set(Transfer.objects.values_list("pk", "idempotency_key", "amount"))
-    assert Transfer.objects.filter(kind=TransferKind.ALLOCATION).count() == 45 * 3
+    # This month was issued before the 15 new households existed: they get the history only.
+    assert Transfer.objects.filter(kind=TransferKind.ALLOCATION).count() == 30 * 4 + 15 * 3
     ledger_is_clean()
     assert fund_position().available_reserve >= 0
 
