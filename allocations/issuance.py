@@ -36,6 +36,8 @@ from django.utils.formats import number_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from caisse.money import format_units
+
 from . import periods
 from .ledger import system_account
 from .models import Account, AccountKind, FundRules, IssuanceChunk, IssuanceRun, Transfer, TransferKind, Unit
@@ -326,7 +328,7 @@ def start_run(
             run.message = refused = _(
                 "Issuance of %(period)s refused: it needs %(need)s but the available reserve is %(reserve)s. "
                 "Add funds, change the rules for a later period, or have a coordinator force it with a reason."
-            ) % {"period": period, "need": format_cents(planned.need), "reserve": format_cents(planned.reserve)}
+            ) % {"period": period, "need": format_units(planned.need), "reserve": format_units(planned.reserve)}
             run.save()
         else:
             if force:
@@ -575,9 +577,9 @@ def runway_warning(report: Runway) -> str:
         "under the %(threshold)s-month threshold: the committee should decide now (grants, or reduced "
         "amounts for a coming period)."
     ) % {
-        "reserve": format_cents(report.reserve),
+        "reserve": format_units(report.reserve),
         "months": number_format(report.months, 1),
-        "need": format_cents(report.monthly_need),
+        "need": format_units(report.monthly_need),
         "threshold": f"{report.threshold_months:g}",
     }
 
@@ -619,9 +621,3 @@ def remind_expiring_balances(*, today: date | None = None, source: HouseholdSour
     if kept is None:
         return 0
     return source.remind_expiry(period, kept, end)
-
-
-def format_cents(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    euros, rest = divmod(abs(int(cents)), 100)
-    return f"{sign}{euros:,}.{rest:02d}".replace(",", "\u202f").replace(".", ",") + f" {settings.FUND_UNIT_LABEL}"

@@ -496,7 +496,7 @@ def test_the_command_issues_prints_and_credits_nobody_twice(no_notices, capsys, 
     out = capsys.readouterr().out
     assert "households credited: 3" in out
     assert "total issued: 300,00" in out
-    assert "reserve before: 10\u202f000,00" in out and "reserve after: 9\u202f700,00" in out
+    assert "reserve before: 10\u00a0000,00" in out and "reserve after: 9\u00a0700,00" in out
     call_command("issue_allocations", "--period", "2026-12")
     assert "households credited: 0" in capsys.readouterr().out
     call_command("issue_allocations", "--period", "2026-12", "--dry-run")

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from allocations import issuance, periods
-from allocations.issuance import format_cents
+from caisse.money import format_units
 from allocations.rules import NoRulesInForce
 
 
@@ -40,15 +40,15 @@ class Command(BaseCommand):
         prefix = "DRY RUN, nothing written — " if dry_run else ""
         self.stdout.write(f"{prefix}period {period}")
         self.stdout.write(f"households credited: {result.households_credited}")
-        self.stdout.write(f"total issued: {format_cents(result.total_issued)}")
+        self.stdout.write(f"total issued: {format_units(result.total_issued)}")
         self.stdout.write(
-            f"expired: {format_cents(result.total_expired)} from {result.households_expired} wallets"
+            f"expired: {format_units(result.total_expired)} from {result.households_expired} wallets"
         )
-        self.stdout.write(f"reserve before: {format_cents(result.reserve_before)}")
-        self.stdout.write(f"reserve after: {format_cents(result.reserve_after)}")
+        self.stdout.write(f"reserve before: {format_units(result.reserve_before)}")
+        self.stdout.write(f"reserve after: {format_units(result.reserve_after)}")
         if result.run is not None:
             run = result.run
             self.stdout.write(
-                f"run: {run.status}, {run.households_credited} households and {format_cents(run.total_issued)} "
+                f"run: {run.status}, {run.households_credited} households and {format_units(run.total_issued)} "
                 f"in all, {run.chunks_done}/{run.chunks_total} chunks"
             )
