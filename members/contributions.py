@@ -279,3 +279,29 @@ def remind_arrears(period: str | None = None, *, after_months: int = REMINDER_AF
             )
             sent += created
     return sent
+
+
+def apply_arrears_policy(period: str | None = None) -> int:
+    """Under the fund's `pause` rule, pause the households whose unpaid months exceed the
+    grace period (they then receive no allocation until the desk reactivates them).
+    Under the default rule, nothing happens. Returns how many were paused."""
+    from allocations.models import ArrearsPolicy
+
+    from . import enrolment
+
+    period = period or periods.current()
+    rules = rules_or_default(period)
+    if rules.arrears_policy != ArrearsPolicy.PAUSE_AFTER_GRACE:
+        return 0
+    paused = 0
+    candidates = Household.objects.filter(status=Household.Status.ACTIVE, erased_at__isnull=True)
+    for household in candidates.iterator(chunk_size=500):
+        owed = arrears(household, period)
+        if owed.months > rules.arrears_grace_months:
+            enrolment.set_status(
+                household,
+                Household.Status.PAUSED,
+                note=f"arrears: {owed.months} months unpaid, beyond the fund's grace of {rules.arrears_grace_months}",
+            )
+            paused += 1
+    return paused

@@ -9,5 +9,6 @@ def apply_retention_task() -> dict:
 
 
 @shared_task
-def remind_arrears_task() -> int:
-    return contributions.remind_arrears()
+def remind_arrears_task() -> dict:
+    """Monthly: the gentle reminder, then whatever else the fund's arrears rule says."""
+    return {"reminded": contributions.remind_arrears(), "paused": contributions.apply_arrears_policy()}

@@ -306,6 +306,37 @@ def test_the_gentle_reminder_after_two_months_once_a_period():
     assert late.status == Household.Status.ACTIVE  # default rule: a reminder, nothing more
 
 
+def test_under_the_pause_rule_households_beyond_the_grace_are_paused_and_get_no_allocation():
+    from allocations.models import ArrearsPolicy
+
+    rules(arrears_policy=ArrearsPolicy.PAUSE_AFTER_GRACE, arrears_grace_months=1)
+    late, on_time = active_household(first_name="Late"), active_household(first_name="OnTime")
+    two_months_ago = periods.parse(periods.shift(periods.current(), -2))
+    Household.objects.filter(pk__in=[late.pk, on_time.pk]).update(joined_on=two_months_ago, monthly_contribution=500)
+    contributions.record_payment(on_time, amount=1000, method="transfer", reference="OK2")
+
+    assert contributions.apply_arrears_policy() == 1
+    late.refresh_from_db()
+    on_time.refresh_from_db()
+    assert (late.status, on_time.status) == (Household.Status.PAUSED, Household.Status.ACTIVE)
+    assert "arrears" in late.status_changes.order_by("-pk").first().note
+    # Paused households are not among those the monthly issuance credits.
+    from members.selectors import issuable_households_sql
+    from django.db import connection
+
+    sql, params = issuable_households_sql(periods.parse(periods.current()))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        assert late.pk not in {row[0] for row in cursor.fetchall()}
+
+
+def test_under_the_default_rule_arrears_pause_nobody():
+    rules()
+    late = active_household(first_name="Late")
+    Household.objects.filter(pk=late.pk).update(joined_on=periods.parse(periods.shift(periods.current(), -6)))
+    assert contributions.apply_arrears_policy() == 0
+
+
 def test_the_monthly_statement():
     household = active_household()
     contributions.record_payment(household, amount=700, method="transfer", reference="S1", period=periods.current())
