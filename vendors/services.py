@@ -42,6 +42,8 @@ TRANSITIONS: dict[str, set[str]] = {
 VENDOR_OWN_STEPS = {(S.APPROVED, S.PAUSED), (S.PAUSED, S.APPROVED)}
 
 KEY_PREFIX = "csk_"
+# The charter a shop signs when it applies; a new text gets a new version.
+CHARTER_VERSION = "2026-1"
 
 
 class InvalidTransition(ValidationError):

@@ -1,5 +1,13 @@
 from django.urls import path
 
+from . import views
+
 app_name = "vendors"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("terminal/", views.terminal, name="terminal"),
+    path("terminal/pay/", views.terminal_pay, name="terminal_pay"),
+    path("terminal/refund/<int:purchase_id>/", views.terminal_refund, name="terminal_refund"),
+    path("apply/", views.apply, name="apply"),
+]

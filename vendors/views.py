@@ -1,0 +1,207 @@
+"""The vendors' pages: the web terminal, the dashboard, and the public application form.
+Thin: forms in, vendors.payments / vendors.services called, templates out."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Sum
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from caisse.money import format_cents
+
+from . import payments, selectors, services
+from .models import ApiKey, Purchase, Vendor, VendorStaff
+from .validators import compact
+
+
+def vendor_staff_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        staff = VendorStaff.objects.select_related("vendor").filter(user=request.user).first()
+        if staff is None:
+            raise PermissionDenied
+        request.vendor = staff.vendor
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _today_purchases(vendor: Vendor):
+    start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    return Purchase.objects.filter(vendor=vendor, created_at__gte=start).order_by("-id")
+
+
+def _till_label(request) -> str:
+    return f"web:{request.user.get_username()}"[:64]
+
+
+def parse_euros(raw: str) -> int | None:
+    """"36,30" or "36.30" → 3630 cents; None when it is not an amount."""
+    text = (raw or "").strip().replace("\u00a0", "").replace(" ", "").replace("€", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+        return None
+    return int(value * 100)
+
+
+# --- Terminal --------------------------------------------------------------------------
+
+
+@vendor_staff_required
+def terminal(request):
+    today = list(_today_purchases(request.vendor)[:50])
+    for purchase in today:
+        purchase.refund_key = uuid.uuid4().hex  # one per form shown: a double submit refunds once
+    return render(request, "vendors/terminal.html", {"vendor": request.vendor, "today": today})
+
+
+@require_POST
+@vendor_staff_required
+def terminal_pay(request):
+    """The terminal's JSON endpoint; the same service as the API."""
+    amount = parse_euros(request.POST.get("amount", ""))
+    partial = request.POST.get("partial") == "1"
+    refused = _("Payment not completed")
+    if amount is None:
+        return JsonResponse({"ok": False, "headline": refused, "reason": _("Type the amount in euros, e.g. 12,50.")})
+    try:
+        outcome = payments.capture(
+            vendor=request.vendor, idempotency_key=request.POST.get("idempotency_key", ""),
+            card=request.POST.get("card", ""), pin=request.POST.get("pin", ""), amount=amount,
+            reference=request.POST.get("reference", "")[:255], partial=partial, till=_till_label(request),
+        )
+    except payments.PaymentError as error:
+        return JsonResponse({
+            "ok": False, "headline": refused, "reason": str(error.message), "code": error.code,
+            # Offered at once, without the member typing the PIN again (the page keeps it).
+            "offer_partial": error.code == "insufficient_funds" and not partial,
+        })
+    body = outcome.body
+    paid, rest = body["amount"], body["requested"] - body["amount"]
+    if rest:
+        detail = _("%(paid)s paid by the fund, %(rest)s left to pay") % {
+            "paid": format_cents(paid), "rest": format_cents(rest)}
+    else:
+        detail = _("%(paid)s paid by the fund") % {"paid": format_cents(paid)}
+    return JsonResponse({"ok": True, "headline": _("Payment accepted"), "detail": detail,
+                         "last4": body["card_last4"], "id": body["id"]})
+
+
+@require_POST
+@vendor_staff_required
+def terminal_refund(request, purchase_id: int):
+    get_object_or_404(_today_purchases(request.vendor), pk=purchase_id)  # today's, this vendor's only
+    amount = parse_euros(request.POST.get("amount", ""))
+    try:
+        if amount is None:
+            raise payments.InvalidRequest(_("Type the amount in euros, e.g. 12,50."))
+        payments.refund(vendor=request.vendor, purchase_id=purchase_id,
+                        idempotency_key=request.POST.get("idempotency_key", ""), amount=amount,
+                        reason=request.POST.get("reason", "")[:255])
+    except payments.PaymentError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Refunded: %(amount)s.") % {"amount": format_cents(amount)})
+    return redirect("vendors:terminal")
+
+
+# --- Dashboard -------------------------------------------------------------------------
+
+
+@vendor_staff_required
+def dashboard(request):
+    vendor, new_key = request.vendor, None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "create_key":
+            api_key, new_key = services.create_api_key(vendor, label=request.POST.get("label", ""), by=request.user)
+        elif action == "revoke_key":
+            services.revoke_api_key(get_object_or_404(ApiKey, pk=request.POST.get("key"), vendor=vendor))
+            messages.success(request, _("The key is revoked: the till using it can no longer take payments."))
+            return redirect("vendors:dashboard")
+        elif action == "pause":
+            try:
+                services.pause_or_resume(vendor, by=request.user, reason=request.POST.get("reason", ""))
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            return redirect("vendors:dashboard")
+    today = _today_purchases(vendor)
+    summary = selectors.vendor_summary(vendor)
+    return render(request, "vendors/dashboard.html", {
+        "vendor": vendor,
+        "today": today[:100],
+        "per_till": today.values("till").annotate(count=Count("id"), total=Sum("amount"), refunded=Sum("refunded"))
+        .order_by("till"),
+        "owed": summary["owed"],
+        "reimbursements": selectors.reimbursements(vendor),
+        "keys": vendor.api_keys.all(),
+        "new_key": new_key,
+    })
+
+
+# --- Applying ---------------------------------------------------------------------------
+
+
+class ApplicationForm(forms.ModelForm):
+    class Meta:
+        model = Vendor
+        fields = ["display_name", "legal_name", "kind", "address", "district", "opening_hours", "siret", "rna",
+                  "iban", "bic", "contact_name", "contact_email", "contact_phone"]
+        widgets = {"opening_hours": forms.Textarea(attrs={"rows": 3})}
+
+    charter = forms.BooleanField(label=gettext_lazy("I have read the fund's charter and agree to it"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # People type these with spaces; they are stored compact (see clean_<field>).
+        for name in ("siret", "rna", "iban", "bic"):
+            self.fields[name].max_length = 64
+            self.fields[name].widget.attrs["maxlength"] = 64
+            self.fields[name].validators = []
+
+    def _compact(self, name):
+        return compact(self.cleaned_data.get(name, ""))
+
+    def clean_siret(self):
+        return self._compact("siret")
+
+    def clean_rna(self):
+        return self._compact("rna")
+
+    def clean_iban(self):
+        return self._compact("iban")
+
+    def clean_bic(self):
+        return self._compact("bic")
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("siret") and not data.get("rna"):
+            raise ValidationError(_("Give the SIRET number, or for an association its RNA number."))
+        return data
+
+
+def apply(request):
+    form = ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        fields = {name: value for name, value in form.cleaned_data.items() if name != "charter"}
+        services.apply(charter_signed_on=timezone.localdate(), charter_version=services.CHARTER_VERSION, **fields)
+        return render(request, "vendors/applied.html")
+    return render(request, "vendors/apply.html", {"form": form})
