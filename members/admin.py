@@ -8,7 +8,7 @@ class HouseholdAdmin(admin.ModelAdmin):
     list_display = ("reference", "status", "adults", "children", "district", "joined_on")
     list_filter = ("status", "district")
     search_fields = ("reference",)
-    raw_id_fields = ("wallet", "user")
+    raw_id_fields = ("wallet",)
     readonly_fields = ("wallet",)
 
 

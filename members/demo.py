@@ -48,7 +48,8 @@ from allocations.selectors import FundPosition, fund_position
 from governance.models import CommitteeMembership
 from users import roles
 from vendors.models import Vendor, VendorStaff
-from vendors.services import register_vendor
+from vendors.models import ApiKey
+from vendors.services import create_api_key, register_vendor, revoke_api_key
 
 from . import cards, contributions
 from .models import Card, ContributionPayment, Household, Person
@@ -469,7 +470,7 @@ def _upsert_users(rows: list[tuple[str, str, str]], password_hash: str) -> dict[
     return ids
 
 
-def _seed_households(specs: list[HouseholdSpec], user_ids: dict[str, int]) -> dict[str, Household]:
+def _seed_households(specs: list[HouseholdSpec]) -> dict[str, Household]:
     fields = ("adults", "children", "district", "monthly_contribution", "joined_on")
     by_reference = {}
     for chunk in _chunks(specs, CHUNK):
@@ -481,14 +482,13 @@ def _seed_households(specs: list[HouseholdSpec], user_ids: dict[str, int]) -> di
                 values["status"] = Household.Status.ACTIVE
                 household = existing.get(spec.reference)
                 if household is None:
-                    household = create_household(reference=spec.reference, user_id=user_ids[spec.username], **values)
+                    household = create_household(reference=spec.reference, **values)
                 else:
                     for name, value in values.items():
                         setattr(household, name, value)
-                    household.user_id = user_ids[spec.username]
                     changed.append(household)
                 by_reference[spec.reference] = household
-            Household.objects.bulk_update(changed, [*fields, "status", "user"])
+            Household.objects.bulk_update(changed, [*fields, "status"])
     return by_reference
 
 
@@ -548,6 +548,21 @@ def _seed_vendors(specs: list[VendorSpec], user_ids: dict[str, int]) -> list[Ven
         VendorStaff.objects.bulk_update(moved, ["vendor"])
         _join_group(roles.VENDOR_STAFF, [user_ids[spec.username] for spec in specs])
     return vendors
+
+
+DEMO_KEY_LABEL = "demo"
+
+
+def _seed_api_keys(vendors: list[Vendor]) -> dict[str, str]:
+    """One API key per demo vendor. Keys are stored hashed, so a rerun cannot show the old
+    one again: it revokes it and makes a new one, and the credentials file stays valid."""
+    keys = {}
+    with transaction.atomic():
+        for old in ApiKey.objects.filter(vendor__in=vendors, label=DEMO_KEY_LABEL, revoked_at__isnull=True):
+            revoke_api_key(old)
+        for vendor in vendors:
+            keys[vendor.slug] = create_api_key(vendor, label=DEMO_KEY_LABEL)[1]
+    return keys
 
 
 def _join_group(name: str, user_ids: list[int]) -> None:
@@ -806,9 +821,10 @@ def seed_demo(
         [(seat.username, seat.first_name, seat.last_name) for seat in other_seats], hashes["committee"]
     )
     _seed_coordinator(passwords["coordinator"])
-    household_rows = _seed_households(household_plan, member_ids)
+    household_rows = _seed_households(household_plan)
     member_cards = _seed_cards(household_plan, household_rows, member_ids)
     vendor_rows = _seed_vendors(vendor_plan, vendor_user_ids)
+    api_keys = _seed_api_keys(vendor_rows)
     _seed_committee(seat_plan, {**member_ids, **committee_ids}, _months_before(history_start, 6))
 
     accounts = {
@@ -852,7 +868,8 @@ def seed_demo(
             for seat in seat_plan
         ],
         "vendors": [
-            {"slug": spec.slug, "username": spec.username, "password": passwords["vendors"], "api_key": None}
+            {"slug": spec.slug, "username": spec.username, "password": passwords["vendors"],
+             "api_key": api_keys[spec.slug]}
             for spec in vendor_plan
         ],
     }

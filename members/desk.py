@@ -116,7 +116,7 @@ def update_contact(household: Household, *, by, **values) -> Household:
     for name in changed:
         setattr(household, name, values[name])
     if changed:
-        household.full_clean(exclude=["wallet", "user", "cohort"], validate_unique=False)
+        household.full_clean(exclude=["wallet", "cohort"], validate_unique=False)
         household.save(update_fields=changed)
         record(by, DeskAction.Kind.CONTACT, household, fields=changed)
     return household

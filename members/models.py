@@ -26,14 +26,6 @@ class Household(models.Model):
     # household and coordinators.
     monthly_contribution = models.PositiveIntegerField(_("monthly contribution (cents)"), default=100)
     wallet = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="household", verbose_name=_("wallet"))
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="household",
-        verbose_name=_("portal login"),
-    )
     joined_on = models.DateField(_("joined on"), default=timezone.localdate)
     # --- Enrolment, contact and self-declared brackets (issue 3) ---
     # Contact: what the fund needs to reach the household. E-mail is optional.

@@ -89,9 +89,9 @@ def _email(household_ids: list[int], subject: str, body: str) -> None:
     mail = get_connection()
     for start in range(0, len(household_ids), _EMAIL_BATCH):
         addresses = (
-            Household.objects.filter(pk__in=household_ids[start : start + _EMAIL_BATCH], user__isnull=False)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
+            Household.objects.filter(pk__in=household_ids[start : start + _EMAIL_BATCH])
+            .exclude(email="")
+            .values_list("email", flat=True)
         )
         messages = [EmailMessage(subject, body, None, [address]) for address in addresses]
         if messages:

@@ -57,7 +57,7 @@ def _label(choices, value) -> str:
 
 def export_data(household: Household) -> dict:
     """Everything the fund holds about the household, readable."""
-    household = Household.objects.select_related("wallet", "user").get(pk=household.pk)
+    household = Household.objects.select_related("wallet").get(pk=household.pk)
     data = {
         "household": {
             "reference": household.reference,
@@ -76,11 +76,16 @@ def export_data(household: Household) -> dict:
             "research_consent": household.research_consent,
             "monthly_contribution_cents": household.monthly_contribution,
             "cohort": household.cohort.cohort if household.cohort_id else None,
-            "login": household.user.username if household.user_id else None,
         },
         "persons": [
-            {"first_name": p.first_name, "last_name": p.last_name, "birth_year": p.birth_year, "adult": p.is_adult}
-            for p in household.persons.order_by("id")
+            {
+                "first_name": p.first_name,
+                "last_name": p.last_name,
+                "birth_year": p.birth_year,
+                "adult": p.is_adult,
+                "login": p.user.username if p.user_id else None,
+            }
+            for p in household.persons.select_related("user").order_by("id")
         ],
         "status_history": [
             {"from": c.status_from, "to": c.status_to, "at": c.at.isoformat()} for c in household.status_changes.all()
@@ -211,7 +216,7 @@ def erase(household: Household, *, by=None) -> Household:
         enrolment.exit_household(household, by=by, note="erasure")
         household.refresh_from_db()
     persons = list(household.persons.all())
-    users = [u for u in [household.user, *[p.user for p in persons]] if u is not None]
+    users = [p.user for p in persons if p.user is not None]
     person_ids = [str(p.pk) for p in persons]
     # The admin's history: the persons' names appear in it.
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Person), object_id__in=person_ids).update(
@@ -236,7 +241,6 @@ def erase(household: Household, *, by=None) -> Household:
     household.phone = household.email = household.address = household.postal_code = household.district = ""
     household.income_bracket = household.age_bracket = ""
     household.research_consent = False
-    household.user = None
     household.erased_at = timezone.now()
     household.save()
     return household

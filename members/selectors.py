@@ -36,14 +36,12 @@ def household_source():
 
 
 def household_of(user) -> Household | None:
-    """The household a logged-in person belongs to (through their Person, or the
-    household's own login)."""
+    """The household a logged-in person belongs to: a login is a person's."""
     if not user.is_authenticated:
         return None
     return (
         Household.objects.select_related("wallet")
-        .filter(models.Q(persons__user=user) | models.Q(user=user))
-        .distinct()
+        .filter(persons__user=user)
         .first()
     )
 

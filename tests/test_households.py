@@ -453,8 +453,10 @@ def test_erasure_confirmed_by_a_coordinator_erases_personal_data_and_keeps_money
     volunteer = user_with(roles.VOLUNTEER)
     member = User.objects.create_user(username="ines", email="ines@example.org", password="x", first_name="Inès")
     household = active_household(first_name="Inès", email="ines@example.org")
-    Household.objects.filter(pk=household.pk).update(user=member, address="3 rue des Lilas")
+    Household.objects.filter(pk=household.pk).update(address="3 rue des Lilas")
     person = household.persons.get()
+    person.user = member
+    person.save()
     LogEntry.objects.create(
         user=coordinator,
         content_type=ContentType.objects.get_for_model(Person),

@@ -201,7 +201,7 @@ def test_desk_card_actions_call_the_card_services(client, household):
 
 def member_of(household):
     member = User.objects.create_user(username=f"m-{uuid.uuid4().hex[:6]}", password="x")
-    Household.objects.filter(pk=household.pk).update(user=member)
+    household.persons.create(first_name="Membre", user=member)
     return member
 
 

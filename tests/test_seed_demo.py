@@ -55,7 +55,7 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     assert CommitteeMembership.objects.filter(ends_on__isnull=True).count() == 10
     assert CommitteeMembership.objects.filter(role=CommitteeMembership.Role.FACILITATOR).exists()
     # About half the seats held by member households, as in Montpellier.
-    assert CommitteeMembership.objects.filter(user__household__isnull=False).exists()
+    assert CommitteeMembership.objects.filter(user__person__isnull=False).exists()
     assert Vendor.objects.filter(kind=Vendor.Kind.COOPERATIVE).count() == 1
     assert Vendor.objects.filter(status=Vendor.Status.APPROVED).count() == 7
 
@@ -63,7 +63,7 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     assert coordinator.is_staff and coordinator.is_superuser
     assert coordinator.groups.filter(name=roles.COORDINATOR).exists()
     assert all(staff.user.groups.filter(name=roles.VENDOR_STAFF).exists() for staff in VendorStaff.objects.all())
-    assert not Household.objects.filter(user__isnull=True).exists()
+    assert not Household.objects.exclude(persons__user__isnull=False).exists()
 
     ledger_is_clean()
     assert fund_position().available_reserve >= 0
@@ -130,7 +130,7 @@ def test_the_credentials_file_has_the_agreed_shape_and_every_password_works(tmp_
     assert all(set(row) == {"username", "password"} for row in credentials["committee"])
     assert len(credentials["vendors"]) == 8
     assert all(set(row) == {"slug", "username", "password", "api_key"} for row in credentials["vendors"])
-    assert all(row["api_key"] is None for row in credentials["vendors"])
+    assert all(row["api_key"].startswith("csk_") for row in credentials["vendors"])
     assert {row["slug"] for row in credentials["vendors"]} == set(Vendor.objects.values_list("slug", flat=True))
 
     assert logs_in(**credentials["coordinator"])
@@ -240,3 +240,16 @@ def test_demo_contributions_are_recorded_as_payments_so_few_households_owe(tmp_p
     in_arrears = [h for h in Household.objects.all() if contributions.arrears(h).months]
     # About one month in 25 is skipped on purpose; most households are up to date.
     assert 0 < len(in_arrears) < SIZES["households"] / 2
+
+
+def test_each_demo_vendor_has_an_api_key_and_a_rerun_replaces_it(tmp_path, client):
+    from vendors.models import ApiKey
+
+    first, _ = seed(tmp_path, "first.json")
+    second, _ = seed(tmp_path, "second.json")
+
+    assert ApiKey.objects.filter(revoked_at__isnull=True).count() == 8
+    for old, new in zip(first["vendors"], second["vendors"]):
+        response = client.get("/api/v1/vendor", HTTP_AUTHORIZATION=f"Bearer {new['api_key']}")
+        assert response.status_code == 200 and response.json()["slug"] == new["slug"]
+        assert client.get("/api/v1/vendor", HTTP_AUTHORIZATION=f"Bearer {old['api_key']}").status_code == 401
