@@ -470,7 +470,7 @@ def _upsert_users(rows: list[tuple[str, str, str]], password_hash: str) -> dict[
     return ids
 
 
-def _seed_households(specs: list[HouseholdSpec], user_ids: dict[str, int]) -> dict[str, Household]:
+def _seed_households(specs: list[HouseholdSpec]) -> dict[str, Household]:
     fields = ("adults", "children", "district", "monthly_contribution", "joined_on")
     by_reference = {}
     for chunk in _chunks(specs, CHUNK):
@@ -482,14 +482,13 @@ def _seed_households(specs: list[HouseholdSpec], user_ids: dict[str, int]) -> di
                 values["status"] = Household.Status.ACTIVE
                 household = existing.get(spec.reference)
                 if household is None:
-                    household = create_household(reference=spec.reference, user_id=user_ids[spec.username], **values)
+                    household = create_household(reference=spec.reference, **values)
                 else:
                     for name, value in values.items():
                         setattr(household, name, value)
-                    household.user_id = user_ids[spec.username]
                     changed.append(household)
                 by_reference[spec.reference] = household
-            Household.objects.bulk_update(changed, [*fields, "status", "user"])
+            Household.objects.bulk_update(changed, [*fields, "status"])
     return by_reference
 
 
@@ -822,7 +821,7 @@ def seed_demo(
         [(seat.username, seat.first_name, seat.last_name) for seat in other_seats], hashes["committee"]
     )
     _seed_coordinator(passwords["coordinator"])
-    household_rows = _seed_households(household_plan, member_ids)
+    household_rows = _seed_households(household_plan)
     member_cards = _seed_cards(household_plan, household_rows, member_ids)
     vendor_rows = _seed_vendors(vendor_plan, vendor_user_ids)
     api_keys = _seed_api_keys(vendor_rows)

@@ -55,7 +55,7 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     assert CommitteeMembership.objects.filter(ends_on__isnull=True).count() == 10
     assert CommitteeMembership.objects.filter(role=CommitteeMembership.Role.FACILITATOR).exists()
     # About half the seats held by member households, as in Montpellier.
-    assert CommitteeMembership.objects.filter(user__household__isnull=False).exists()
+    assert CommitteeMembership.objects.filter(user__person__isnull=False).exists()
     assert Vendor.objects.filter(kind=Vendor.Kind.COOPERATIVE).count() == 1
     assert Vendor.objects.filter(status=Vendor.Status.APPROVED).count() == 7
 
@@ -63,7 +63,7 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     assert coordinator.is_staff and coordinator.is_superuser
     assert coordinator.groups.filter(name=roles.COORDINATOR).exists()
     assert all(staff.user.groups.filter(name=roles.VENDOR_STAFF).exists() for staff in VendorStaff.objects.all())
-    assert not Household.objects.filter(user__isnull=True).exists()
+    assert not Household.objects.exclude(persons__user__isnull=False).exists()
 
     ledger_is_clean()
     assert fund_position().available_reserve >= 0
