@@ -18,6 +18,7 @@ urlpatterns = [
     path("desk/households/<str:reference>/contact/", views.desk_contact, name="desk_contact"),
     path("desk/households/<str:reference>/payment/", views.record_payment, name="record_payment"),
     path("desk/households/<str:reference>/cards/<int:card_id>/<str:action>/", views.desk_card, name="desk_card"),
+    path("desk/households/<str:reference>/persons/<int:person_id>/card/", views.desk_issue_card, name="desk_issue_card"),
     path("portal/my-contribution/", views.my_contribution, name="my_contribution"),
     path("portal/my-data/", views.my_data, name="my_data"),
     path("portal/my-data/export.json", views.my_data_json, name="my_data_json"),

@@ -160,6 +160,7 @@ def _household_page(request, household, **extra):
         "cash_form": CashForm(initial={"token": uuid.uuid4().hex}),
         "contact_form": ContactForm(initial={f: getattr(household, f) for f in desk.CONTACT_FIELDS}),
         "cards": Card.objects.filter(household=household).order_by("-issued_at"),
+        "without_card": household.persons.filter(is_adult=True).exclude(cards__status=Card.Status.ACTIVE),
         "is_coordinator": request.is_coordinator,
     }
     if request.is_coordinator:
@@ -249,6 +250,20 @@ def desk_card(request, reference, card_id, action):
         qr = segno.make(card.qr_token, error="m").svg_inline(scale=5, border=2, title=_("Card QR code"))
         return render(request, "portal/card_print.html", {"card": card, "qr": qr})
     raise PermissionDenied
+
+
+@desk_required
+@require_POST
+def desk_issue_card(request, reference, person_id):
+    """A first card for an adult of the household who shops; its PIN is shown once, for paper."""
+    household = _desk_household(reference)
+    person = get_object_or_404(household.persons, pk=person_id, is_adult=True)
+    if person.cards.filter(status=Card.Status.ACTIVE).exists():
+        messages.error(request, _("This person already has a card: replace it if it is lost."))
+        return redirect("households:desk_household", reference=reference)
+    card, pin = cards.issue_card(household=household, holder=person, by=request.user)
+    desk.record(request.user, "card_issued", household, card=card.last4)
+    return render(request, "households/desk_pin.html", {"household": household, "card": card, "pin": pin, "replaced": True})
 
 
 @coordinator_required

@@ -391,6 +391,7 @@ class DeskAction(models.Model):
         APPLICATION = "application", _("application filled in")
         CASH = "cash", _("cash contribution taken")
         CONTACT = "contact", _("contact details updated")
+        CARD_ISSUED = "card_issued", _("card issued")
         CARD_REPLACED = "card_replaced", _("card replaced")
         CARD_REPRINTED = "card_reprinted", _("card reprinted")
         PIN_RESET = "pin_reset", _("PIN reset")

@@ -196,6 +196,23 @@ def test_desk_card_actions_call_the_card_services(client, household):
     assert DeskAction.objects.filter(kind__in=["pin_reset", "card_replaced"]).count() == 2
 
 
+def test_the_desk_issues_a_first_card_to_an_adult_and_shows_its_pin_once(client, household):
+    from members import cards
+
+    samira = household.persons.get()
+    client.force_login(user_with(roles.VOLUNTEER))
+    page = client.get(f"/desk/households/{household.reference}/").content.decode()
+    assert "Émettre une carte pour Samira" in page
+    response = client.post(f"/desk/households/{household.reference}/persons/{samira.pk}/card/")
+    pin = re.search(r'id="pin">(\d{4})<', response.content.decode()).group(1)
+    card = samira.cards.get()
+    assert cards.authorize(card.number, pin).wallet_id == household.wallet_id
+    assert DeskAction.objects.filter(kind="card_issued", household=household).count() == 1
+    # A second card for the same person is refused: a lost one is replaced instead.
+    client.post(f"/desk/households/{household.reference}/persons/{samira.pk}/card/")
+    assert samira.cards.count() == 1
+
+
 # --- The household's pages --------------------------------------------------------------
 
 
