@@ -88,12 +88,10 @@ class PerKeyRate(BaseThrottle):
         now = time.time()
         window = int(now // 60)
         key = f"api-rate:{till.api_key.pk}:{window}"
-        cache.add(key, 0, timeout=120)
         try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.set(key, 1, timeout=120)
-            count = 1
+            count = cache.incr(key)  # one round trip on every request but the window's first
+        except ValueError:
+            count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
         self._wait = 60 - (now % 60)
         return count <= limit
 
