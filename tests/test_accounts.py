@@ -109,3 +109,14 @@ def test_admin_login_goes_through_allauth_and_asks_for_the_second_factor(client,
 def test_a_member_without_staff_rights_never_reaches_the_admin(client, member):
     client.force_login(member.user)
     assert client.get("/admin/", follow=True).status_code == 403
+
+
+def test_vendor_staff_land_on_their_dashboard_after_login(client):
+    from vendors.models import Vendor, VendorStaff
+    from vendors.services import register_vendor
+
+    vendor = register_vendor(slug="boulangerie", display_name="Boulangerie", kind=Vendor.Kind.BAKERY)
+    staff = get_user_model().objects.create_user(username="boulanger", password=PASSWORD)
+    VendorStaff.objects.create(user=staff, vendor=vendor)
+    response = log_in(client, "boulanger")
+    assert response.status_code == 302 and response["Location"] == "/vendor/"

@@ -13,4 +13,6 @@ class AccountAdapter(DefaultAccountAdapter):
         user = request.user
         if user.is_staff or roles.has_role(user, roles.COORDINATOR):
             return reverse("admin:index")
+        if hasattr(user, "vendor_staff"):
+            return reverse("vendors:dashboard")
         return super().get_login_redirect_url(request)
