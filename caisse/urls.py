@@ -27,4 +27,6 @@ urlpatterns = [
     path("api/v1/", include("vendors.api_urls")),
     path("api/v1/", include(vendor_api_urls.fallback)),
     path("vendor/", include("vendors.urls")),
+    # The citizen committee: votes, results, the register of decisions, meetings.
+    path("committee/", include("governance.urls")),
 ]
