@@ -78,11 +78,16 @@ def transfer(
     memo: str = "",
     reverses: Transfer | int | None = None,
     at: datetime | None = None,
+    savepoint: bool = True,
 ) -> Posted:
     """Move `amount` cents from `debit` to `credit`; see the module docstring.
 
     `at` dates a movement that happened earlier (an import, the demo's history); the
     balances still change now, and the transfer is as immutable as any other.
+
+    `savepoint=False` saves two round trips inside a caller's transaction that gives up
+    altogether on any error (a refused payment): after an error the caller's transaction
+    can then only be rolled back.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidAmount(amount=amount)
@@ -90,7 +95,7 @@ def transfer(
     reverses_id = None if reverses is None else (reverses if isinstance(reverses, int) else reverses.pk)
     now = at or timezone.now()
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {_TRANSFER}

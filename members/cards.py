@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -61,6 +61,7 @@ class Authorization:
     household_id: int
     wallet_id: int
     last4: str
+    notify_payments: bool = False  # someone in the household asked for an e-mail per payment
 
 
 # --- Numbers and secrets ---------------------------------------------------------------
@@ -212,20 +213,42 @@ def reset_pin(card: Card, *, by=None) -> str:
 # --- At the till -----------------------------------------------------------------------
 
 
+_CARD_FIELDS = ("id", "household_id", "holder_id", "number", "pin_hash", "status", "failed_pin_attempts",
+                "lock_level", "locked_until", "locked_indefinitely")
+# Every payment at a till reads the card: one hand-written statement, which also says
+# whether anyone in the household wants an e-mail for each payment (most do not, and
+# then the payment need not look).
+_FIND_CARD_SQL = f"""
+    SELECT {", ".join(f"c.{name}" for name in _CARD_FIELDS)}, h.status, h.wallet_id,
+           EXISTS (SELECT 1 FROM {Person._meta.db_table} p
+                   WHERE p.household_id = h.id AND p.email_each_payment AND p.user_id IS NOT NULL)
+    FROM {Card._meta.db_table} c JOIN {Household._meta.db_table} h ON h.id = c.household_id
+    WHERE c.{{column}} = %s
+"""
+
+
 def find_card(identifier: str) -> Card | None:
-    """A card by its number (spaces allowed; the check digit must be right) or its QR token."""
+    """A card by its number (spaces allowed; the check digit must be right) or its QR token,
+    with its household's status and wallet (`card.household`) and `card.notify_payments`."""
     identifier = (identifier or "").strip()
     number = normalize_number(identifier)
     if number.isdigit():
         if not luhn_valid(number):
             return None
-        lookup = {"number": number}
+        column, value = "number", number
     else:
-        lookup = {"qr_token": identifier}
-    return Card.objects.select_related("household").only(
-        "id", "number", "pin_hash", "status", "holder", "failed_pin_attempts", "lock_level", "locked_until",
-        "locked_indefinitely", "household__id", "household__status", "household__wallet_id",
-    ).filter(**lookup).first()
+        column, value = "qr_token", identifier
+    with connection.cursor() as cursor:
+        cursor.execute(_FIND_CARD_SQL.format(column=column), [value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    width = len(_CARD_FIELDS)
+    card = Card.from_db(connection.alias, _CARD_FIELDS, row[:width])
+    household_status, wallet_id, card.notify_payments = row[width:]
+    card.household = Household.from_db(connection.alias, ("id", "status", "wallet_id"),
+                                       (card.household_id, household_status, wallet_id))
+    return card
 
 
 def authorize(identifier: str, pin: str) -> Authorization:
@@ -245,7 +268,7 @@ def authorize(identifier: str, pin: str) -> Authorization:
         raise InvalidPin()
     if card.failed_pin_attempts or card.lock_level:
         Card.objects.filter(pk=card.pk).update(failed_pin_attempts=0, lock_level=0)
-    return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4)
+    return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4, card.notify_payments)
 
 
 def _count_wrong_pin(card_id: int, now) -> None:
