@@ -51,7 +51,7 @@ def record(proposal: Proposal, to_state: str, *, by=None, note: str = "") -> Tra
 
 
 def may_author(user) -> bool:
-    return selectors.is_committee_member(user) or roles.has_role(user, roles.COORDINATOR)
+    return selectors.is_committee_member(user) or roles.is_coordinator(user)
 
 
 def next_period_start():
@@ -136,7 +136,7 @@ def open_vote(proposal: Proposal, *, by) -> Proposal:
     proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.state != State.DRAFT:
         raise ValidationError(_("Only a draft can be opened."), code="state")
-    if not (by.pk == proposal.author_id or selectors.is_facilitator(by) or roles.has_role(by, roles.COORDINATOR)):
+    if not (by.pk == proposal.author_id or selectors.is_facilitator(by) or roles.is_coordinator(by)):
         raise ValidationError(_("Only the author, a facilitator or a coordinator opens a vote."), code="permission")
     validate(proposal)
     policy = Policy.objects.get(kind=proposal.kind)

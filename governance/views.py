@@ -53,7 +53,7 @@ def fund_member_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         user = request.user
-        if not (household_of(user) or selectors.is_committee_member(user) or roles.has_role(user, roles.COORDINATOR)):
+        if not (household_of(user) or selectors.is_committee_member(user) or roles.is_coordinator(user)):
             return render(request, "governance/not_member.html", status=403)
         return view(request, *args, **kwargs)
 
@@ -195,7 +195,7 @@ def act(request, pk, action):
 def _may_read(request, proposal) -> bool:
     # Decided proposals are public to the fund's members; running ones to the committee.
     return selectors.is_committee_member(request.user) or (
-        proposal.decided and (household_of(request.user) or roles.has_role(request.user, roles.COORDINATOR)))
+        proposal.decided and (household_of(request.user) or roles.is_coordinator(request.user)))
 
 
 @fund_member_required

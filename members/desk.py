@@ -29,8 +29,7 @@ def may_use_desk(user) -> bool:
     )
 
 
-def is_coordinator(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or roles.has_role(user, roles.COORDINATOR))
+is_coordinator = roles.is_coordinator
 
 
 def record(actor, kind: str, household: Household | None = None, desk: Desk | None = None, **detail) -> DeskAction:

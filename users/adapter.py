@@ -11,7 +11,7 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_redirect_url(self, request):
         user = request.user
-        if user.is_staff or roles.has_role(user, roles.COORDINATOR):
+        if user.is_staff or roles.is_coordinator(user):
             return reverse("admin:index")
         if hasattr(user, "vendor_staff"):
             return reverse("vendors:dashboard")

@@ -111,7 +111,7 @@ def change_status(vendor: Vendor, new_status: str, *, by, reason: str, decision:
 def suspend_now(vendor: Vendor, *, by, reason: str) -> StatusChange:
     """A coordinator's emergency suspension (suspected fraud): immediate, with a reason the
     committee sees; the committee then confirms, lifts it or revokes."""
-    if not roles.has_role(by, roles.COORDINATOR):
+    if not roles.is_coordinator(by):
         raise ValidationError(_("Only a coordinator may suspend a vendor in an emergency."), code="permission")
     if not reason.strip():
         raise ValidationError(_("Say why the vendor is suspended: the committee will read it."), code="reason")
@@ -130,7 +130,7 @@ def pause_or_resume(vendor: Vendor, *, by, reason: str = "") -> StatusChange:
 
 
 def request_iban_change(vendor: Vendor, *, iban: str, bic: str, by, reason: str = "") -> IbanChange:
-    if not roles.has_role(by, roles.COORDINATOR):
+    if not roles.is_coordinator(by):
         raise ValidationError(_("Only a coordinator may change an IBAN."), code="permission")
     change = IbanChange(vendor=vendor, iban=compact(iban), bic=compact(bic), requested_by=by, reason=reason)
     change.full_clean(exclude=["vendor", "requested_by"])
@@ -148,7 +148,7 @@ def confirm_iban_change(change: IbanChange, *, by) -> Vendor:
     change = IbanChange.objects.select_for_update().get(pk=change.pk)
     if change.status != IbanChange.Status.PENDING:
         raise ValidationError(_("This IBAN change is no longer waiting."), code="state")
-    if not roles.has_role(by, roles.COORDINATOR):
+    if not roles.is_coordinator(by):
         raise ValidationError(_("Only a coordinator may confirm an IBAN change."), code="permission")
     if by.pk == change.requested_by_id:
         raise ValidationError(_("A second coordinator must confirm the change, not the one who asked for it."),
