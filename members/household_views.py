@@ -86,7 +86,11 @@ def desk_apply(request):
 
 def draw_result(request, cohort):
     draw = get_object_or_404(Draw, cohort=cohort)
-    return render(request, "households/draw.html", {"draw": draw, "result": lottery.published_result(draw)})
+    checked = None
+    if request.method == "POST":
+        number, code = request.POST.get("number", "").strip(), request.POST.get("code", "")
+        checked = {"number": number, "rank": lottery.check_rank(draw, number, code)}
+    return render(request, "households/draw.html", {"draw": draw, "result": lottery.published_result(draw), "checked": checked})
 
 
 # --- The desk -------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 1. `close_applications`: the list of applications is frozen (each with its stratum, kept
    private) and a random seed is drawn and published, with a digest of the list of
    application numbers.
-2. `run_draw`: each application's rank is SHA-256(seed ":" application number); in each
+2. `run_draw`: each application's rank is SHA-256(seed ":" number ":" draw code); in each
    stratum the best ranks take that stratum's places (its share of the places, largest
    remainder first); places a stratum cannot fill, and the places no stratum claims, go
    to the best ranks left. Everyone else is on the waitlist, in rank order.
@@ -11,7 +11,15 @@
    list and compares.
 
 What is published (`published_result`) holds application numbers only — never a stratum,
-an income or an age. A place declined goes to the next on the waitlist of the same
+an income or an age.
+
+Why a draw code per application: were ranks computable from the public seed alone, a
+number drawn despite a poor rank would betray a favoured stratum (a low income, say).
+Each application gets a random code, known to the fund and to the applicant, and the
+rank needs it: nobody else can compute anyone's rank. What stays verifiable: the list
+digest published with the seed commits to every (number, SHA-256 of its code) before
+the seed is known, each applicant can check their own rank with their code
+(`check_rank`), and `verify_draw` recomputes the whole draw with the codes. A place declined goes to the next on the waitlist of the same
 stratum (or, when that stratum has nobody left, the next on the waitlist).
 """
 
@@ -84,8 +92,12 @@ def quotas(strata: list[dict], places: int) -> dict[str, int]:
     return result
 
 
-def rank_key(seed: str, number: str) -> str:
-    return hashlib.sha256(f"{seed}:{number}".encode()).hexdigest()
+def rank_key(seed: str, number: str, secret: str) -> str:
+    return hashlib.sha256(f"{seed}:{number}:{secret}".encode()).hexdigest()
+
+
+def commitment(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -95,11 +107,12 @@ class Placed:
     waitlist_position: int | None
 
 
-def compute(seed: str, entries: list[tuple[str, str]], places: int, strata: list[dict]) -> dict[str, Placed]:
-    """The draw itself, a pure function: (application number, stratum) pairs in, outcome
-    of each number out. The order of `entries` does not matter."""
-    order = sorted((number for number, _stratum in entries), key=lambda number: (rank_key(seed, number), number))
-    stratum = dict(entries)
+def compute(seed: str, entries: list[tuple[str, str, str]], places: int, strata: list[dict]) -> dict[str, Placed]:
+    """The draw itself, a pure function: (application number, stratum, draw code) in,
+    outcome of each number out. The order of `entries` does not matter."""
+    secret = {number: code for number, _stratum, code in entries}
+    order = sorted(secret, key=lambda number: (rank_key(seed, number, secret[number]), number))
+    stratum = {number: key for number, key, _code in entries}
     quota = quotas(strata, places)
     drawn: set[str] = set()
     for key, count in quota.items():
@@ -122,8 +135,9 @@ def compute(seed: str, entries: list[tuple[str, str]], places: int, strata: list
     }
 
 
-def list_digest(numbers) -> str:
-    return hashlib.sha256("\n".join(sorted(numbers)).encode()).hexdigest()
+def list_digest(entries) -> str:
+    """Over (application number, commitment to its code) pairs: fixes the list and the codes."""
+    return hashlib.sha256("\n".join(sorted(f"{number}:{committed}" for number, committed in entries)).encode()).hexdigest()
 
 
 def current_draw() -> Draw | None:
@@ -145,19 +159,22 @@ def close_applications(draw: Draw) -> Draw:
             household=household,
             application_number=household.reference,
             stratum=stratum_of(draw.strata, household.income_bracket, household.age_bracket),
+            secret=secrets.token_hex(16),
         )
         for household in applicants
     )
     draw.seed = secrets.token_hex(32)
     draw.seed_published_at = timezone.now()
-    draw.list_digest = list_digest(draw.entries.values_list("application_number", flat=True))
+    draw.list_digest = list_digest(
+        (number, commitment(code)) for number, code in draw.entries.values_list("application_number", "secret")
+    )
     draw.status = Draw.Status.CLOSED
     draw.save(update_fields=["seed", "seed_published_at", "list_digest", "status"])
     return draw
 
 
-def _frozen(draw: Draw) -> list[tuple[str, str]]:
-    return list(draw.entries.values_list("application_number", "stratum"))
+def _frozen(draw: Draw) -> list[tuple[str, str, str]]:
+    return list(draw.entries.values_list("application_number", "stratum", "secret"))
 
 
 @transaction.atomic
@@ -191,6 +208,10 @@ def published_result(draw: Draw) -> dict:
         "seed": draw.seed if draw.seed_published_at else None,
         "seed_published_at": draw.seed_published_at.isoformat() if draw.seed_published_at else None,
         "list_digest": draw.list_digest or None,
+        # (number, SHA-256 of its code): anyone can check the digest, nobody can rank.
+        "commitments": sorted(
+            (number, commitment(code)) for number, code in draw.entries.values_list("application_number", "secret")
+        ) if draw.seed_published_at else [],
         "drawn": [],
         "waitlist": [],
     }
@@ -220,7 +241,7 @@ def verify(draw: Draw) -> Verification:
     if draw.status != Draw.Status.DRAWN:
         return Verification(False, [_("This draw has not been drawn yet.")])
     frozen = _frozen(draw)
-    if list_digest(number for number, _s in frozen) != draw.list_digest:
+    if list_digest((number, commitment(code)) for number, _s, code in frozen) != draw.list_digest:
         problems.append(_("The list of applications differs from the one frozen when the seed was published."))
     placed = compute(draw.seed, frozen, draw.places, draw.strata)
     for number, rank, outcome, position in draw.entries.values_list(
@@ -235,6 +256,18 @@ def verify(draw: Draw) -> Verification:
     if result_digest(draw) != draw.result_digest:
         problems.append(_("The recorded result no longer matches its digest."))
     return Verification(not problems, problems)
+
+
+def check_rank(draw: Draw, number: str, code: str) -> int | None:
+    """An applicant's own rank, from the public seed and their draw code; None if the
+    code does not match the one committed to before the draw."""
+    entry = draw.entries.filter(application_number=number).only("secret").first()
+    if entry is None or draw.status != Draw.Status.DRAWN or not secrets.compare_digest(entry.secret, code.strip()):
+        return None
+    entries = _frozen(draw)
+    own = rank_key(draw.seed, number, entry.secret)
+    # Ranks are the order of the keys; only this applicant's key is computed in the open.
+    return 1 + sum(1 for n, _s, c in entries if (rank_key(draw.seed, n, c), n) < (own, number))
 
 
 @transaction.atomic

@@ -265,6 +265,9 @@ class DrawEntry(models.Model):
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="draw_entries")
     application_number = models.CharField(_("application number"), max_length=32)
     stratum = models.CharField(_("stratum"), max_length=32, blank=True)
+    # Known to the fund and to the applicant only: it makes each rank impossible for
+    # anyone else to compute from the public seed (see members.lottery).
+    secret = models.CharField(_("draw code"), max_length=64, blank=True)
     rank = models.PositiveIntegerField(_("rank in the draw"), null=True, blank=True)
     initial_outcome = models.CharField(_("outcome of the draw"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
     outcome = models.CharField(_("current outcome"), max_length=12, choices=Outcome.choices, default=Outcome.PENDING)

@@ -107,7 +107,8 @@ def export_data(household: Household) -> dict:
             for p in household.payments.select_related("desk").order_by("paid_on", "id")
         ],
         "draws": [
-            {"cohort": e.draw.cohort, "application_number": e.application_number, "outcome": e.outcome}
+            {"cohort": e.draw.cohort, "application_number": e.application_number, "outcome": e.outcome,
+             "draw_code": e.secret}
             for e in household.draw_entries.select_related("draw")
         ],
         "wallet": {

@@ -1,5 +1,6 @@
 """Households: enrolment, the lottery draw, contributions, the desk's cash, data protection."""
 
+import hashlib
 import json
 import threading
 import uuid
@@ -144,7 +145,7 @@ def test_places_a_stratum_cannot_fill_go_to_the_best_ranks_left():
 
 
 def test_the_draw_is_a_function_of_the_seed_and_the_list_only():
-    entries = [(f"F{n:06d}", "low" if n % 3 == 0 else "") for n in range(1, 200)]
+    entries = [(f"F{n:06d}", "low" if n % 3 == 0 else "", f"code{n}") for n in range(1, 200)]
     strata = [{"key": "low", "income_brackets": ["low"], "share": 50}]
     first = lottery.compute("abc", entries, 20, strata)
     assert lottery.compute("abc", list(reversed(entries)), 20, strata) == first
@@ -510,3 +511,25 @@ def test_the_retention_task_is_scheduled_by_beat():
 
     assert PeriodicTask.objects.filter(task="members.tasks.apply_retention_task").exists()
     assert PeriodicTask.objects.filter(task="members.tasks.remind_arrears_task").exists()
+
+
+def test_ranks_need_each_applicants_draw_code_so_the_public_cannot_infer_strata():
+    draw = make_draw(places=6, low=8, others=8)
+    lottery.close_applications(draw)
+    lottery.run_draw(draw)
+    result = lottery.published_result(draw)
+    text = json.dumps(result)
+    entries = list(DrawEntry.objects.filter(draw=draw))
+    assert all(entry.secret and entry.secret not in text for entry in entries)
+    # The public seed alone (the old, computable ranking) does not give the recorded ranks.
+    public_order = sorted(e.application_number for e in entries)
+    public_order.sort(key=lambda n: hashlib.sha256(f"{result['seed']}:{n}".encode()).hexdigest())
+    recorded_order = [e.application_number for e in sorted(entries, key=lambda e: e.rank)]
+    assert public_order != recorded_order
+    # Each applicant checks their own rank with their code; a wrong code learns nothing.
+    mine = entries[0]
+    assert lottery.check_rank(draw, mine.application_number, mine.secret) == mine.rank
+    assert lottery.check_rank(draw, mine.application_number, "0" * 32) is None
+    # The codes were committed to with the seed: changing one afterwards is caught.
+    DrawEntry.objects.filter(pk=mine.pk).update(secret="f" * 32)
+    assert not lottery.verify(draw).ok
