@@ -14,6 +14,8 @@ urlpatterns = [
     path("p/<int:pk>/results.csv", views.results_csv, name="results_csv"),
     path("p/<int:pk>/<str:action>/", views.act, name="act"),
     path("register/", views.register, name="register"),
+    # What vendors' status changes and fund rules versions point to ("CC-12").
+    path("decisions/<str:reference>/", views.decision, name="decision"),
     path("my-votes/", views.my_history, name="history"),
     path("meetings/", views.meeting_list, name="meetings"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),

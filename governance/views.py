@@ -235,6 +235,14 @@ def results_csv(request, pk):
 
 
 @fund_member_required
+def decision(request, reference):
+    proposal = selectors.decision_by_reference(reference)
+    if proposal is None or not proposal.decided:
+        raise Http404
+    return redirect("governance:results", pk=proposal.pk)
+
+
+@fund_member_required
 def register(request):
     return render(request, "governance/register.html", {"decisions": selectors.register()[:200]})
 

@@ -187,3 +187,25 @@ def test_a_coordinator_edits_policies_in_the_admin():
     assert policy.secret and policy.method == "majority" and not policy.results_before_close
     page = client_for(coordinator).get(f"/admin/governance/policy/{policy.pk}/change/")
     assert page.status_code == 200 and 'name="quorum_percent"' in page.content.decode()
+
+
+def test_the_vendor_s_page_and_the_rules_history_link_to_the_decision(admin_client):
+    from allocations.models import FundRules
+    from tests.test_governance import RULES
+
+    members = make_committee(2)
+    vendor = make_vendor("moulin", status=Vendor.Status.APPLIED)
+    approval = open_proposal(Kind.APPROVE_VENDOR, members[0], vendor=vendor)
+    rules = open_proposal(Kind.CHANGE_RULES, members[0], proposed_rules=RULES)
+    for p, choice in ((approval, "for"), (rules, "consent")):
+        for m in members:
+            votes.cast(p, m, choice)
+        decisions.close(p, by=members[0], early=True)
+    link = f'href="/committee/decisions/{approval.reference}/"'
+    assert link in admin_client.get(f"/admin/vendors/vendor/{vendor.pk}/change/").content.decode()
+    assert link in admin_client.get("/admin/vendors/statuschange/").content.decode()
+    assert f'href="/committee/decisions/{rules.reference}/"' in admin_client.get(
+        "/admin/allocations/fundrules/").content.decode()
+    assert FundRules.objects.filter(decision_reference=rules.reference).exists()
+    response = client_for(members[1]).get(f"/committee/decisions/{approval.reference}/")
+    assert response.status_code == 302 and response["Location"] == f"/committee/p/{approval.pk}/results/"
