@@ -9,6 +9,8 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from governance.links import decision_link
+
 from . import services
 from .models import ApiKey, IbanChange, IdempotencyRecord, Purchase, Refund, StatusChange, Vendor, VendorStaff
 
@@ -23,11 +25,15 @@ class StatusChangeInline(admin.TabularInline):
     model = StatusChange
     extra = 0
     can_delete = False
-    fields = ("at", "from_status", "to_status", "by", "reason", "decision_reference", "emergency")
+    fields = ("at", "from_status", "to_status", "by", "reason", "decision", "emergency")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
+
+    @admin.display(description=gettext_lazy("decision reference"))
+    def decision(self, obj):
+        return decision_link(obj.decision_reference)
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -150,9 +156,14 @@ class IbanChangeAdmin(admin.ModelAdmin):
 
 @admin.register(StatusChange)
 class StatusChangeAdmin(admin.ModelAdmin):
-    list_display = ("at", "vendor", "from_status", "to_status", "by", "emergency", "decision_reference")
+    list_display = ("at", "vendor", "from_status", "to_status", "by", "emergency", "decision")
     list_filter = ("to_status", "emergency")
-    readonly_fields = ("vendor", "from_status", "to_status", "by", "reason", "decision_reference", "emergency", "at")
+    readonly_fields = ("vendor", "from_status", "to_status", "by", "reason", "decision", "emergency", "at")
+    exclude = ("decision_reference",)  # shown as a link to the committee's decision
+
+    @admin.display(description=gettext_lazy("decision reference"))
+    def decision(self, obj):
+        return decision_link(obj.decision_reference)
 
     def has_add_permission(self, request):
         return False
