@@ -3,6 +3,9 @@ import logging
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy
+
+from governance.links import decision_link
 
 from . import issuance
 from .models import Account, FundRules, IssuanceChunk, IssuanceRun, Transfer
@@ -84,9 +87,13 @@ class FundRulesAdmin(admin.ModelAdmin):
         "rollover_policy",
         "rollover_cap",
         "prorate_first_month",
-        "decision_reference",
+        "decision",
         "created_by",
     )
+
+    @admin.display(description=gettext_lazy("decision reference"))
+    def decision(self, obj):
+        return decision_link(obj.decision_reference)
 
     def changelist_view(self, request, extra_context=None):
         _warn_if_runway_short(request)
