@@ -281,3 +281,58 @@ class IssuanceChunk(models.Model):
         verbose_name = _("issuance chunk")
         verbose_name_plural = _("issuance chunks")
         constraints = [models.UniqueConstraint(fields=["run", "index"], name="issuancechunk_run_index_unique")]
+
+
+# --- Four eyes: a second coordinator's approval ------------------------------------------
+
+
+class Approval(models.Model):
+    """A sensitive step asked by one coordinator, taking effect only once another approves.
+
+    Generic on purpose: `action` names the step, `target` what it applies to (a settlement
+    run, a period, a transfer), and the step's service refuses to act without an executed
+    approval for that pair (allocations.approvals).
+    """
+
+    class Action(models.TextChoices):
+        SETTLEMENT_PAYMENT = "settlement_payment", _("payment of a settlement run")
+        FORCED_ISSUANCE = "forced_issuance", _("issuance forced beyond the reserve")
+        REVERSAL = "reversal", _("reversal of a transfer")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for a second coordinator")
+        EXECUTED = "executed", _("approved and carried out")
+        REFUSED = "refused", _("refused")
+
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    target = models.CharField(_("applies to"), max_length=64)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("asked by")
+    )
+    requested_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("approved or refused by"),
+    )
+    decided_at = models.DateTimeField(_("approved or refused at"), null=True, blank=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        verbose_name = _("approval")
+        verbose_name_plural = _("approvals")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action", "target"], condition=Q(status="pending"), name="approval_one_pending_per_target"
+            ),
+            # The database itself refuses one person approving their own request.
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("requested_by")) | Q(status="refused"),
+                name="approval_by_another_coordinator",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.target} ({self.status})"

@@ -40,15 +40,16 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import issuance, ledger
+from allocations import approvals, issuance, ledger
 from allocations import periods as periods_of_fund
 from allocations.rules import allocation_for, rules_for
-from allocations.models import AccountKind, Transfer, TransferKind
+from allocations.models import AccountKind, Approval, Transfer, TransferKind
 from allocations.selectors import FundPosition, fund_position
 from governance.models import CommitteeMembership
 from users import roles
 from vendors.models import Vendor, VendorStaff
 from vendors.models import ApiKey
+from vendors import settlements
 from vendors.services import create_api_key, register_vendor, revoke_api_key
 
 from . import cards, contributions
@@ -519,12 +520,14 @@ def _seed_cards(
 
 
 def _seed_vendors(specs: list[VendorSpec], user_ids: dict[str, int]) -> list[Vendor]:
-    fields = ("display_name", "legal_name", "kind", "status", "address", "district")
+    fields = ("display_name", "legal_name", "kind", "status", "address", "district", "iban", "bic")
     with transaction.atomic():
         existing = Vendor.objects.in_bulk([spec.slug for spec in specs], field_name="slug")
         vendors, changed = [], []
         for spec in specs:
-            values = {name: getattr(spec, name) for name in fields}
+            # An IBAN for each, so that the demo's settlements are paid (and its SEPA file full).
+            iban, bic = _demo_iban(spec.index + 1)
+            values = {**{name: getattr(spec, name) for name in fields[:-2]}, "iban": iban, "bic": bic}
             vendor = existing.get(spec.slug)
             if vendor is None:
                 vendor = register_vendor(slug=spec.slug, **values)
@@ -726,57 +729,45 @@ def _post_month(
                         tally.kept += 1
 
 
-def _settle_month(period: str, vendors: list[Vendor], accounts: dict, tally: Tally) -> None:
-    """Reimburse each vendor for its demo purchases of `period`, as a settlement would.
+def _demo_iban(index: int) -> tuple[str, str]:
+    """A well-formed French IBAN and BIC for demo vendor `index` (no real account)."""
+    bban = f"30004{index % 100000:05d}{index:011d}{(97 - (index % 97)) % 100:02d}"
+    check = 98 - int("".join(str(int(c, 36)) for c in f"{bban}FR00")) % 97
+    return f"FR{check:02d}{bban}", "BNPAFRPPXXX"
 
-    What is owed is read from the ledger rather than from the plan, so that purchases an
-    earlier run sent elsewhere are settled where they actually are; a run finding more
-    to settle (a larger demo) settles the difference under the next key.
-    """
-    in_period = {"idempotency_key__contains": f":{period}:"}
-    purchased = dict(
-        Transfer.objects.filter(kind=TransferKind.PURCHASE, idempotency_key__startswith="demo:purchase:", **in_period)
-        .values_list("credit_id")
-        .annotate(total=Sum("amount"))
+
+def _second_coordinator():
+    """Approves the demo history's payments: four eyes hold in the demo too. It cannot log
+    in (no usable password); the coordinator of the credentials file is the first pair."""
+    User = get_user_model()
+    user, _created = User.objects.get_or_create(
+        username=f"{COORDINATOR_USERNAME}-2", defaults={"first_name": "Coordination", "last_name": "(2)"}
     )
-    settled = {
-        debit_id: (total, count)
-        for debit_id, total, count in Transfer.objects.filter(
-            kind=TransferKind.SETTLEMENT, idempotency_key__startswith="demo:settlement:", **in_period
-        )
-        .values_list("debit_id")
-        .annotate(total=Sum("amount"), count=Count("id"))
-    }
-    for vendor in vendors:
-        already, count = settled.get(vendor.account_id, (0, 0))
-        owed = purchased.get(vendor.account_id, 0) - already
-        if owed <= 0:
-            continue
-        key = f"{vendor.slug}:{period}:{count + 1}"
-        # Retiring the units and paying the euros go together, as in a real settlement.
-        with transaction.atomic():
-            tally.add(
-                ledger.transfer(
-                    debit=vendor.account_id,
-                    credit=accounts[AccountKind.ISSUANCE],
-                    amount=owed,
-                    kind=TransferKind.SETTLEMENT,
-                    idempotency_key=f"demo:settlement:{key}",
-                    memo=f"remboursement {period}",
-                    at=_moment(period, 28, 18),
-                )
-            )
-            tally.add(
-                ledger.transfer(
-                    debit=accounts[AccountKind.TREASURY],
-                    credit=accounts[AccountKind.REIMBURSEMENTS],
-                    amount=owed,
-                    kind=TransferKind.REIMBURSEMENT,
-                    idempotency_key=f"demo:reimbursement:{key}",
-                    memo=f"{vendor.display_name} — remboursement {period}",
-                    at=_moment(period, 28, 18),
-                )
-            )
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    _join_group(roles.COORDINATOR, [user.pk])
+    return user
+
+
+def _settle_month(period: str, tally: Tally) -> None:
+    """Reimburse the vendors for `period` as the fund does: a settlement run at the end of
+    the month, its payment asked by the coordinator and approved by a second one.
+
+    A rerun finds the month's run (one per cut-off) and pays nothing twice.
+    """
+    cutoff = timezone.make_aware(datetime.combine(_months_before(_first_day(period), -1), datetime.min.time()))
+    result = settlements.create_run(cutoff)
+    run = result.run
+    if run.status != run.Status.AWAITING_APPROVAL:
+        return
+    first = get_user_model().objects.get(username=COORDINATOR_USERNAME)
+    approval = approvals.pending(Approval.Action.SETTLEMENT_PAYMENT, run.pk) or settlements.request_payment(
+        run, by=first, reason=f"remboursements {period}"
+    )
+    approvals.approve(approval, by=_second_coordinator(), at=_moment(period, 28, 18))
+    paid = run.settlements.filter(status="paid").count()
+    tally.posted += 2 * paid
 
 
 # --- Entry points ----------------------------------------------------------------------
@@ -842,7 +833,7 @@ def seed_demo(
         _post_month(period, household_plan, household_rows, approved, accounts, tally)
         # The last month stays owed to the vendors, as it would be before its settlement.
         if period != periods[-1]:
-            _settle_month(period, vendor_rows, accounts, tally)
+            _settle_month(period, tally)
 
     # This month, issued as every month is: by the issuance service (a no-op on a rerun).
     this_month = periods_of_fund.current()

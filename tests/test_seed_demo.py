@@ -109,6 +109,14 @@ def test_three_months_of_history_go_through_the_ledger(tmp_path):
     settled = sum(Transfer.objects.filter(kind=TransferKind.SETTLEMENT).values_list("amount", flat=True))
     reimbursed = sum(Transfer.objects.filter(kind=TransferKind.REIMBURSEMENT).values_list("amount", flat=True))
     assert settled == reimbursed > 0
+    # Through the settlement service: numbered settlements, each paid after a second
+    # coordinator's approval, one run per month before the last.
+    from allocations.models import Approval
+    from vendors.models import Settlement, SettlementRun
+
+    assert sum(Settlement.objects.filter(status="paid").values_list("amount", flat=True)) == settled
+    assert SettlementRun.objects.count() == len(periods) - 1
+    assert Approval.objects.filter(action="settlement_payment", status="executed").count() == len(periods) - 1
     last = periods[-1]
     assert not Transfer.objects.filter(kind=TransferKind.SETTLEMENT, idempotency_key__contains=f":{last}:").exists()
 

@@ -239,3 +239,89 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["vendor", "key"], name="idempotency_vendor_key")]
+
+
+# --- Settlements: reimbursing vendors in euros -------------------------------------------
+
+
+class SettlementRun(models.Model):
+    """One settlement run: every vendor's amount owed at `cutoff`, paid together.
+
+    A run is created by the weekly task or on demand; its payment (the ledger movements and
+    the SEPA credit transfer file) waits for a second coordinator's approval.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting", _("waiting for a second coordinator")
+        PAID = "paid", _("paid")
+        EMPTY = "empty", _("nothing to pay")
+
+    # One run per cut-off: a second run at the same cut-off (twice, or concurrently) finds
+    # the first instead of paying again.
+    cutoff = models.DateTimeField(_("cut-off"), unique=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.AWAITING_APPROVAL)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # Identifies the payment file at the bank (MsgId / PmtInfId): fixed once, so that a
+    # file downloaded twice is recognised as the same by the bank.
+    message_id = models.CharField(_("payment file id"), max_length=35, blank=True)
+
+    class Meta:
+        verbose_name = _("settlement run")
+        verbose_name_plural = _("settlement runs")
+        ordering = ["-cutoff"]
+
+    def __str__(self):
+        return f"{self.cutoff:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class Settlement(models.Model):
+    """What the fund pays one vendor for its units at a run's cut-off, with its statement."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for payment")
+        PAID = "paid", _("paid")
+        # No valid IBAN when the run was paid: not paid, its amount comes back in the next run.
+        CARRIED = "carried", _("not paid (no valid IBAN), carried to the next run")
+
+    run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="settlements")
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="settlements")
+    number = models.CharField(_("number"), max_length=16, unique=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    period_start = models.DateTimeField(_("from"), null=True, blank=True)
+    cutoff = models.DateTimeField(_("to (cut-off)"))
+    purchases_count = models.PositiveIntegerField(_("purchases"), default=0)
+    purchases_total = models.BigIntegerField(_("purchases (cents)"), default=0)
+    refunds_total = models.BigIntegerField(_("refunds (cents)"), default=0)
+    # What earlier periods add or take: a refund after the last settlement (negative), or
+    # an amount carried from a run that could not pay it.
+    carried_over = models.BigIntegerField(_("carried over (cents)"), default=0)
+    amount = models.BigIntegerField(_("amount paid (cents)"))
+    # Totals per day and per till, fixed when the run was made.
+    statement = models.JSONField(_("statement"), default=dict)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True)
+    bic = models.CharField(_("BIC"), max_length=11, blank=True)
+    units_transfer = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("units retired")
+    )
+    euros_transfer = models.OneToOneField(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("euros paid")
+    )
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        ordering = ["-cutoff", "vendor_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "vendor"], name="settlement_one_per_vendor_and_run"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="settlement_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["vendor", "-cutoff"], name="settlement_vendor_newest")]
+
+    def __str__(self):
+        return f"{self.number} {self.vendor} {self.amount}"

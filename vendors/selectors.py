@@ -54,13 +54,12 @@ def vendor_purchase(vendor, purchase_id: int):
 
 
 def reimbursements(vendor, limit: int = 12):
-    """Past reimbursements: the settlements that retired the vendor's units, newest first
-    (read from the ledger until settlements have their own records)."""
-    from allocations.models import Transfer, TransferKind
+    """Past reimbursements: the vendor's paid settlements, newest first."""
+    from .models import Settlement
 
     return list(
-        Transfer.objects.filter(debit_id=vendor.account_id, kind=TransferKind.SETTLEMENT)
-        .order_by("-id").values("amount", "created_at")[:limit]
+        Settlement.objects.filter(vendor=vendor, status=Settlement.Status.PAID)
+        .order_by("-paid_at", "-id").values("number", "amount", "paid_at", "cutoff")[:limit]
     )
 
 
@@ -75,5 +74,5 @@ def vendor_summary(vendor) -> dict:
         "name": vendor.display_name,
         "status": vendor.status,
         "owed": Account.objects.filter(pk=vendor.account_id).values_list("balance", flat=True).first() or 0,
-        "last_reimbursement": {"amount": last[0]["amount"], "at": _iso(last[0]["created_at"])} if last else None,
+        "last_reimbursement": {"amount": last[0]["amount"], "at": _iso(last[0]["paid_at"])} if last else None,
     }

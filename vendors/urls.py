@@ -10,4 +10,6 @@ urlpatterns = [
     path("terminal/pay/", views.terminal_pay, name="terminal_pay"),
     path("terminal/refund/<int:purchase_id>/", views.terminal_refund, name="terminal_refund"),
     path("apply/", views.apply, name="apply"),
+    path("statements/<str:number>/", views.statement, name="statement"),
+    path("statements/<str:number>/csv/", views.statement_csv, name="statement_csv"),
 ]

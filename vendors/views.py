@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Sum
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from caisse.money import format_cents
 
-from . import payments, selectors, services
+from . import payments, selectors, services, settlements
 from .models import ApiKey, Purchase, Vendor, VendorStaff
 from .validators import compact
 
@@ -150,10 +150,31 @@ def dashboard(request):
         "per_till": today.values("till").annotate(count=Count("id"), total=Sum("amount"), refunded=Sum("refunded"))
         .order_by("till"),
         "owed": summary["owed"],
-        "reimbursements": selectors.reimbursements(vendor),
+        "settlements": settlements.vendor_settlements(vendor),
         "keys": vendor.api_keys.all(),
         "new_key": new_key,
     })
+
+
+# --- Statements -------------------------------------------------------------------------
+
+
+@vendor_staff_required
+def statement(request, number: str):
+    """A settlement's statement, printable; a vendor sees only its own (404 otherwise)."""
+    settlement = get_object_or_404(request.vendor.settlements.select_related("vendor", "run"), number=number)
+    return render(request, "vendors/statement.html", {
+        "vendor": request.vendor, "settlement": settlement,
+        "purchases": settlements.statement_purchases(settlement)[:2000],
+    })
+
+
+@vendor_staff_required
+def statement_csv(request, number: str):
+    settlement = get_object_or_404(request.vendor.settlements.select_related("vendor"), number=number)
+    response = HttpResponse(settlements.statement_csv(settlement), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="releve-{settlement.number}.csv"'
+    return response
 
 
 # --- Applying ---------------------------------------------------------------------------

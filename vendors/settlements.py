@@ -1,0 +1,304 @@
+"""Settlements: reimbursing vendors in euros for the units they took (DESIGN.md).
+
+A run takes, at a cut-off, what the fund owes each vendor and makes one numbered
+`Settlement` per vendor with its statement. Paying the run — after a second
+coordinator's approval (allocations.approvals) — retires each vendor's units
+(vendor → issuance) and pays the euros (treasury → reimbursements), every settlement of
+the run in one transaction.
+
+What a vendor is owed at the cut-off is read from the ledger, not summed from
+purchases:
+
+    owed = balance now − net movements after the cut-off (settlements aside)
+           − settlements made but not yet paid
+
+Balance and later movements are read by one statement (one snapshot), so a purchase
+committing meanwhile is either in both or in neither. A refund after the last
+settlement makes the balance lower (even negative): it is taken from the next one, and
+a vendor still in the red gets no settlement until its purchases cover it.
+
+Never the same amount twice: runs are serialised (an advisory lock on PostgreSQL; the
+immediate transaction on SQLite), a cut-off has at most one run (unique), what a run
+settles counts as settled for the next one at once, and each settlement's two transfers
+carry keys made from its number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from allocations import approvals, ledger
+from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
+
+from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
+from .validators import compact, iban_valid, _BIC
+
+_ACCOUNT = Account._meta.db_table
+_TRANSFER = Transfer._meta.db_table
+_VENDOR = Vendor._meta.db_table
+# Any constant will do: it names "the settlement runs" among the advisory locks.
+_RUN_LOCK = 0x5E771E
+
+
+class SettlementError(Exception):
+    pass
+
+
+def weekly_cutoff(now: datetime | None = None) -> datetime:
+    """The start of this week (Monday 00:00, the fund's time): the weekly run's cut-off."""
+    local = timezone.localtime(now or timezone.now())
+    monday = local.date() - timedelta(days=local.weekday())
+    return timezone.make_aware(datetime.combine(monday, datetime.min.time()))
+
+
+def _owed_at(cutoff: datetime) -> dict[int, tuple[int, int]]:
+    """{vendor id: (owed at the cut-off, account id)} from the ledger, in one statement."""
+    at = connection.ops.adapt_datetimefield_value(cutoff)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT v.id, a.id, a.balance - COALESCE(later.net, 0)
+            FROM {_VENDOR} v JOIN {_ACCOUNT} a ON a.id = v.account_id
+            LEFT JOIN (
+                SELECT account_id, SUM(delta) AS net FROM (
+                    SELECT credit_id AS account_id, amount AS delta FROM {_TRANSFER}
+                    WHERE created_at >= %s AND kind <> %s AND unit = 'UNIT'
+                    UNION ALL
+                    SELECT debit_id, -amount FROM {_TRANSFER}
+                    WHERE created_at >= %s AND kind <> %s AND unit = 'UNIT'
+                ) moves GROUP BY account_id
+            ) later ON later.account_id = a.id
+            """,
+            [at, TransferKind.SETTLEMENT, at, TransferKind.SETTLEMENT],
+        )
+        balances = {vendor_id: (int(owed), account_id) for vendor_id, account_id, owed in cursor.fetchall()}
+    unpaid = dict(
+        Settlement.objects.filter(status=Settlement.Status.PENDING)
+        .values_list("vendor_id").annotate(total=Sum("amount"))
+    )
+    return {vendor_id: (owed - unpaid.get(vendor_id, 0), account) for vendor_id, (owed, account) in balances.items()}
+
+
+@dataclass
+class Statement:
+    purchases_count: int
+    purchases_total: int
+    refunds_total: int
+    per_day: list[dict]
+    per_till: list[dict]
+
+
+def _statement(account_id: int, start: datetime | None, cutoff: datetime) -> Statement:
+    """The purchases and refunds of one vendor in [start, cutoff), per day and per till."""
+    moves = Transfer.objects.filter(created_at__lt=cutoff, kind__in=[TransferKind.PURCHASE, TransferKind.REFUND])
+    if start is not None:
+        moves = moves.filter(created_at__gte=start)
+    rows = list(
+        moves.filter(credit_id=account_id, kind=TransferKind.PURCHASE).values_list("id", "kind", "amount", "created_at")
+    ) + list(moves.filter(debit_id=account_id, kind=TransferKind.REFUND).values_list("id", "kind", "amount", "created_at"))
+    ids = [row[0] for row in rows]
+    tills = dict(Purchase.objects.filter(transfer_id__in=ids).values_list("transfer_id", "till"))
+    tills.update(Refund.objects.filter(transfer_id__in=ids).values_list("transfer_id", "purchase__till"))
+    days, by_till = defaultdict(lambda: [0, 0, 0]), defaultdict(lambda: [0, 0, 0])
+    count = total = refunded = 0
+    for transfer_id, kind, amount, created_at in rows:
+        day = timezone.localtime(created_at).date().isoformat()
+        till = tills.get(transfer_id) or ""
+        if kind == TransferKind.PURCHASE:
+            count, total = count + 1, total + amount
+            for bucket in (days[day], by_till[till]):
+                bucket[0] += 1
+                bucket[1] += amount
+        else:
+            refunded += amount
+            days[day][2] += amount
+            by_till[till][2] += amount
+    return Statement(
+        purchases_count=count,
+        purchases_total=total,
+        refunds_total=refunded,
+        per_day=[{"day": d, "count": c, "total": t, "refunded": r} for d, (c, t, r) in sorted(days.items())],
+        per_till=[{"till": k, "count": c, "total": t, "refunded": r} for k, (c, t, r) in sorted(by_till.items())],
+    )
+
+
+def _lock_runs() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RUN_LOCK])
+
+
+def _next_numbers(year: int, count: int) -> list[str]:
+    prefix = f"{year}-"
+    last = (
+        Settlement.objects.filter(number__startswith=prefix).order_by("-number").values_list("number", flat=True).first()
+    )
+    start = int(last.split("-")[1]) + 1 if last else 1
+    return [f"{prefix}{n:05d}" for n in range(start, start + count)]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: SettlementRun
+    created: bool
+
+
+def create_run(cutoff: datetime | None = None, *, by=None) -> RunResult:
+    """The run at `cutoff` (default: now): made once; a second call returns the first."""
+    cutoff = cutoff or timezone.now()
+    if cutoff > timezone.now():
+        raise SettlementError(_("A settlement cut-off cannot be in the future."))
+    with transaction.atomic():
+        _lock_runs()
+        existing = SettlementRun.objects.filter(cutoff=cutoff).first()
+        if existing is not None:
+            return RunResult(existing, created=False)
+        run = SettlementRun.objects.create(cutoff=cutoff, created_by=by)
+        owed = {vendor_id: value for vendor_id, value in _owed_at(cutoff).items() if value[0] > 0}
+        previous = dict(
+            Settlement.objects.filter(vendor_id__in=owed).values_list("vendor_id").annotate(last=Max("cutoff"))
+        )
+        numbers = iter(_next_numbers(timezone.localtime(cutoff).year, len(owed)))
+        settlements = []
+        for vendor_id, (amount, account_id) in sorted(owed.items()):
+            start = previous.get(vendor_id)
+            statement = _statement(account_id, start, cutoff)
+            settlements.append(
+                Settlement(
+                    run=run, vendor_id=vendor_id, number=next(numbers), period_start=start, cutoff=cutoff,
+                    purchases_count=statement.purchases_count, purchases_total=statement.purchases_total,
+                    refunds_total=statement.refunds_total,
+                    carried_over=amount - (statement.purchases_total - statement.refunds_total),
+                    amount=amount, statement={"per_day": statement.per_day, "per_till": statement.per_till},
+                )
+            )
+        Settlement.objects.bulk_create(settlements)
+        if not settlements:
+            run.status = SettlementRun.Status.EMPTY
+        run.message_id = f"CAISSE-{timezone.localtime(cutoff):%Y%m%d%H%M}-{run.pk}"[:35]
+        run.save(update_fields=["status", "message_id"])
+    return RunResult(run, created=True)
+
+
+def vendor_payable(vendor: Vendor) -> bool:
+    """Whether a credit transfer can reach the vendor: a valid IBAN and BIC."""
+    return iban_valid(vendor.iban or "") and bool(_BIC.match(compact(vendor.bic or "")))
+
+
+def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
+    """First coordinator: asks to pay the run; a second one approves (approvals.approve)."""
+    if run.status != SettlementRun.Status.AWAITING_APPROVAL:
+        raise SettlementError(_("This run has nothing left to pay."))
+    return approvals.request(
+        Approval.Action.SETTLEMENT_PAYMENT, run.pk, by=by,
+        reason=reason or _("Payment of the settlement run of %(cutoff)s") % {
+            "cutoff": timezone.localtime(run.cutoff).strftime("%Y-%m-%d %H:%M")},
+    )
+
+
+def execute_payment(approval: Approval, at: datetime | None = None) -> str:
+    paid, carried = pay_run(SettlementRun.objects.get(pk=int(approval.target)), approval=approval, at=at)
+    return f"{paid} paid, {carried} carried over (no valid IBAN)"
+
+
+def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | None = None) -> tuple[int, int]:
+    """Pay every pending settlement of the run: all of them in one transaction.
+
+    A vendor without a valid IBAN is not paid: its settlement is marked carried over (the
+    amount comes back in the next run) and the run's page lists it.
+    """
+    approvals.require(approval, Approval.Action.SETTLEMENT_PAYMENT, run.pk)
+    accounts = {kind: ledger.system_account(kind).pk for kind in (
+        AccountKind.ISSUANCE, AccountKind.TREASURY, AccountKind.REIMBURSEMENTS)}
+    paid = carried = 0
+    with transaction.atomic():
+        run = SettlementRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != SettlementRun.Status.AWAITING_APPROVAL:
+            return 0, 0
+        now = at or timezone.now()
+        for settlement in run.settlements.select_related("vendor").select_for_update(of=("self",)).filter(
+            status=Settlement.Status.PENDING
+        ).order_by("number"):
+            vendor = settlement.vendor
+            if not vendor_payable(vendor):
+                settlement.status = Settlement.Status.CARRIED
+                settlement.save(update_fields=["status"])
+                carried += 1
+                continue
+            units = ledger.transfer(
+                debit=vendor.account_id, credit=accounts[AccountKind.ISSUANCE], amount=settlement.amount,
+                kind=TransferKind.SETTLEMENT, idempotency_key=f"settlement:{settlement.number}:units",
+                memo=f"settlement {settlement.number}", at=now,
+            )
+            euros = ledger.transfer(
+                debit=accounts[AccountKind.TREASURY], credit=accounts[AccountKind.REIMBURSEMENTS],
+                amount=settlement.amount, kind=TransferKind.REIMBURSEMENT,
+                idempotency_key=f"settlement:{settlement.number}:euros",
+                memo=f"{vendor.display_name} — {settlement.number}"[:255], at=now,
+            )
+            settlement.status, settlement.paid_at = Settlement.Status.PAID, now
+            settlement.iban, settlement.bic = compact(vendor.iban), compact(vendor.bic)
+            settlement.units_transfer_id, settlement.euros_transfer_id = units.transfer.pk, euros.transfer.pk
+            settlement.save(update_fields=["status", "paid_at", "iban", "bic", "units_transfer", "euros_transfer"])
+            paid += 1
+        run.status, run.paid_at = SettlementRun.Status.PAID, now
+        run.save(update_fields=["status", "paid_at"])
+    return paid, carried
+
+
+# --- Reads ------------------------------------------------------------------------------
+
+
+def vendor_settlements(vendor: Vendor, limit: int = 12):
+    """A vendor's settlements, newest first: what its dashboard lists."""
+    return list(vendor.settlements.order_by("-cutoff", "-id")[:limit])
+
+
+def statement_purchases(settlement: Settlement):
+    """The purchases of a settlement's statement (references, tills), for its CSV."""
+    purchases = Purchase.objects.filter(vendor_id=settlement.vendor_id, created_at__lt=settlement.cutoff)
+    if settlement.period_start:
+        purchases = purchases.filter(created_at__gte=settlement.period_start)
+    return purchases.order_by("created_at", "id")
+
+
+def statement_csv(settlement: Settlement) -> str:
+    """The statement as CSV (semicolons and comma decimals: what French spreadsheets open)."""
+    def euros(cents):
+        return f"{cents / 100:.2f}".replace(".", ",")
+
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow([_("Settlement"), settlement.number])
+    writer.writerow([_("Vendor"), settlement.vendor.display_name])
+    writer.writerow([_("From"), timezone.localtime(settlement.period_start).isoformat() if settlement.period_start else ""])
+    writer.writerow([_("To (cut-off)"), timezone.localtime(settlement.cutoff).isoformat()])
+    writer.writerow([_("Purchases"), settlement.purchases_count, euros(settlement.purchases_total)])
+    writer.writerow([_("Refunds"), "", euros(settlement.refunds_total)])
+    writer.writerow([_("Carried over"), "", euros(settlement.carried_over)])
+    writer.writerow([_("Amount"), "", euros(settlement.amount)])
+    writer.writerow([_("Status"), settlement.get_status_display()])
+    writer.writerow([])
+    writer.writerow([_("Day"), _("Purchases"), _("Total"), _("Refunded")])
+    for row in settlement.statement.get("per_day", []):
+        writer.writerow([row["day"], row["count"], euros(row["total"]), euros(row["refunded"])])
+    writer.writerow([])
+    writer.writerow([_("Till"), _("Purchases"), _("Total"), _("Refunded")])
+    for row in settlement.statement.get("per_till", []):
+        writer.writerow([row["till"], row["count"], euros(row["total"]), euros(row["refunded"])])
+    writer.writerow([])
+    writer.writerow([_("Date"), _("Till"), _("Reference"), _("Card"), _("Amount"), _("Refunded")])
+    for purchase in statement_purchases(settlement).iterator():
+        writer.writerow([timezone.localtime(purchase.created_at).isoformat(timespec="seconds"), purchase.till,
+                         purchase.reference, f"•••• {purchase.card_last4}", euros(purchase.amount),
+                         euros(purchase.refunded)])
+    return out.getvalue()
