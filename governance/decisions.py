@@ -155,9 +155,9 @@ def close(proposal: Proposal, *, by=None, early: bool = False, now=None) -> Prop
 
 
 def extend(proposal: Proposal, *, now) -> None:
-    from .models import Policy
+    from .proposals import policy_for
 
-    days = proposal.extension_days or Policy.objects.get(kind=proposal.kind).extension_days
+    days = proposal.extension_days or policy_for(proposal.kind).extension_days
     proposal.closes_at = max(proposal.closes_at, now) + timedelta(days=days)
     proposal.extended = True
     with override(settings.LANGUAGE_CODE):

@@ -43,6 +43,24 @@ RULES_FIELDS = [
 ]
 
 
+# The defaults of each kind's policy (also written by migration 0003, which coordinators
+# then edit in the admin). Vendor decisions are secret: committee members are neighbours
+# and customers of the shops they judge.
+DEFAULT_POLICIES = {
+    Kind.APPROVE_VENDOR: {"method": "majority", "quorum_percent": 50, "voting_days": 14, "secret": True},
+    Kind.SUSPEND_VENDOR: {"method": "majority", "quorum_percent": 50, "voting_days": 10, "secret": True},
+    Kind.REVOKE_VENDOR: {"method": "qualified", "qualified_numerator": 2, "qualified_denominator": 3,
+                         "quorum_percent": 50, "voting_days": 14, "secret": True},
+    Kind.REINSTATE_VENDOR: {"method": "majority", "quorum_percent": 50, "voting_days": 10, "secret": True},
+    Kind.CHANGE_RULES: {"method": "consent", "quorum_percent": 50, "voting_days": 21, "secret": False},
+    Kind.MOTION: {"method": "majority", "quorum_percent": 33, "voting_days": 14, "secret": False},
+}
+
+
+def policy_for(kind: str) -> Policy:
+    return Policy.objects.get_or_create(kind=kind, defaults=DEFAULT_POLICIES[kind])[0]
+
+
 def record(proposal: Proposal, to_state: str, *, by=None, note: str = "") -> Transition:
     transition = Transition.objects.create(proposal=proposal, from_state=proposal.state, to_state=to_state, by=by,
                                            note=note)
@@ -139,7 +157,7 @@ def open_vote(proposal: Proposal, *, by) -> Proposal:
     if not (by.pk == proposal.author_id or selectors.is_facilitator(by) or roles.is_coordinator(by)):
         raise ValidationError(_("Only the author, a facilitator or a coordinator opens a vote."), code="permission")
     validate(proposal)
-    policy = Policy.objects.get(kind=proposal.kind)
+    policy = policy_for(proposal.kind)
     for name in ("method", "qualified_numerator", "qualified_denominator", "quorum_percent", "extension_days",
                  "results_before_close", "secret"):
         setattr(proposal, name, getattr(policy, name))
@@ -227,7 +245,7 @@ def amend(proposal: Proposal, *, by, text: str, answer: str = "") -> Proposal:
     Ballot.objects.filter(proposal=proposal).delete()
     MeetingTally.objects.filter(proposal=proposal).delete()
     Elector.objects.filter(proposal=proposal).update(voted=False, channel="")
-    policy = Policy.objects.get(kind=proposal.kind)
+    policy = policy_for(proposal.kind)
     now = timezone.now()
     proposal.text, proposal.round, proposal.extended = text.strip(), proposal.round + 1, False
     proposal.closes_at = now + timedelta(days=policy.voting_days)

@@ -21,6 +21,7 @@ def make_committee(n: int, *, prefix: str = "m", facilitators: int = 1) -> list:
 
 
 def set_policy(kind, **values):
+    proposals.policy_for(kind)  # a transactional test elsewhere may have flushed the defaults
     Policy.objects.filter(kind=kind).update(**values)
 
 

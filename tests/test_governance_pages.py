@@ -181,9 +181,9 @@ def test_a_coordinator_edits_policies_in_the_admin():
     TOTP.activate(coordinator, generate_totp_secret())
     coordinator.is_superuser = True
     coordinator.save()
-    from governance.models import Policy
+    from governance.proposals import policy_for
 
-    policy = Policy.objects.get(kind="approve_vendor")
+    policy = policy_for("approve_vendor")
     assert policy.secret and policy.method == "majority" and not policy.results_before_close
     page = client_for(coordinator).get(f"/admin/governance/policy/{policy.pk}/change/")
     assert page.status_code == 200 and 'name="quorum_percent"' in page.content.decode()
