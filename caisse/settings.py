@@ -63,6 +63,12 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 FUND_NAME = os.environ.get("FUND_NAME", "Caisse commune de l'alimentation")
 FUND_UNIT_LABEL = os.environ.get("FUND_UNIT_LABEL", "MonA")
+# The fund's bank account, for the SEPA files it sends its bank (vendors' reimbursements
+# by credit transfer, contributions by direct debit) and the SEPA creditor identifier
+# (ICS) its direct debits need. Empty: the files cannot be made, and the pages say so.
+FUND_BANK_IBAN = os.environ.get("FUND_BANK_IBAN", "")
+FUND_BANK_BIC = os.environ.get("FUND_BANK_BIC", "")
+FUND_SEPA_CREDITOR_ID = os.environ.get("FUND_SEPA_CREDITOR_ID", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
