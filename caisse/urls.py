@@ -29,4 +29,6 @@ urlpatterns = [
     path("vendor/", include("vendors.urls")),
     # The citizen committee: votes, results, the register of decisions, meetings.
     path("committee/", include("governance.urls")),
+    # The coordinators: dashboard, settlements, approvals, books, exports, audit.
+    path("coordination/", include("allocations.coordination_urls")),
 ]

@@ -1,0 +1,27 @@
+"""What every coordination page shares: only coordinators get in."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+
+from users import roles
+
+
+def coordinator_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not roles.has_role(request.user, roles.COORDINATOR):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def csv_response(content: str, filename: str) -> HttpResponse:
+    # A BOM so that spreadsheets open the accents right.
+    response = HttpResponse("\ufeff" + content, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,19 @@
+"""The coordinators' pages, under /coordination/."""
+
+from django.urls import path
+
+from vendors import coordination_views as settlement_views
+
+from . import coordination_views as views
+
+app_name = "coordination"
+
+urlpatterns = [
+    path("approvals/", views.approval_list, name="approvals"),
+    path("approvals/<int:pk>/", views.approval_decide, name="approval_decide"),
+    path("approvals/reversal/", views.request_reversal, name="request_reversal"),
+    path("settlements/", settlement_views.runs, name="settlement_runs"),
+    path("settlements/<int:pk>/", settlement_views.run_detail, name="settlement_run"),
+    path("settlements/<int:pk>/pay/", settlement_views.request_payment, name="settlement_pay"),
+    path("settlements/<int:pk>/sepa/", settlement_views.payment_file, name="settlement_file"),
+]
