@@ -299,6 +299,7 @@ def start_run(
     forced_by=None,
     reason: str = "",
     chunk_size: int | None = None,
+    approval=None,
 ) -> tuple[IssuanceRun, Forecast | None]:
     """Plan the period's run (once) or take up an unfinished one.
 
@@ -308,6 +309,13 @@ def start_run(
     periods.parse(period)
     if force and not reason.strip():
         raise IssuanceError(_("Forcing an issuance needs a reason."))
+    if force:
+        # Four eyes: forcing past the reserve takes a second coordinator's approval
+        # (allocations.approvals.request_forced_issuance, then approve by another).
+        from .approvals import require
+        from .models import Approval
+
+        require(approval, Approval.Action.FORCED_ISSUANCE, period)
     source = source or default_source()
     rules = rules_for(period)
     refused = None
@@ -466,6 +474,7 @@ def issue_period(
     forced_by=None,
     reason: str = "",
     chunk_size: int | None = None,
+    approval=None,
 ) -> IssuanceResult:
     """Issue `period` in this process, chunk after chunk (the Celery path runs the same
     chunks in parallel workers). Safe to call again: it resumes or does nothing."""
@@ -479,7 +488,9 @@ def issue_period(
             reserve_before=planned.reserve, reserve_after=planned.reserve - planned.need,
         )
     reserve_before = fund_position().available_reserve
-    run, planned = start_run(period, source=source, force=force, forced_by=forced_by, reason=reason, chunk_size=chunk_size)
+    run, planned = start_run(
+        period, source=source, force=force, forced_by=forced_by, reason=reason, chunk_size=chunk_size, approval=approval
+    )
     result = IssuanceResult(period=period, forecast=planned, run=run, reserve_before=reserve_before)
     for index in pending_chunks(run):
         try:

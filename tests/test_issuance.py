@@ -395,10 +395,21 @@ def test_issuance_is_refused_when_the_reserve_cannot_cover_it(no_notices, ledger
 def test_a_coordinator_may_force_it_with_a_reason(no_notices, django_user_model, ledger_is_clean):
     fund(250_00)
     households(3)
-    coordinator = django_user_model.objects.create(username="coord")
+    from allocations import approvals
+    from tests.vendor_fixtures import make_coordinator
+
+    coordinator, second = make_coordinator("coord"), make_coordinator("coord-2")
     with pytest.raises(issuance.IssuanceError):
         issuance.issue_period("2026-11", force=True, forced_by=coordinator, reason=" ")
-    result = issuance.issue_period("2026-11", force=True, forced_by=coordinator, reason="grant of the Métropole arrives on the 5th")
+    # Four eyes: one coordinator alone cannot force it.
+    with pytest.raises(approvals.ApprovalRequired):
+        issuance.issue_period("2026-11", force=True, forced_by=coordinator, reason="grant of the Métropole arrives on the 5th")
+    approval = approvals.request_forced_issuance("2026-11", by=coordinator, reason="grant of the Métropole arrives on the 5th")
+    with pytest.raises(approvals.ApprovalRequired):
+        approvals.approve(approval, by=coordinator)
+    assert not IssuanceRun.objects.filter(period="2026-11").exclude(status="refused").exists()
+    approvals.approve(approval, by=second)
+    result = issuance.issue_period("2026-11")  # the chunks, here rather than in the workers
     assert result.households_credited == 3
     run = IssuanceRun.objects.get(period="2026-11")
     assert (run.status, run.forced_by, run.force_reason) == ("done", coordinator, "grant of the Métropole arrives on the 5th")
@@ -511,9 +522,17 @@ def test_the_command_refuses_then_forces_with_a_reason(no_notices, capsys):
     households(2)
     with pytest.raises(CommandError, match="réserve"):
         call_command("issue_allocations", "--period", "2026-12")
+    from allocations.models import Approval
+    from tests.vendor_fixtures import make_coordinator
+
+    make_coordinator("coord"), make_coordinator("coord-2")
     with pytest.raises(CommandError):
-        call_command("issue_allocations", "--period", "2026-12", "--force")
-    call_command("issue_allocations", "--period", "2026-12", "--force", "--reason", "emergency")
+        call_command("issue_allocations", "--period", "2026-12", "--force", "--by", "coord")
+    call_command("issue_allocations", "--period", "2026-12", "--force", "--reason", "emergency", "--by", "coord")
+    approval = Approval.objects.get(action="forced_issuance", target="2026-12")
+    with pytest.raises(CommandError):
+        call_command("approve", approval.pk, "--by", "coord")  # not the one who asked
+    call_command("approve", approval.pk, "--by", "coord-2")
     assert "households credited: 2" in capsys.readouterr().out
     assert "emergency" in IssuanceRun.objects.get(period="2026-12").force_reason
 

@@ -257,3 +257,42 @@ def test_the_weekly_task_makes_the_run_at_monday_midnight():
     from django_celery_beat.models import PeriodicTask
 
     assert PeriodicTask.objects.filter(task="vendors.tasks.weekly_settlement_run_task").exists()
+
+
+# --- Four eyes on a reversal ----------------------------------------------------------
+
+
+def test_a_reversal_takes_effect_only_with_a_second_coordinator(ledger_is_clean):
+    from allocations import ledger
+
+    fund_treasury()
+    first, second = coordinators()
+    member = make_member("F-1", balance=5_000)
+    mistake = ledger.transfer(debit=member.household.wallet_id, credit=shop().account_id, amount=1_000,
+                              kind=TransferKind.PURCHASE).transfer
+    approval = approvals.request_reversal(mistake.pk, by=first, reason="typed 10 € instead of 1 €")
+    with pytest.raises(approvals.ApprovalRequired):
+        approvals.approve(approval, by=first)
+    with pytest.raises(approvals.ApprovalRequired):
+        approvals.execute_reversal(approval)  # still pending
+    assert not Transfer.objects.filter(reverses=mistake).exists()
+    with pytest.raises(Exception):
+        approvals.request_reversal(mistake.pk, by=first, reason="again")  # one pending per transfer
+    approvals.approve(approval, by=second)
+    assert Transfer.objects.get(reverses=mistake).amount == 1_000
+    assert balance(member.household.wallet_id) == 5_000
+    ledger_is_clean()
+
+
+def test_only_coordinators_ask_or_approve():
+    from django.core.exceptions import PermissionDenied
+
+    from tests.vendor_fixtures import make_user
+
+    first, _second = coordinators()
+    nobody = make_user("benevole")
+    with pytest.raises(PermissionDenied):
+        approvals.request_reversal(1, by=nobody, reason="x")
+    approval = approvals.request_reversal(1, by=first, reason="x")
+    with pytest.raises(PermissionDenied):
+        approvals.approve(approval, by=nobody)

@@ -1,11 +1,10 @@
 """Issue a period's allocations from the command line: the same service as Celery beat."""
 
-import getpass
-
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from allocations import issuance, periods
+from allocations import approvals, issuance, periods
 from caisse.money import format_units
 from allocations.rules import NoRulesInForce
 
@@ -16,25 +15,31 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--period", default=None, help="YYYY-MM (default: the current period)")
         parser.add_argument("--dry-run", action="store_true", help="print what would be issued, change nothing")
-        parser.add_argument("--force", action="store_true", help="issue even if the reserve does not cover it")
+        parser.add_argument("--force", action="store_true", help="ask to issue even if the reserve does not cover it (a second coordinator approves)")
         parser.add_argument("--reason", default="", help="why it is forced (required with --force)")
-        parser.add_argument("--by", default=None, help="username of the coordinator forcing it")
+        parser.add_argument("--by", default=None, help="username of the coordinator asking to force it")
         parser.add_argument("--chunk-size", type=int, default=None)
 
     def handle(self, *args, period, dry_run, force, reason, by, chunk_size, **options):
         period = period or periods.current()
-        forced_by = None
         if force:
-            if by:
-                forced_by = get_user_model().objects.filter(username=by).first()
-                if forced_by is None:
-                    raise CommandError(f"no user named {by!r}")
-            else:
-                reason = f"{reason} (command line, system user {getpass.getuser()})" if reason else ""
-        try:
-            result = issuance.issue_period(
-                period, dry_run=dry_run, force=force, forced_by=forced_by, reason=reason, chunk_size=chunk_size
+            # Four eyes: this only asks; another coordinator approves (`manage.py approve`).
+            if not by:
+                raise CommandError("--force needs --by: the coordinator asking for it")
+            forced_by = get_user_model().objects.filter(username=by).first()
+            if forced_by is None:
+                raise CommandError(f"no user named {by!r}")
+            try:
+                approval = approvals.request_forced_issuance(period, by=forced_by, reason=reason)
+            except (ValidationError, PermissionDenied, periods.InvalidPeriod) as exc:
+                raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
+            self.stdout.write(
+                f"forced issuance of {period} asked (approval #{approval.pk}): another coordinator approves it "
+                f"with `manage.py approve {approval.pk} --by <username>`"
             )
+            return
+        try:
+            result = issuance.issue_period(period, dry_run=dry_run, chunk_size=chunk_size)
         except (issuance.IssuanceError, NoRulesInForce, periods.InvalidPeriod) as exc:
             raise CommandError(str(exc)) from exc
         prefix = "DRY RUN, nothing written — " if dry_run else ""
