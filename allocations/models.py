@@ -336,3 +336,63 @@ class Approval(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.target} ({self.status})"
+# --- Grants ---------------------------------------------------------------------------
+
+
+class Grant(models.Model):
+    """A grant or subsidy promised to the fund; each receipt is a transfer grants → treasury."""
+
+    class Funder(models.TextChoices):
+        STATE = "state", _("State")
+        REGION = "region", _("region")
+        DEPARTMENT = "department", _("department")
+        CITY = "city", _("city")
+        METROPOLE = "metropole", _("metropole")
+        FOUNDATION = "foundation", _("foundation")
+        OTHER = "other", _("other")
+
+    funder_type = models.CharField(_("funder type"), max_length=16, choices=Funder.choices)
+    funder_name = models.CharField(_("funder"), max_length=200)
+    reference = models.CharField(_("reference"), max_length=64, unique=True)
+    amount = models.BigIntegerField(_("amount promised (cents)"))
+    promised_on = models.DateField(_("promised on"))
+    # What the grant was given for, as the funder's agreement says (allocations, running
+    # costs, a district...): repeated in its report.
+    earmark = models.CharField(_("earmark"), max_length=255, blank=True)
+    period_start = models.DateField(_("covers from"), null=True, blank=True)
+    period_end = models.DateField(_("covers until"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("grant")
+        verbose_name_plural = _("grants")
+        ordering = ["-promised_on", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="grant_amount_positive")]
+
+    def __str__(self):
+        return f"{self.funder_name} {self.reference}"
+
+
+class GrantReceipt(models.Model):
+    """One payment received for a grant (often in tranches), with its ledger transfer."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="receipts")
+    amount = models.BigIntegerField(_("amount received (cents)"))
+    received_on = models.DateField(_("received on"))
+    # The bank's reference of the credit: also the transfer's key, so a receipt entered
+    # twice moves the money once.
+    bank_reference = models.CharField(_("bank reference"), max_length=64)
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("grant receipt")
+        verbose_name_plural = _("grant receipts")
+        ordering = ["received_on", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "bank_reference"], name="grantreceipt_unique_reference"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="grantreceipt_amount_positive"),
+        ]
