@@ -9,9 +9,13 @@ from . import coordination_views as views
 app_name = "coordination"
 
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export/<slug:name>.csv", views.export_table, name="export"),
     path("approvals/", views.approval_list, name="approvals"),
     path("approvals/<int:pk>/", views.approval_decide, name="approval_decide"),
     path("approvals/reversal/", views.request_reversal, name="request_reversal"),
+    path("grants/", views.grant_list, name="grants"),
+    path("grants/<int:pk>/", views.grant_detail, name="grant"),
     path("settlements/", settlement_views.runs, name="settlement_runs"),
     path("settlements/<int:pk>/", settlement_views.run_detail, name="settlement_run"),
     path("settlements/<int:pk>/pay/", settlement_views.request_payment, name="settlement_pay"),

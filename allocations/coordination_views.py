@@ -47,3 +47,99 @@ def request_reversal(request):
     except (ValueError, ValidationError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     return redirect("coordination:approvals")
+
+
+# --- Grants -----------------------------------------------------------------------------
+
+from django import forms  # noqa: E402
+
+from django.db.models import Sum  # noqa: E402
+
+from . import grants as grant_services  # noqa: E402
+from .models import Grant  # noqa: E402
+
+
+class GrantForm(forms.ModelForm):
+    amount_euros = forms.DecimalField(label=_("Amount promised (€)"), min_value=0.01, decimal_places=2)
+
+    class Meta:
+        model = Grant
+        fields = ["funder_type", "funder_name", "reference", "promised_on", "earmark", "period_start", "period_end",
+                  "notes"]
+        widgets = {name: forms.DateInput(attrs={"type": "date"}) for name in ("promised_on", "period_start", "period_end")}
+
+
+class ReceiptForm(forms.Form):
+    amount_euros = forms.DecimalField(label=_("Amount received (€)"), min_value=0.01, decimal_places=2)
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    bank_reference = forms.CharField(label=_("Bank reference"), max_length=64)
+
+
+@coordinator_required
+def grant_list(request):
+    form = GrantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        amount = int(data.pop("amount_euros") * 100)
+        try:
+            grant = grant_services.create_grant(amount=amount, **data)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            return redirect("coordination:grant", grant.pk)
+    grants = Grant.objects.annotate(received=Sum("receipts__amount"))
+    return render(request, "coordination/grants.html", {"grants": grants, "form": form})
+
+
+@coordinator_required
+def grant_detail(request, pk: int):
+    grant = get_object_or_404(Grant, pk=pk)
+    form = ReceiptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        grant_services.record_receipt(grant, amount=int(data["amount_euros"] * 100), received_on=data["received_on"],
+                                      bank_reference=data["bank_reference"], by=request.user)
+        messages.success(request, _("Receipt recorded: the treasury is credited."))
+        return redirect("coordination:grant", grant.pk)
+    return render(request, "coordination/grant.html", {"report": grant_services.report(grant), "form": form})
+
+
+# --- Dashboard and CSV tables -----------------------------------------------------------
+
+from django.http import Http404  # noqa: E402
+
+from . import charts, reports  # noqa: E402
+from .coordination import csv_response  # noqa: E402
+
+
+@coordinator_required
+def dashboard(request):
+    data = reports.dashboard()
+    trends = data.trends
+    chart_specs = [
+        ("issued", _("Units issued")), ("spent", _("Units spent")),
+        ("contributions", _("Contributions received")), ("grants", _("Grants received")),
+    ]
+    return render(request, "coordination/dashboard.html", {
+        "d": data,
+        "charts": [(label, charts.bar_chart([(row.period, getattr(row, key)) for row in trends], title=str(label)))
+                   for key, label in chart_specs],
+        "share_spent_pct": None if data.participation.share_spent is None
+        else round(100 * data.participation.share_spent),
+        "min_cell": reports.MIN_CELL,
+    })
+
+
+@coordinator_required
+def export_table(request, name: str):
+    import csv
+    import io
+
+    if name not in reports.TABLES:
+        raise Http404
+    header, rows = reports.table(name)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return csv_response(out.getvalue(), f"{name}.csv")

@@ -1,0 +1,286 @@
+"""What the coordinators' dashboard and exports read: a fixed number of aggregate queries,
+whatever the size of the fund (each is one GROUP BY over the window, never a query per
+row). The fund's position and runway come from `selectors.fund_position()` and
+`issuance.runway()`, the one place each is computed.
+
+Small cells are suppressed: a breakdown by district (and the research export) never shows
+a figure about fewer than `MIN_CELL` households, so nobody is recognisable in it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.db import connection
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from . import issuance, periods
+from .models import Account, AccountKind, Transfer, TransferKind
+from .selectors import FundPosition, fund_position
+
+MIN_CELL = 10
+TREND_MONTHS = 12
+SPENDING_KINDS = (TransferKind.PURCHASE, TransferKind.REFUND)
+
+
+def suppress(count: int | None) -> bool:
+    return count is None or count < MIN_CELL
+
+
+@dataclass(frozen=True)
+class Position:
+    fund: FundPosition
+    owed_to_vendors: int
+    runway_months: float | None
+    monthly_need: int
+    runway_short: bool
+
+    @property
+    def in_wallets(self) -> int:
+        return self.fund.units_in_circulation - self.owed_to_vendors
+
+
+def position() -> Position:
+    fund = fund_position()
+    # Vendor accounts are few (one per shop): their sum is cheap and splits circulation.
+    owed = Account.objects.filter(kind=AccountKind.VENDOR).aggregate(total=Sum("balance"))["total"] or 0
+    runway = issuance.runway()
+    return Position(fund=fund, owed_to_vendors=owed, runway_months=runway.months,
+                    monthly_need=runway.monthly_need, runway_short=runway.short)
+
+
+def window(months: int = TREND_MONTHS, *, today: date | None = None) -> tuple[list[str], datetime]:
+    """The last `months` periods, oldest first, and the moment the first one starts."""
+    last = periods.current() if today is None else today.strftime("%Y-%m")
+    months_list = [periods.shift(last, -n) for n in range(months - 1, -1, -1)]
+    start = timezone.make_aware(datetime.combine(periods.parse(months_list[0]), time.min))
+    return months_list, start
+
+
+@dataclass
+class TrendRow:
+    period: str
+    issued: int = 0
+    spent: int = 0
+    contributions: int = 0
+    grants: int = 0
+    reimbursed: int = 0
+
+
+def monthly_trends(months: int = TREND_MONTHS) -> list[TrendRow]:
+    """Per month: units issued, spent (purchases less refunds), contributions and grants in."""
+    labels, start = window(months)
+    rows = {label: TrendRow(label) for label in labels}
+    kinds = [TransferKind.ALLOCATION, TransferKind.PURCHASE, TransferKind.REFUND, TransferKind.CONTRIBUTION,
+             TransferKind.GRANT, TransferKind.REIMBURSEMENT]
+    totals = (
+        Transfer.objects.filter(created_at__gte=start, kind__in=kinds)
+        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("month", "kind").annotate(total=Sum("amount")).order_by()
+    )
+    for month, kind, total in totals:
+        row = rows.get(timezone.localtime(month).strftime("%Y-%m") if timezone.is_aware(month) else month.strftime("%Y-%m"))
+        if row is None:
+            continue
+        if kind == TransferKind.ALLOCATION:
+            row.issued += total
+        elif kind == TransferKind.PURCHASE:
+            row.spent += total
+        elif kind == TransferKind.REFUND:
+            row.spent -= total
+        elif kind == TransferKind.CONTRIBUTION:
+            row.contributions += total
+        elif kind == TransferKind.GRANT:
+            row.grants += total
+        else:
+            row.reimbursed += total
+    return list(rows.values())
+
+
+def _spending_sql(group_sql: str, join_sql: str, side_sql: str) -> str:
+    transfer = Transfer._meta.db_table
+    return f"""
+        SELECT {group_sql} AS label,
+               SUM(CASE WHEN t.kind = %s THEN t.amount ELSE -t.amount END) AS spent,
+               COUNT(DISTINCT {side_sql}) AS households
+        FROM {transfer} t {join_sql}
+        WHERE t.created_at >= %s AND t.kind IN (%s, %s)
+        GROUP BY {group_sql} ORDER BY {group_sql}
+    """
+
+
+def _run(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _params(start: datetime) -> list:
+    return [TransferKind.PURCHASE, connection.ops.adapt_datetimefield_value(start),
+            TransferKind.PURCHASE, TransferKind.REFUND]
+
+
+def spending_by_vendor_kind(months: int = TREND_MONTHS) -> list[dict]:
+    from vendors.models import Vendor
+
+    _labels, start = window(months)
+    sql = _spending_sql(
+        "v.kind",
+        f"JOIN {Vendor._meta.db_table} v ON v.account_id = CASE WHEN t.kind = 'purchase' THEN t.credit_id ELSE t.debit_id END",
+        "CASE WHEN t.kind = 'purchase' THEN t.debit_id ELSE t.credit_id END",
+    )
+    names = dict(Vendor.Kind.choices)
+    return [{"kind": kind, "label": str(names.get(kind, kind)), "spent": int(spent), "households": int(n)}
+            for kind, spent, n in _run(sql, _params(start))]
+
+
+def spending_by_district(months: int = TREND_MONTHS) -> list[dict]:
+    """By the household's district; districts of fewer than MIN_CELL households are merged
+    into one "other districts" row, itself suppressed if still too small."""
+    from members.models import Household
+
+    _labels, start = window(months)
+    sql = _spending_sql(
+        "h.district",
+        f"JOIN {Household._meta.db_table} h ON h.wallet_id = CASE WHEN t.kind = 'purchase' THEN t.debit_id ELSE t.credit_id END",
+        "h.id",
+    )
+    rows, other_spent, other_n = [], 0, 0
+    for district, spent, n in _run(sql, _params(start)):
+        if suppress(n) or not district:
+            other_spent, other_n = other_spent + int(spent), other_n + int(n)
+        else:
+            rows.append({"district": district, "spent": int(spent), "households": int(n), "suppressed": False})
+    if other_n:
+        hidden = suppress(other_n)
+        rows.append({"district": None, "spent": None if hidden else other_spent,
+                     "households": None if hidden else other_n, "suppressed": hidden})
+    return rows
+
+
+def contributions_by_bracket(months: int = TREND_MONTHS) -> list[dict]:
+    """Contributions paid by declared income bracket: totals and households, no names."""
+    from members.brackets import IncomeBracket
+    from members.models import ContributionPayment
+
+    labels, _start = window(months)
+    names = dict(IncomeBracket.choices)
+    rows = (
+        ContributionPayment.objects.filter(period__gte=labels[0])
+        .values_list("household__income_bracket")
+        .annotate(total=Sum("amount"), households=Count("household", distinct=True), payments=Count("id"))
+        .order_by("household__income_bracket")
+    )
+    return [{"bracket": bracket or "", "label": str(names.get(bracket, "—")), "total": int(total),
+             "households": households, "payments": payments,
+             "average": int(total / payments) if payments else 0} for bracket, total, households, payments in rows]
+
+
+@dataclass
+class Participation:
+    active: int
+    arrivals: dict = field(default_factory=dict)
+    departures: dict = field(default_factory=dict)
+    issued: int = 0
+    spent: int = 0
+
+    @property
+    def share_spent(self) -> float | None:
+        return None if not self.issued else self.spent / self.issued
+
+
+def participation(trends: list[TrendRow]) -> Participation:
+    from members.models import Household
+
+    labels = [row.period for row in trends]
+    first_day = periods.parse(labels[0])
+    active = Household.objects.filter(status=Household.Status.ACTIVE).count()
+    arrivals = defaultdict(int)
+    for month, count in (
+        Household.objects.filter(joined_on__gte=first_day).exclude(status__in=[
+            Household.Status.APPLICANT, Household.Status.WAITLISTED, Household.Status.DRAWN])
+        .annotate(month=TruncMonth("joined_on")).values_list("month").annotate(n=Count("id")).order_by()
+    ):
+        arrivals[month.strftime("%Y-%m")] += count
+    departures = defaultdict(int)
+    start = timezone.make_aware(datetime.combine(first_day, time.min))
+    for month, count in (
+        Household.objects.filter(status=Household.Status.EXITED, status_changed_at__gte=start)
+        .annotate(month=TruncMonth("status_changed_at", tzinfo=timezone.get_current_timezone()))
+        .values_list("month").annotate(n=Count("id")).order_by()
+    ):
+        departures[timezone.localtime(month).strftime("%Y-%m")] += count
+    return Participation(
+        active=active,
+        arrivals={label: arrivals.get(label, 0) for label in labels},
+        departures={label: departures.get(label, 0) for label in labels},
+        issued=sum(row.issued for row in trends),
+        spent=sum(row.spent for row in trends),
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    position: Position
+    trends: list[TrendRow]
+    by_vendor_kind: list[dict]
+    by_district: list[dict]
+    by_bracket: list[dict]
+    participation: Participation
+
+
+def dashboard() -> Dashboard:
+    trends = monthly_trends()
+    return Dashboard(
+        position=position(),
+        trends=trends,
+        by_vendor_kind=spending_by_vendor_kind(),
+        by_district=spending_by_district(),
+        by_bracket=contributions_by_bracket(),
+        participation=participation(trends),
+    )
+
+
+# --- CSV tables ---------------------------------------------------------------------------
+
+
+def table(name: str) -> tuple[list[str], list[list]]:
+    """(header, rows) of one dashboard table, amounts in cents (the CSV exports)."""
+    if name == "position":
+        p = position()
+        rows = [["treasury", p.fund.treasury], ["grants_received", p.fund.grants_received],
+                ["contributions_received", p.fund.contributions_received],
+                ["reimbursements_paid", p.fund.reimbursements_paid],
+                ["units_in_circulation", p.fund.units_in_circulation], ["in_wallets", p.in_wallets],
+                ["owed_to_vendors", p.owed_to_vendors], ["available_reserve", p.fund.available_reserve],
+                ["monthly_need", p.monthly_need],
+                ["runway_months", "" if p.runway_months is None else round(p.runway_months, 2)]]
+        return ["figure", "value"], rows
+    if name == "trends":
+        return (["period", "issued", "spent", "contributions", "grants", "reimbursed"],
+                [[r.period, r.issued, r.spent, r.contributions, r.grants, r.reimbursed] for r in monthly_trends()])
+    if name == "vendor_kinds":
+        return ["kind", "spent", "households"], [[r["kind"], r["spent"], r["households"]] for r in spending_by_vendor_kind()]
+    if name == "districts":
+        return (["district", "spent", "households"],
+                [[r["district"] or "other", "" if r["suppressed"] else r["spent"],
+                  "<10" if r["suppressed"] else r["households"]] for r in spending_by_district()])
+    if name == "brackets":
+        return (["income_bracket", "total", "households", "payments", "average"],
+                [[r["bracket"], r["total"], r["households"], r["payments"], r["average"]]
+                 for r in contributions_by_bracket()])
+    if name == "participation":
+        trends = monthly_trends()
+        p = participation(trends)
+        rows = [[period, p.arrivals[period], p.departures[period]] for period in p.arrivals]
+        rows.append(["active_now", p.active, ""])
+        rows.append(["share_spent", "" if p.share_spent is None else round(p.share_spent, 4), ""])
+        return ["period", "arrivals", "departures"], rows
+    raise KeyError(name)
+
+
+TABLES = ("position", "trends", "vendor_kinds", "districts", "brackets", "participation")

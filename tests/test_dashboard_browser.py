@@ -1,0 +1,24 @@
+"""The dashboard in Chromium, on a phone-sized screen, with a small fund."""
+
+import pytest
+
+from tests.dashboard_fixtures import small_fund
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_coordinator_reads_the_fund_at_a_glance(page, client):
+    fund = small_fund()
+    client.force_login(fund["coordinators"][0])
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": page.live_server_url}])
+    page.goto(page.live_server_url + "/coordination/")
+    assert page.get_by_test_id("grants").inner_text().replace("\u202f", " ").replace("\xa0", " ") == "1 000,00 €"
+    assert page.get_by_test_id("owed").inner_text().startswith("3,00")
+    assert page.locator("svg.chart").count() == 4
+    assert page.locator("svg.chart rect.bar").count() == 4 * 12
+    assert page.get_by_test_id("suppressed").count() == 1
+    # Every table has its CSV.
+    with page.expect_download() as download:
+        page.locator("a[href$='trends.csv']").click()
+    assert download.value.suggested_filename == "trends.csv"
