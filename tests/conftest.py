@@ -70,3 +70,15 @@ def admin_user(db, django_user_model, django_username_field):
     )
     TOTP.activate(user, generate_totp_secret())
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fund_language():
+    """Each test starts in the fund's language: a request in English in an earlier test
+    must not leave its language active for the services a later test calls."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
