@@ -519,6 +519,33 @@ def _seed_cards(
     return issued
 
 
+def _seed_proposals(vendors: list[Vendor]) -> None:
+    """Two votes open for the committee to try: approving a shop under review, and a motion."""
+    from governance import proposals
+    from governance.models import Kind, Proposal
+
+    author = get_user_model().objects.get(username=COORDINATOR_USERNAME)
+    under_review = next((v for v in vendors if v.status == Vendor.Status.UNDER_REVIEW), None)
+    wanted = []
+    if under_review is not None:
+        wanted.append({
+            "kind": Kind.APPROVE_VENDOR,
+            "title": f"Conventionner {under_review.display_name}",
+            "vendor": under_review,
+            "text": "Visite faite en octobre : produits locaux, prix affichés, accueil de tous les publics.",
+            "visit_report": "Visite du commerce par deux membres du comité : la charte est respectée.",
+        })
+    wanted.append({
+        "kind": Kind.MOTION,
+        "title": "Ouvrir une permanence le samedi matin au marché de la Mosson",
+        "text": "Pour les foyers qui travaillent en semaine.",
+    })
+    for values in wanted:
+        if Proposal.objects.filter(title=values["title"]).exists():
+            continue
+        proposals.open_vote(proposals.create(author=author, **values), by=author)
+
+
 def _seed_vendors(specs: list[VendorSpec], user_ids: dict[str, int]) -> list[Vendor]:
     fields = ("display_name", "legal_name", "kind", "status", "address", "district", "iban", "bic")
     with transaction.atomic():
@@ -817,6 +844,7 @@ def seed_demo(
     vendor_rows = _seed_vendors(vendor_plan, vendor_user_ids)
     api_keys = _seed_api_keys(vendor_rows)
     _seed_committee(seat_plan, {**member_ids, **committee_ids}, _months_before(history_start, 6))
+    _seed_proposals(vendor_rows)
 
     accounts = {
         kind: ledger.system_account(kind).pk

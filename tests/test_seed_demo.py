@@ -261,3 +261,13 @@ def test_each_demo_vendor_has_an_api_key_and_a_rerun_replaces_it(tmp_path, clien
         response = client.get("/api/v1/vendor", HTTP_AUTHORIZATION=f"Bearer {new['api_key']}")
         assert response.status_code == 200 and response.json()["slug"] == new["slug"]
         assert client.get("/api/v1/vendor", HTTP_AUTHORIZATION=f"Bearer {old['api_key']}").status_code == 401
+
+
+def test_the_committee_finds_votes_open_to_try(tmp_path):
+    from governance.models import Proposal
+
+    seed(tmp_path)
+    seed(tmp_path, name="again.json")
+    open_votes = Proposal.objects.filter(state="open")
+    assert open_votes.filter(kind="motion").count() == 1
+    assert open_votes.count() >= 1 and all(p.electors.count() == 10 for p in open_votes)
