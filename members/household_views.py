@@ -249,6 +249,11 @@ def desk_card(request, reference, card_id, action):
             return redirect("households:desk_household", reference=reference)
         desk.record(request.user, "card_replaced", household, card=new.last4)
         return render(request, "households/desk_pin.html", {"household": household, "card": new, "pin": pin, "replaced": True})
+    if action == "unlock":
+        cards.unlock_card(card, by=request.user)
+        desk.record(request.user, "card_unlocked", household, card=card.last4)
+        messages.success(request, _("The card is unlocked."))
+        return redirect("households:desk_household", reference=reference)
     if action == "reprint":
         desk.record(request.user, "card_reprinted", household, card=card.last4)
         qr = segno.make(card.qr_token, error="m").svg_inline(scale=5, border=2, title=_("Card QR code"))

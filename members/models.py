@@ -395,6 +395,7 @@ class DeskAction(models.Model):
         CASH = "cash", _("cash contribution taken")
         CONTACT = "contact", _("contact details updated")
         CARD_ISSUED = "card_issued", _("card issued")
+        CARD_UNLOCKED = "card_unlocked", _("card unlocked")
         CARD_REPLACED = "card_replaced", _("card replaced")
         CARD_REPRINTED = "card_reprinted", _("card reprinted")
         PIN_RESET = "pin_reset", _("PIN reset")

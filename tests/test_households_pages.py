@@ -213,6 +213,20 @@ def test_the_desk_issues_a_first_card_to_an_adult_and_shows_its_pin_once(client,
     assert samira.cards.count() == 1
 
 
+def test_the_desk_unlocks_a_card_locked_by_wrong_pins(client, household):
+    from members import cards
+
+    card, pin = cards.issue_card(household=household)
+    for attempt in range(3):
+        with pytest.raises(cards.InvalidPin):
+            cards.authorize(card.number, "0000" if pin != "0000" else "1111")
+    client.force_login(user_with(roles.VOLUNTEER))
+    assert "Déverrouiller" in client.get(f"/desk/households/{household.reference}/").content.decode()
+    client.post(f"/desk/households/{household.reference}/cards/{card.pk}/unlock/")
+    assert cards.authorize(card.number, pin).card_id == card.pk
+    assert DeskAction.objects.filter(kind="card_unlocked", household=household).exists()
+
+
 # --- The household's pages --------------------------------------------------------------
 
 
