@@ -178,3 +178,50 @@ class IssuanceChunkAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Four eyes and grants ----------------------------------------------------------------
+# Approvals are asked and decided on /coordination/approvals/ (the services check who may);
+# grant receipts are recorded there too, so that each moves the treasury through the ledger.
+
+from .models import Approval, Grant, GrantReceipt  # noqa: E402
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Approval)
+class ApprovalAdmin(_ReadOnly):
+    list_display = ("action", "target", "status", "requested_by", "requested_at", "decided_by", "decided_at")
+    list_filter = ("action", "status")
+
+
+class GrantReceiptInline(admin.TabularInline):
+    model = GrantReceipt
+    fields = ("received_on", "amount", "bank_reference", "transfer", "recorded_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    list_display = ("funder_name", "funder_type", "reference", "amount", "promised_on", "earmark")
+    list_filter = ("funder_type",)
+    inlines = [GrantReceiptInline]
+
+
+@admin.register(GrantReceipt)
+class GrantReceiptAdmin(_ReadOnly):
+    list_display = ("grant", "received_on", "amount", "bank_reference")

@@ -217,3 +217,32 @@ class RefundAdmin(_ReadOnly):
 @admin.register(IdempotencyRecord)
 class IdempotencyRecordAdmin(_ReadOnly):
     list_display = ("vendor", "key", "status_code", "created_at")
+
+
+# --- Settlements: made by runs and paid with four eyes (/coordination/settlements/) -------
+
+from .models import Settlement, SettlementRun  # noqa: E402
+
+
+class _SettlementReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SettlementRun)
+class SettlementRunAdmin(_SettlementReadOnly):
+    list_display = ("cutoff", "status", "created_by", "paid_at", "message_id")
+    list_filter = ("status",)
+
+
+@admin.register(Settlement)
+class SettlementAdmin(_SettlementReadOnly):
+    list_display = ("number", "vendor", "cutoff", "amount", "status", "paid_at")
+    list_filter = ("status",)
+    search_fields = ("number", "vendor__display_name")
