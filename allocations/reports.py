@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from . import issuance, periods
 from .models import Account, AccountKind, Transfer, TransferKind
+from .rules import NoRulesInForce
 from .selectors import FundPosition, fund_position
 
 MIN_CELL = 10
@@ -48,7 +49,10 @@ def position() -> Position:
     fund = fund_position()
     # Vendor accounts are few (one per shop): their sum is cheap and splits circulation.
     owed = Account.objects.filter(kind=AccountKind.VENDOR).aggregate(total=Sum("balance"))["total"] or 0
-    runway = issuance.runway()
+    try:
+        runway = issuance.runway()
+    except NoRulesInForce:  # no rules for next month yet: the dashboard still shows the rest
+        return Position(fund=fund, owed_to_vendors=owed, runway_months=None, monthly_need=0, runway_short=False)
     return Position(fund=fund, owed_to_vendors=owed, runway_months=runway.months,
                     monthly_need=runway.monthly_need, runway_short=runway.short)
 
