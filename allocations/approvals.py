@@ -37,7 +37,7 @@ class ApprovalRequired(PermissionDenied):
 
 
 def _check_coordinator(user) -> None:
-    if user is None or not roles.has_role(user, roles.COORDINATOR):
+    if user is None or not roles.is_coordinator(user):
         raise PermissionDenied(_("Only a coordinator may ask for or approve this step."))
 
 

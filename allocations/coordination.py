@@ -13,7 +13,7 @@ def coordinator_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not roles.has_role(request.user, roles.COORDINATOR):
+        if not roles.is_coordinator(request.user):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
