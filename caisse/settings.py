@@ -69,6 +69,9 @@ FUND_UNIT_LABEL = os.environ.get("FUND_UNIT_LABEL", "MonA")
 FUND_BANK_IBAN = os.environ.get("FUND_BANK_IBAN", "")
 FUND_BANK_BIC = os.environ.get("FUND_BANK_BIC", "")
 FUND_SEPA_CREDITOR_ID = os.environ.get("FUND_SEPA_CREDITOR_ID", "")
+# The day of the month the contributions are collected by direct debit (moved to the
+# earliest date the bank accepts when the file is made later than that).
+SEPA_DD_COLLECTION_DAY = int(os.environ.get("SEPA_DD_COLLECTION_DAY", "5"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
