@@ -72,6 +72,16 @@ FUND_SEPA_CREDITOR_ID = os.environ.get("FUND_SEPA_CREDITOR_ID", "")
 # The day of the month the contributions are collected by direct debit (moved to the
 # earliest date the bank accepts when the file is made later than that).
 SEPA_DD_COLLECTION_DAY = int(os.environ.get("SEPA_DD_COLLECTION_DAY", "5"))
+# The association's books (allocations.books): the month its financial year starts (1:
+# the calendar year) and its chart of accounts, whose French association defaults any key
+# given here overrides, e.g. {"purchase": ("658000", "Charges diverses de gestion courante")}.
+FINANCIAL_YEAR_START_MONTH = int(os.environ.get("FINANCIAL_YEAR_START_MONTH", "1"))
+ACCOUNTING_CHART: dict = {}
+# The fund's SIREN, which names the FEC file (SIRENFECAAAAMMJJ.txt).
+FUND_SIREN = os.environ.get("FUND_SIREN", "")
+# Keys the pseudonymous household ids of the research export: stable while it is kept,
+# never reversible without it. Derived from SECRET_KEY when not set.
+RESEARCH_PSEUDONYM_KEY = os.environ.get("RESEARCH_PSEUDONYM_KEY") or f"research:{SECRET_KEY}"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
