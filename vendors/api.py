@@ -93,6 +93,23 @@ class IsTill(BasePermission):
         return True
 
 
+def _count_request(key: str) -> int:
+    """This window's count for the key, shared by every worker: on Redis one round trip
+    (INCR and a first-time EXPIRE in one pipeline); through Django's cache elsewhere."""
+    redis = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if redis is not None:
+        full_key = cache.make_and_validate_key(key)
+        client = redis(full_key, write=True)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, 120, nx=True)
+        return pipe.execute()[0]
+    try:
+        return cache.incr(key)
+    except ValueError:
+        return 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
+
+
 class PerKeyRate(BaseThrottle):
     """A fixed one-minute window per key, counted in Django's cache (Redis in production)
     so that every gunicorn worker shares it."""
@@ -105,10 +122,7 @@ class PerKeyRate(BaseThrottle):
         now = time.time()
         window = int(now // 60)
         key = f"api-rate:{till.api_key.pk}:{window}"
-        try:
-            count = cache.incr(key)  # one round trip on every request but the window's first
-        except ValueError:
-            count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
+        count = _count_request(key)
         self._wait = 60 - (now % 60)
         return count <= limit
 

@@ -257,17 +257,41 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         if daily_cap():
             _check_daily_cap(vendor.pk, auth.card_id, amount, partial)
         captured, posted = _debit(vendor, auth.wallet_id, amount, partial, key)
-        purchase = Purchase.objects.create(
+        purchase = Purchase(
             vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4, wallet_id=auth.wallet_id,
             transfer_id=posted.transfer.pk, amount=captured, requested=amount, reference=reference,
             created_at=posted.transfer.created_at,
         )
-        body = purchase_body(purchase)
-        IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
+        body = _record_purchase(purchase, key, print_)
         if auth.notify_payments:
             shop, wallet_id = vendor.display_name, auth.wallet_id
             transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
     return Outcome(201, body)
+
+
+_INSERT_PURCHASE_SQL = f"""
+    INSERT INTO {Purchase._meta.db_table}
+        (vendor_id, till, card_id, card_last4, wallet_id, transfer_id, amount, requested, refunded, reference, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s) RETURNING id
+"""
+_INSERT_RECORD_SQL = f"""
+    INSERT INTO {IdempotencyRecord._meta.db_table} (vendor_id, key, fingerprint, status_code, body, created_at)
+    VALUES (%s, %s, %s, 201, %s, %s)
+"""
+
+
+def _record_purchase(purchase: Purchase, key: str, print_: str) -> dict:
+    """The purchase and the response kept for its key: hand-written, since every payment
+    writes them (the ORM's create() costs more than the statement)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT_PURCHASE_SQL, [
+            purchase.vendor_id, purchase.till, purchase.card_id, purchase.card_last4, purchase.wallet_id,
+            purchase.transfer_id, purchase.amount, purchase.requested, purchase.reference, purchase.created_at,
+        ])
+        purchase.pk = cursor.fetchone()[0]
+        body = purchase_body(purchase)
+        cursor.execute(_INSERT_RECORD_SQL, [purchase.vendor_id, key, print_, json.dumps(body), purchase.created_at])
+    return body
 
 
 def _debit(vendor: Vendor, wallet_id: int, amount: int, partial: bool, key: str):
