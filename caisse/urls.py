@@ -30,5 +30,6 @@ urlpatterns = [
     # The citizen committee: votes, results, the register of decisions, meetings.
     path("committee/", include("governance.urls")),
     # The coordinators: dashboard, settlements, approvals, books, exports, audit.
+    path("coordination/direct-debits/", include("members.direct_debit_urls")),
     path("coordination/", include("allocations.coordination_urls")),
 ]
