@@ -174,7 +174,7 @@ def contributions_by_bracket(months: int = TREND_MONTHS) -> list[dict]:
     labels, _start = window(months)
     names = dict(IncomeBracket.choices)
     rows = (
-        ContributionPayment.objects.filter(period__gte=labels[0])
+        ContributionPayment.objects.filter(period__gte=labels[0], rejected_at__isnull=True)
         .values_list("household__income_bracket")
         .annotate(total=Sum("amount"), households=Count("household", distinct=True), payments=Count("id"))
         .order_by("household__income_bracket")

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Household, Notice
+from .models import DirectDebit, DirectDebitCollection, DirectDebitMandate, Household, Notice
 
 
 @admin.register(Household)
@@ -119,3 +119,54 @@ class ShopReportAdmin(admin.ModelAdmin):
         reports.answer_report(obj, answer=form.cleaned_data["answer"], by=request.user, status=form.cleaned_data["status"])
 
 from . import household_admin  # noqa: E402,F401  (issue 3: draws, erasures, contributions, desk)
+
+
+@admin.register(DirectDebitMandate)
+class DirectDebitMandateAdmin(admin.ModelAdmin):
+    """Mandates are recorded here; the model's validators check the IBAN and BIC."""
+
+    list_display = ("reference", "household", "signed_on", "revoked_on")
+    search_fields = ("reference", "household__reference")
+    list_filter = ("revoked_on",)
+    raw_id_fields = ("household",)
+    readonly_fields = ("created_at", "created_by")
+
+    def save_model(self, request, obj, form, change):
+        # One mandate in force per household (a constraint): revoke the old one first.
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class DirectDebitInline(admin.TabularInline):
+    model = DirectDebit
+    extra = 0
+    can_delete = False
+    readonly_fields = ("household", "mandate", "amount", "sequence", "end_to_end_id")
+
+
+@admin.register(DirectDebitCollection)
+class DirectDebitCollectionAdmin(admin.ModelAdmin):
+    """Read-only: collections are made and confirmed by members.direct_debits (the
+    coordinators' page /coordination/direct-debits/)."""
+
+    list_display = ("period", "collection_date", "confirmed_at")
+    inlines = [DirectDebitInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DirectDebit)
+class DirectDebitAdmin(admin.ModelAdmin):
+    list_display = ("collection", "household", "mandate", "amount", "sequence")
+    list_select_related = ("collection", "household", "mandate")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

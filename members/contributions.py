@@ -231,7 +231,8 @@ def arrears(household: Household, as_of: str | None = None) -> Arrears:
     due = due_periods(household, as_of)
     if not due:
         return Arrears()
-    paid = sum(household.payments.values_list("amount", flat=True))
+    # A direct debit the bank returned was reversed: it paid nothing.
+    paid = sum(household.payments.filter(rejected_at__isnull=True).values_list("amount", flat=True))
     result = Arrears()
     for period in due:
         expected = contribution_for(household, period)
@@ -252,7 +253,7 @@ def monthly_statement(household: Household, period: str) -> dict:
         "period": period,
         "chosen": contribution_for(household, period),
         "payments": payments,
-        "paid": sum(payment.amount for payment in payments),
+        "paid": sum(payment.amount for payment in payments if payment.rejected_at is None),
         "arrears": arrears(household, periods.shift(period, 1)),
     }
 

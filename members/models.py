@@ -1,9 +1,11 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allocations.models import Account
+from vendors.validators import compact, validate_bic, validate_iban
 
 
 class Household(models.Model):
@@ -370,6 +372,18 @@ class ContributionPayment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("recorded by")
     )
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    # A direct debit the bank returned (rejected, refused, returned): the payment stays on
+    # record, its transfer is reversed, and the month counts as unpaid again.
+    rejected_at = models.DateTimeField(_("rejected by the bank at"), null=True, blank=True)
+    rejection_reason = models.CharField(_("bank's reason code"), max_length=4, blank=True)
+    rejection_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("rejection recorded by"),
+    )
+    reversal = models.OneToOneField(
+        "allocations.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="rejected_contribution",
+        verbose_name=_("reversing transfer"),
+    )
 
     class Meta:
         verbose_name = _("contribution paid")
@@ -383,6 +397,93 @@ class ContributionPayment(models.Model):
     @property
     def receipt_label(self) -> str:
         return f"{self.desk.code.upper()}-{self.receipt_number:06d}" if self.receipt_number else ""
+
+
+class DirectDebitMandate(models.Model):
+    """A SEPA direct debit mandate a household signed: the fund collects its chosen
+    contribution each month from the debtor's account. One in force per household."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="mandates", verbose_name=_("household"))
+    # The unique mandate reference (RUM), at most 35 characters in the SEPA files.
+    reference = models.CharField(
+        _("mandate reference (RUM)"), max_length=35, unique=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9+?/:().,' -]{1,35}$", _("Letters, digits and + ? / : ( ) . , ' - only."))],
+    )
+    signed_on = models.DateField(_("signed on"))
+    debtor_name = models.CharField(_("account holder"), max_length=70)
+    iban = models.CharField(_("IBAN"), max_length=34, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    revoked_on = models.DateField(_("revoked on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+
+    class Meta:
+        verbose_name = _("direct debit mandate")
+        verbose_name_plural = _("direct debit mandates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household"], condition=models.Q(revoked_on__isnull=True), name="mandate_one_in_force_per_household"
+            )
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def save(self, *args, **kwargs):
+        self.iban, self.bic = compact(self.iban), compact(self.bic)
+        super().save(*args, **kwargs)
+
+
+class DirectDebitCollection(models.Model):
+    """A month's collection: the pain.008 file sent to the bank, then confirmed once the
+    bank has collected (each debit then recorded as a contribution paid)."""
+
+    period = models.CharField(_("period"), max_length=7, unique=True)
+    collection_date = models.DateField(_("collection date"))
+    message_id = models.CharField(_("message id"), max_length=35, unique=True)
+    created_at = models.DateTimeField(_("prepared at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("prepared by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+
+    class Meta:
+        verbose_name = _("direct debit collection")
+        verbose_name_plural = _("direct debit collections")
+        ordering = ["-period"]
+
+    def __str__(self):
+        return self.period
+
+
+class DirectDebit(models.Model):
+    """One debit of a collection: a household's contribution for the period, under its mandate."""
+
+    class Sequence(models.TextChoices):
+        FIRST = "FRST", _("first")
+        RECURRING = "RCUR", _("recurring")
+
+    collection = models.ForeignKey(DirectDebitCollection, on_delete=models.CASCADE, related_name="debits")
+    mandate = models.ForeignKey(DirectDebitMandate, on_delete=models.PROTECT, related_name="debits")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="direct_debits")
+    amount = models.PositiveIntegerField(_("amount (cents)"))
+    sequence = models.CharField(_("sequence"), max_length=4, choices=Sequence.choices)
+    end_to_end_id = models.CharField(_("end-to-end id"), max_length=35, unique=True)
+
+    class Meta:
+        verbose_name = _("direct debit")
+        verbose_name_plural = _("direct debits")
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "mandate"], name="directdebit_once_per_mandate"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="directdebit_amount_positive"),
+        ]
 
 
 class DeskAction(models.Model):

@@ -28,6 +28,7 @@ from .brackets import AgeBracket, IncomeBracket
 from .models import (
     ContributionChoice,
     DeskAction,
+    DirectDebitMandate,
     ErasureRequest,
     Household,
     HouseholdStatusChange,
@@ -234,6 +235,12 @@ def erase(household: Household, *, by=None) -> Household:
     except ImportError:
         pass
     household.persons.all().delete()
+    # Direct debit mandates: the reference stays with the money records; the debtor's
+    # name and bank details go, and no debit can be made on it any more.
+    DirectDebitMandate.objects.filter(household=household).update(debtor_name="", iban="", bic="")
+    DirectDebitMandate.objects.filter(household=household, revoked_on__isnull=True).update(
+        revoked_on=timezone.localdate()
+    )
     Notice.objects.filter(household=household).delete()
     DeskAction.objects.filter(household=household).update(detail={})
     HouseholdStatusChange.objects.filter(household=household).update(note="")
