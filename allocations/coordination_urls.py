@@ -4,6 +4,7 @@ from django.urls import path
 
 from vendors import coordination_views as settlement_views
 
+from . import books_views
 from . import coordination_views as views
 
 app_name = "coordination"
@@ -16,6 +17,11 @@ urlpatterns = [
     path("approvals/reversal/", views.request_reversal, name="request_reversal"),
     path("grants/", views.grant_list, name="grants"),
     path("grants/<int:pk>/", views.grant_detail, name="grant"),
+    path("books/", books_views.books_page, name="books"),
+    path("books/<int:year>/fec.txt", books_views.books_fec, name="books_fec"),
+    path("books/<int:year>/entries.csv", books_views.books_csv, name="books_csv"),
+    path("research/", books_views.research_page, name="research"),
+    path("research/export.csv", books_views.research_export, name="research_export"),
     path("settlements/", settlement_views.runs, name="settlement_runs"),
     path("settlements/<int:pk>/", settlement_views.run_detail, name="settlement_run"),
     path("settlements/<int:pk>/pay/", settlement_views.request_payment, name="settlement_pay"),

@@ -205,3 +205,52 @@ def test_bank_reconciliation_by_hand():
     # What the bank said on 31 March, typed in by a coordinator: 10 € short.
     assert books.bank_difference(date(2025, 3, 31), 47_200) == (48_200, -1_000)
     assert books.bank_difference(date(2024, 12, 19), 0) == (0, 0)
+
+
+# --- The pages ---------------------------------------------------------------------------
+
+BOOK_URLS = ["/coordination/books/", "/coordination/books/{year}/fec.txt", "/coordination/books/{year}/entries.csv",
+             "/coordination/research/", "/coordination/research/export.csv"]
+
+
+def test_only_coordinators_get_the_books_and_the_research_export(client):
+    from tests.dashboard_fixtures import with_totp
+    from tests.vendor_fixtures import make_staff, make_user
+
+    fund = _hand_built_fund()
+    urls = [url.format(year=books.current_year()) for url in BOOK_URLS]
+    for url in urls:
+        assert client.get(url).status_code == 302  # to the login page
+    one, _two = fund["members"]
+    volunteer = with_totp(make_user("benevole", "volunteer", is_staff=False))
+    for someone in (volunteer, one.user, make_staff(fund["bakery"])):
+        client.force_login(someone)
+        for url in urls:
+            assert client.get(url).status_code == 403, (someone, url)
+    client.force_login(fund["coordinators"][0])
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_the_books_page_and_its_downloads(client):
+    fund = _hand_built_fund()
+    year = books.current_year()
+    client.force_login(fund["coordinators"][0])
+    page = client.get("/coordination/books/").content.decode()
+    assert f"/coordination/books/{year}/fec.txt" in page and "512000" in page and "657000" in page
+    assert "Rapprochement bancaire" in page  # in French
+    response = client.get(f"/coordination/books/{year}/fec.txt")
+    assert response["Content-Disposition"] == f'attachment; filename="000000000FEC{year}1231.txt"'
+    text = b"".join(response.streaming_content).decode("iso-8859-15")
+    assert text.splitlines()[0].split("\t") == books.FEC_COLUMNS and len(text.splitlines()) == 19
+    piped = b"".join(client.get(f"/coordination/books/{year}/fec.txt?sep=pipe").streaming_content)
+    assert piped.decode("iso-8859-15").replace("|", "\t") == text
+    csv_text = b"".join(client.get(f"/coordination/books/{year}/entries.csv").streaming_content).decode()
+    assert csv_text.startswith("\ufeffjournal;entry;")
+    # The bank statement says 10 € less than the ledger: shown, nothing stored.
+    today = timezone.localdate().isoformat()
+    treasury = fund_position().treasury
+    page = client.get(f"/coordination/books/?year={year}&day={today}&balance={(treasury - 1_000) / 100:.2f}")
+    assert page.context["difference"]["gap"] == -1_000
+    assert client.get("/coordination/books/?year=1900").status_code == 404

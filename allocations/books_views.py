@@ -1,0 +1,95 @@
+"""The coordinators' books and research export pages, under /coordination/. Thin: the
+work is in allocations.books and allocations.research; downloads are streamed."""
+
+from decimal import Decimal
+
+from django import forms
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from . import books, research
+from .coordination import coordinator_required
+
+FIRST_YEAR = 2000
+
+
+class BankBalanceForm(forms.Form):
+    day = forms.DateField(label=_("Date of the bank statement"), widget=forms.DateInput(attrs={"type": "date"}))
+    balance = forms.DecimalField(label=_("Balance on the bank statement (€)"), decimal_places=2, max_digits=14)
+
+
+def _year(value, default: int) -> int:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        return default
+    if not FIRST_YEAR <= year <= default + 1:
+        raise Http404
+    return year
+
+
+@coordinator_required
+def books_page(request):
+    current = books.current_year()
+    year = _year(request.GET.get("year"), current)
+    # The bank balance typed in is compared, shown, and not stored (see books.bank_difference).
+    form = BankBalanceForm(request.GET if "balance" in request.GET else None)
+    difference = None
+    if form.is_bound and form.is_valid():
+        ledger_balance, gap = books.bank_difference(
+            form.cleaned_data["day"], int(form.cleaned_data["balance"] * Decimal(100)))
+        difference = {"day": form.cleaned_data["day"], "ledger": ledger_balance, "gap": gap,
+                      "bank": ledger_balance + gap}
+    return render(request, "coordination/books.html", {
+        "year": year, "label": books.year_label(year), "years": range(current, max(FIRST_YEAR, current - 5) - 1, -1),
+        "totals": books.year_totals(year), "bank": books.bank_reconciliation(year),
+        "form": form, "difference": difference, "fec_name": books.fec_filename(year),
+    })
+
+
+def _download(lines, filename: str, content_type: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@coordinator_required
+def books_fec(request, year: int):
+    year = _year(year, books.current_year())
+    separator = "|" if request.GET.get("sep") == "pipe" else "\t"
+    # ISO 8859-15, one of the encodings the FEC's norm lists (and the € sign is in it).
+    lines = (line.encode("iso-8859-15", errors="replace") for line in books.fec_lines(year, separator))
+    return _download(lines, books.fec_filename(year), "text/plain; charset=iso-8859-15")
+
+
+@coordinator_required
+def books_csv(request, year: int):
+    year = _year(year, books.current_year())
+    return _download(books.csv_lines(year), f"ecritures-{books.year_label(year)}.csv", "text/csv; charset=utf-8")
+
+
+@coordinator_required
+def research_page(request):
+    return render(request, "coordination/research.html", {
+        "summary": research.summary(), "min_cell": research.reports.MIN_CELL, "columns": research.COLUMNS,
+    })
+
+
+@coordinator_required
+def research_export(request):
+    def lines():
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(research.COLUMNS)
+        yield "\ufeff" + out.getvalue()
+        for row in research.rows():
+            out.seek(0)
+            out.truncate()
+            writer.writerow(row)
+            yield out.getvalue()
+
+    return _download(lines(), "recherche-anonymisee.csv", "text/csv; charset=utf-8")
