@@ -251,6 +251,10 @@ def erase(household: Household, *, by=None) -> Household:
     household.research_consent = False
     household.erased_at = timezone.now()
     household.save()
+    # Last, once nothing more changes it: the household's events in the audit trail.
+    from caisse.audit.services import purge_household
+
+    purge_household(household.pk, [user.pk for user in users])
     return household
 
 

@@ -1,0 +1,11 @@
+"""The audit trail (issue 8): every change to the fund's rules, vendors' status and bank
+details, households' status, committee seats and permissions, recorded by PostgreSQL
+triggers (django-pghistory) with who, when, and before/after — bulk updates included.
+
+Not recorded: ledger transfers (immutable already, and a trigger would slow the hot
+paths) and governance ballots and electors (a secret ballot is secret from everyone).
+
+The event models live here, on proxies of the tracked models, so that the tracked apps
+keep their models untouched. On SQLite (the zero-config demo) pgtrigger installs no
+trigger and nothing is recorded; the page says so.
+"""

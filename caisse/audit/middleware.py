@@ -1,0 +1,13 @@
+"""pghistory's context middleware (who made a change, from which page), on PostgreSQL only:
+pghistory prefixes each statement with PostgreSQL's set_config(), which SQLite (the
+zero-config demo, where no trigger records anything anyway) does not have."""
+
+from django.db import connection
+from pghistory.middleware import HistoryMiddleware as PgHistoryMiddleware
+
+
+class HistoryMiddleware(PgHistoryMiddleware):
+    def __call__(self, request):
+        if connection.vendor != "postgresql":
+            return self.get_response(request)
+        return super().__call__(request)

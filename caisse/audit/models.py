@@ -1,0 +1,64 @@
+"""What is tracked. Each tracked model gets a proxy here, tracked by pghistory: its
+triggers fire on the real table (every insert, update — `queryset.update()` and raw SQL
+included — and delete), and the events are stored in this app's tables.
+
+Only the fields named are snapshot, and an update is recorded only when one of them
+changes: a vendor's opening hours or a household's contact details are not audit matters
+(and a household's personal data stays out of the trail).
+"""
+
+import pghistory
+
+from allocations.models import FundRules
+from governance.models import CommitteeMembership
+from members.models import Household
+from users.models import User
+from vendors.models import Vendor
+
+
+
+def row_events():
+    # New trackers for each model: pghistory binds a tracker to the model it tracks.
+    return pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent()
+
+
+@pghistory.track(*row_events(), model_name="FundRulesEvent")
+class AuditedFundRules(FundRules):
+    class Meta:
+        proxy = True
+
+
+@pghistory.track(*row_events(), fields=["status", "iban", "bic"], model_name="VendorEvent")
+class AuditedVendor(Vendor):
+    class Meta:
+        proxy = True
+
+
+@pghistory.track(*row_events(), fields=["reference", "status"], model_name="HouseholdEvent")
+class AuditedHousehold(Household):
+    class Meta:
+        proxy = True
+
+
+@pghistory.track(*row_events(), model_name="CommitteeMembershipEvent")
+class AuditedCommitteeMembership(CommitteeMembership):
+    class Meta:
+        proxy = True
+
+
+@pghistory.track(*row_events(), fields=["is_active", "is_staff", "is_superuser"], model_name="UserEvent")
+class AuditedUser(User):
+    class Meta:
+        proxy = True
+
+
+# Group membership: rows of the users ↔ groups table are added and removed, never updated.
+@pghistory.track(
+    pghistory.InsertEvent("group.add"), pghistory.DeleteEvent("group.remove"), obj_field=None,
+    model_name="GroupMembershipEvent",
+)
+class AuditedGroupMembership(User.groups.through):
+    class Meta:
+        proxy = True
+
+
