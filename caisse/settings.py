@@ -105,6 +105,10 @@ INSTALLED_APPS = [
     "vendors",
     "governance",
     "caisse",
+    # The audit trail: PostgreSQL triggers record who changed what (caisse/audit).
+    "pgtrigger",
+    "pghistory",
+    "caisse.audit",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the audit trail records the user behind each change.
+    "caisse.audit.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
