@@ -31,5 +31,6 @@ urlpatterns = [
     path("committee/", include("governance.urls")),
     # The coordinators: dashboard, settlements, approvals, books, exports, audit.
     path("coordination/direct-debits/", include("members.direct_debit_urls")),
+    path("coordination/audit/", include("caisse.audit.urls")),
     path("coordination/", include("allocations.coordination_urls")),
 ]
