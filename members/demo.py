@@ -521,7 +521,7 @@ def _seed_cards(
 
 def _seed_proposals(vendors: list[Vendor]) -> None:
     """Two votes open for the committee to try: approving a shop under review, and a motion."""
-    from governance import proposals
+    from governance import charter, proposals
     from governance.models import Kind, Proposal
 
     author = get_user_model().objects.get(username=COORDINATOR_USERNAME)
@@ -534,6 +534,8 @@ def _seed_proposals(vendors: list[Vendor]) -> None:
             "vendor": under_review,
             "text": "Visite faite en octobre : produits locaux, prix affichés, accueil de tous les publics.",
             "visit_report": "Visite du commerce par deux membres du comité : la charte est respectée.",
+            # Checked one by one at the visit; one criterion left for the committee to weigh.
+            "charter_checks": {key: key != "sustainable" for key in charter.CRITERIA},
         })
     wanted.append({
         "kind": Kind.MOTION,

@@ -37,7 +37,7 @@ def base_env(tmp_path: Path) -> dict:
         CAISSE_DATA_DIR=str(tmp_path / "var"),
         PORT=str(free_port()),
         DEMO_HOUSEHOLDS="20",
-        DEMO_VENDORS="5",
+        DEMO_VENDORS="50",  # the whole mix of statuses, as `make run` seeds them
         DEMO_CREDENTIALS=str(tmp_path / "credentials.json"),
         PATH=f"{PYTHON.parent}:{env.get('PATH', '')}",
     )
