@@ -5,6 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
+from caisse.admin_mixins import ReadOnlyAdmin
 from governance.links import decision_link
 
 from . import issuance
@@ -30,22 +31,13 @@ class AccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "kind", "debit", "credit", "amount", "unit", "memo")
     list_filter = ("kind", "unit")
     search_fields = ("idempotency_key", "memo")
     list_select_related = ("debit", "credit")
     raw_id_fields = ("debit", "credit", "reverses")
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Fund rules and issuance --------------------------------------------------------------
@@ -187,19 +179,8 @@ class IssuanceChunkAdmin(admin.ModelAdmin):
 from .models import Approval, Grant, GrantReceipt  # noqa: E402
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Approval)
-class ApprovalAdmin(_ReadOnly):
+class ApprovalAdmin(ReadOnlyAdmin):
     list_display = ("action", "target", "status", "requested_by", "requested_at", "decided_by", "decided_at")
     list_filter = ("action", "status")
 
@@ -223,5 +204,5 @@ class GrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(GrantReceipt)
-class GrantReceiptAdmin(_ReadOnly):
+class GrantReceiptAdmin(ReadOnlyAdmin):
     list_display = ("grant", "received_on", "amount", "bank_reference")

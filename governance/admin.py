@@ -6,6 +6,7 @@ votes are cast in the portal, through the services, never edited here."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from caisse.admin_mixins import ReadOnlyAdmin
 from .models import (Amendment, Ballot, CommitteeMembership, Elector, Meeting, MeetingTally, Notification, Policy,
                      Proposal, Transition, VoteHistory)
 
@@ -29,17 +30,6 @@ class PolicyAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class TransitionInline(admin.TabularInline):
     model = Transition
     fields = ("from_state", "to_state", "by", "at", "note")
@@ -52,7 +42,7 @@ class TransitionInline(admin.TabularInline):
 
 
 @admin.register(Proposal)
-class ProposalAdmin(ReadOnly):
+class ProposalAdmin(ReadOnlyAdmin):
     """Read-only: proposals are written, opened and closed through the services (portal)."""
 
     list_display = ("reference", "title", "kind", "state", "closes_at", "secret")
@@ -69,13 +59,13 @@ class ProposalAdmin(ReadOnly):
 
 
 @admin.register(Transition)
-class TransitionAdmin(ReadOnly):
+class TransitionAdmin(ReadOnlyAdmin):
     list_display = ("proposal", "from_state", "to_state", "by", "at")
     list_select_related = ("proposal", "by")
 
 
 @admin.register(Elector)
-class ElectorAdmin(ReadOnly):
+class ElectorAdmin(ReadOnlyAdmin):
     """Who may vote and who took part; never how."""
 
     list_display = ("proposal", "user", "voted", "channel", "recused")
@@ -84,7 +74,7 @@ class ElectorAdmin(ReadOnly):
 
 
 @admin.register(Ballot)
-class BallotAdmin(ReadOnly):
+class BallotAdmin(ReadOnlyAdmin):
     list_display = ("proposal", "choice", "public_voter", "proxy_by")
     list_filter = ("choice",)
     list_select_related = ("proposal", "voter", "proxy_by")
@@ -97,12 +87,12 @@ class BallotAdmin(ReadOnly):
 
 
 @admin.register(VoteHistory)
-class VoteHistoryAdmin(ReadOnly):
+class VoteHistoryAdmin(ReadOnlyAdmin):
     list_display = ("proposal", "voter", "choice", "proxy_by", "at")
 
 
 @admin.register(Amendment)
-class AmendmentAdmin(ReadOnly):
+class AmendmentAdmin(ReadOnlyAdmin):
     list_display = ("proposal", "at")
 
 
@@ -113,10 +103,10 @@ class MeetingAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeetingTally)
-class MeetingTallyAdmin(ReadOnly):
+class MeetingTallyAdmin(ReadOnlyAdmin):
     list_display = ("proposal", "meeting", "how", "votes_for", "votes_against", "abstentions", "consents", "objections")
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnly):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = ("user", "proposal", "kind", "created_at", "read_at")

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+
+from caisse.admin_mixins import ReadOnlyAdmin
 from .models import DirectDebit, DirectDebitCollection, DirectDebitMandate, Household, Notice
 
 
@@ -74,19 +76,10 @@ class CardAdmin(admin.ModelAdmin):
 
 
 @admin.register(CardEvent)
-class CardEventAdmin(admin.ModelAdmin):
+class CardEventAdmin(ReadOnlyAdmin):
     list_display = ("card", "kind", "at", "by", "until")
     list_filter = ("kind",)
     readonly_fields = ("card", "kind", "at", "by", "until", "note")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Person)

@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from caisse.admin_mixins import ReadOnlyMixin
 from . import lottery, privacy
 from .models import (
     ContributionChoice,
@@ -21,18 +22,7 @@ from .models import (
 )
 
 
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class DrawEntryInline(ReadOnly, admin.TabularInline):
+class DrawEntryInline(ReadOnlyMixin, admin.TabularInline):
     model = DrawEntry
     fields = ("application_number", "stratum", "rank", "initial_outcome", "outcome", "waitlist_position")
     readonly_fields = fields
@@ -86,7 +76,7 @@ class ErasureRequestAdmin(admin.ModelAdmin):
 
 
 @admin.register(ContributionPayment)
-class ContributionPaymentAdmin(ReadOnly, admin.ModelAdmin):
+class ContributionPaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("household", "period", "amount", "method", "paid_on", "desk", "receipt_number", "recorded_by")
     list_filter = ("method", "period", "desk")
     search_fields = ("household__reference", "reference", "mandate_reference")
@@ -99,32 +89,32 @@ class DeskAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeskSession)
-class DeskSessionAdmin(ReadOnly, admin.ModelAdmin):
+class DeskSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("desk", "opened_by", "opened_at", "closed_by", "closed_at", "counted_cash")
     list_filter = ("desk",)
 
 
 @admin.register(DeskAction)
-class DeskActionAdmin(ReadOnly, admin.ModelAdmin):
+class DeskActionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("at", "actor", "kind", "household", "desk")
     list_filter = ("kind", "desk")
 
 
 @admin.register(DrawEntry)
-class DrawEntryAdmin(ReadOnly, admin.ModelAdmin):
+class DrawEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("draw", "application_number", "rank", "initial_outcome", "outcome", "waitlist_position")
     list_filter = ("draw", "outcome")
     search_fields = ("application_number",)
 
 
 @admin.register(HouseholdStatusChange)
-class HouseholdStatusChangeAdmin(ReadOnly, admin.ModelAdmin):
+class HouseholdStatusChangeAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("household", "status_from", "status_to", "at", "by")
     list_filter = ("status_to",)
     search_fields = ("household__reference",)
 
 
 @admin.register(ContributionChoice)
-class ContributionChoiceAdmin(ReadOnly, admin.ModelAdmin):
+class ContributionChoiceAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("household", "effective_from", "amount", "chosen_at", "chosen_by")
     search_fields = ("household__reference",)

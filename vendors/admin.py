@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from caisse.admin_mixins import ReadOnlyAdmin
 from governance.links import decision_link
 
 from . import services
@@ -191,31 +192,20 @@ class VendorStaffAdmin(admin.ModelAdmin):
     raw_id_fields = ("user", "vendor")
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(ApiKey)
-class ApiKeyAdmin(_ReadOnly):
+class ApiKeyAdmin(ReadOnlyAdmin):
     # Keys are created by the vendor's dashboard or `create_vendor_key`; the hash is not shown.
     list_display = ("vendor", "label", "prefix", "created_at", "revoked_at")
     exclude = ("key_hash",)
 
 
 @admin.register(Refund)
-class RefundAdmin(_ReadOnly):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "purchase", "amount", "reason")
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(_ReadOnly):
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
     list_display = ("vendor", "key", "status_code", "created_at")
 
 
@@ -224,25 +214,14 @@ class IdempotencyRecordAdmin(_ReadOnly):
 from .models import Settlement, SettlementRun  # noqa: E402
 
 
-class _SettlementReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SettlementRun)
-class SettlementRunAdmin(_SettlementReadOnly):
+class SettlementRunAdmin(ReadOnlyAdmin):
     list_display = ("cutoff", "status", "created_by", "paid_at", "message_id")
     list_filter = ("status",)
 
 
 @admin.register(Settlement)
-class SettlementAdmin(_SettlementReadOnly):
+class SettlementAdmin(ReadOnlyAdmin):
     list_display = ("number", "vendor", "cutoff", "amount", "status", "paid_at")
     list_filter = ("status",)
     search_fields = ("number", "vendor__display_name")
