@@ -18,6 +18,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from caisse.db import model_order
+
 from .models import Card, CardEvent, Household, Person
 
 WRONG_PINS_BEFORE_LOCK = 3
@@ -213,8 +215,8 @@ def reset_pin(card: Card, *, by=None) -> str:
 # --- At the till -----------------------------------------------------------------------
 
 
-_CARD_FIELDS = ("id", "household_id", "holder_id", "number", "pin_hash", "status", "failed_pin_attempts",
-                "lock_level", "locked_until", "locked_indefinitely")
+_CARD_FIELDS = model_order(Card, "id", "household_id", "holder_id", "number", "pin_hash", "status",
+                           "failed_pin_attempts", "lock_level", "locked_until", "locked_indefinitely")
 # Every payment at a till reads the card: one hand-written statement, which also says
 # whether anyone in the household wants an e-mail for each payment (most do not, and
 # then the payment need not look).

@@ -23,6 +23,8 @@ from rest_framework.views import APIView
 
 from . import payments, selectors, serializers
 from .api_errors import exception_handler
+from caisse.db import model_order
+
 from .models import ApiKey, Vendor
 from .services import hash_key
 
@@ -39,8 +41,8 @@ class Till:
         self.vendor: Vendor = api_key.vendor
 
 
-_KEY_FIELDS = ("id", "vendor_id", "label", "prefix")
-_VENDOR_FIELDS = ("id", "slug", "display_name", "status", "account_id")
+_KEY_FIELDS = model_order(ApiKey, "id", "vendor_id", "label", "prefix")
+_VENDOR_FIELDS = model_order(Vendor, "id", "slug", "display_name", "status", "account_id")
 # The vendor comes in the same query, read on every request, so that a suspension or a
 # revoked key takes effect from the next one. Hand-written: every payment starts here.
 _KEY_SQL = f"""
