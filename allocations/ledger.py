@@ -18,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from caisse.db import prepared_cursor
 
 from .models import EURO_KINDS, MAY_GO_NEGATIVE, Account, AccountKind, Transfer, TransferKind, Unit
 
@@ -95,12 +97,12 @@ def transfer(
     reverses_id = None if reverses is None else (reverses if isinstance(reverses, int) else reverses.pk)
     now = at or timezone.now()
 
-    with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
+    with transaction.atomic(savepoint=savepoint), prepared_cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {_TRANSFER}
                 (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id, memo, created_at)
-            SELECT %s, %s, a.unit, %s, %s, %s, %s, %s, %s FROM {_ACCOUNT} a WHERE a.id = %s
+            SELECT %s, %s, a.unit, %s, %s, %s, %s::bigint, %s, %s FROM {_ACCOUNT} a WHERE a.id = %s
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id, unit
             """,

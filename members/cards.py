@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from caisse.db import model_order
+from caisse.db import model_order, prepared_cursor
 
 from .models import Card, CardEvent, Household, Person
 
@@ -240,7 +240,7 @@ def find_card(identifier: str) -> Card | None:
         column, value = "number", number
     else:
         column, value = "qr_token", identifier
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_FIND_CARD_SQL.format(column=column), [value])
         row = cursor.fetchone()
     if row is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import time
 
 from django.conf import settings
@@ -23,7 +24,7 @@ from rest_framework.views import APIView
 
 from . import payments, selectors, serializers
 from .api_errors import exception_handler
-from caisse.db import model_order
+from caisse.db import model_order, prepared_cursor
 
 from .models import ApiKey, Vendor
 from .services import hash_key
@@ -53,7 +54,7 @@ _KEY_SQL = f"""
 
 
 def key_of_till(key_hash: str) -> ApiKey | None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_KEY_SQL, [key_hash])
         row = cursor.fetchone()
     if row is None:
@@ -95,14 +96,21 @@ class IsTill(BasePermission):
         return True
 
 
+@functools.lru_cache(maxsize=64)
+def _redis_of(cache_client):
+    # Django's Redis cache builds a new client object on every call; one per cache
+    # client (writes all go to its first server, through a shared pool) spares each
+    # request that work.
+    return cache_client.get_client(write=True)
+
+
 def _count_request(key: str) -> int:
     """This window's count for the key, shared by every worker: on Redis one round trip
     (INCR and a first-time EXPIRE in one pipeline); through Django's cache elsewhere."""
-    redis = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if redis is not None:
+    cache_client = getattr(cache, "_cache", None)
+    if hasattr(cache_client, "get_client"):
         full_key = cache.make_and_validate_key(key)
-        client = redis(full_key, write=True)
-        pipe = client.pipeline(transaction=False)
+        pipe = _redis_of(cache_client).pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, 120, nx=True)
         return pipe.execute()[0]

@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from allocations import ledger
 from allocations.models import Account, TransferKind
+from caisse.db import prepared_cursor
 from members import cards, notices
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor
@@ -188,7 +189,7 @@ _STORED_SQL = (
 
 def _stored(vendor_id: int, key: str, print_: str) -> Outcome | None:
     # Hand-written: it runs on every payment, usually to find nothing.
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_STORED_SQL, [vendor_id, key])
         row = cursor.fetchone()
     if row is None:
@@ -200,7 +201,7 @@ def _stored(vendor_id: int, key: str, print_: str) -> Outcome | None:
 
 
 def _take_lock(vendor_id: int, key: str) -> None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(vendor_id, key)])
         if not cursor.fetchone()[0]:
             raise RequestInProgress(param="Idempotency-Key")
@@ -249,24 +250,34 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
     except cards.CardError as error:
         raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
 
-    with transaction.atomic():
-        _take_lock(vendor.pk, key)
-        stored = _stored(vendor.pk, key, print_)  # finished between our first look and the lock
-        if stored:
-            return stored
-        if daily_cap():
-            _check_daily_cap(vendor.pk, auth.card_id, amount, partial)
-        captured, posted = _debit(vendor, auth.wallet_id, amount, partial, key)
-        purchase = Purchase(
-            vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4, wallet_id=auth.wallet_id,
-            transfer_id=posted.transfer.pk, amount=captured, requested=amount, reference=reference,
-            created_at=posted.transfer.created_at,
-        )
-        body = _record_purchase(purchase, key, print_)
-        if auth.notify_payments:
-            shop, wallet_id = vendor.display_name, auth.wallet_id
-            transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
+    try:
+        with transaction.atomic():
+            _take_lock(vendor.pk, key)
+            if daily_cap():
+                _check_daily_cap(vendor.pk, auth.card_id, amount, partial)
+            captured, posted = _debit(vendor, auth.wallet_id, amount, partial, key)
+            if not posted.created:
+                raise _KeyTaken()
+            body = _record_purchase(Purchase(
+                vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4, wallet_id=auth.wallet_id,
+                transfer_id=posted.transfer.pk, amount=captured, requested=amount, reference=reference,
+                created_at=posted.transfer.created_at,
+            ), key, print_)
+            if auth.notify_payments:
+                shop, wallet_id = vendor.display_name, auth.wallet_id
+                transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
+    except (_KeyTaken, ledger.IdempotencyConflict):
+        # The same key finished between our first look and the lock: the ledger's own key
+        # (derived from it) said so, and nothing was written. Answer what was answered.
+        stored = _stored(vendor.pk, key, print_)
+        if stored is None:
+            raise KeyReused(param="Idempotency-Key")
+        return stored
     return Outcome(201, body)
+
+
+class _KeyTaken(Exception):
+    """Raised inside the purchase's transaction to roll it back when its key was used."""
 
 
 _INSERT_PURCHASE_SQL = f"""
@@ -283,7 +294,7 @@ _INSERT_RECORD_SQL = f"""
 def _record_purchase(purchase: Purchase, key: str, print_: str) -> dict:
     """The purchase and the response kept for its key: hand-written, since every payment
     writes them (the ORM's create() costs more than the statement)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_INSERT_PURCHASE_SQL, [
             purchase.vendor_id, purchase.till, purchase.card_id, purchase.card_last4, purchase.wallet_id,
             purchase.transfer_id, purchase.amount, purchase.requested, purchase.reference, purchase.created_at,
