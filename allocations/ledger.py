@@ -1,16 +1,22 @@
 """Posting money: the one way a balance changes.
 
-`transfer()` writes the transfer row and moves both balances in one short database
-transaction, without a table-wide lock:
+`transfer()` moves both balances and writes the transfer row in one short database
+transaction, without a table-wide lock, in this order:
 
-1. INSERT the transfer, ``ON CONFLICT (idempotency_key) DO NOTHING``: a repeat (even a
-   concurrent one, which waits on the unique index) finds the first and moves nothing;
-2. a conditional ``UPDATE … SET balance = balance - amount WHERE balance >= amount``
-   debits (as django-oscar allocates stock), so no read-modify-write race exists;
-3. the credit ``UPDATE``.
+1. with an idempotency key, a lock on the key, then a look for it: a repeat (even a
+   concurrent one, which waits on the lock) finds the first and moves nothing; with
+   `wait=False` a concurrent repeat is refused at once instead (KeyBusy: a till's
+   retry is told the first attempt is still running);
+2. both account rows locked in ascending id order (two transfers crossing the same pair
+   of accounts cannot deadlock) and read;
+3. every check (both accounts exist, hold the same unit, the debit can pay); a refusal
+   has written nothing, so it needs no savepoint and leaves the caller's transaction
+   usable;
+4. the two balance updates and the transfer row.
 
-The two account rows are locked in ascending id order so that two transfers crossing
-the same pair of accounts cannot deadlock.
+On PostgreSQL this is one statement, the `ledger_transfer()` function (migration
+allocations 0009); elsewhere (the SQLite demo) the same steps run one by one. The tests
+run both on PostgreSQL, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,7 +34,6 @@ from .models import EURO_KINDS, MAY_GO_NEGATIVE, Account, AccountKind, Transfer,
 
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
-_NEGATIVE_KINDS_SQL = ", ".join(f"'{kind.value}'" for kind in MAY_GO_NEGATIVE)
 
 
 class LedgerError(Exception):
@@ -38,6 +43,11 @@ class LedgerError(Exception):
     def __init__(self, message=None, **context):
         self.context = context
         super().__init__(message or self.message)
+
+
+class KeyBusy(LedgerError):
+    code = "request_in_progress"
+    message = _("A transfer with this key is under way.")
 
 
 class InsufficientFunds(LedgerError):
@@ -80,79 +90,91 @@ def transfer(
     memo: str = "",
     reverses: Transfer | int | None = None,
     at: datetime | None = None,
-    savepoint: bool = True,
+    wait: bool = True,
 ) -> Posted:
     """Move `amount` cents from `debit` to `credit`; see the module docstring.
 
     `at` dates a movement that happened earlier (an import, the demo's history); the
     balances still change now, and the transfer is as immutable as any other.
-
-    `savepoint=False` saves two round trips inside a caller's transaction that gives up
-    altogether on any error (a refused payment): after an error the caller's transaction
-    can then only be rolled back.
+    Raises InsufficientFunds (its `context["balance"]` is the debit's balance, read under
+    the row lock the caller's transaction still holds), UnitMismatch, Account.DoesNotExist
+    IdempotencyConflict or (with `wait=False`) KeyBusy; any of them has written nothing.
     """
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidAmount(amount=amount)
     debit_id, credit_id = _pk(debit), _pk(credit)
     reverses_id = None if reverses is None else (reverses if isinstance(reverses, int) else reverses.pk)
     now = at or timezone.now()
+    args = (debit_id, credit_id, amount, kind, idempotency_key, reverses_id, memo, now, wait)
 
-    with transaction.atomic(savepoint=savepoint), prepared_cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {_TRANSFER}
-                (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id, memo, created_at)
-            SELECT %s, %s, a.unit, %s, %s, %s, %s::bigint, %s, %s FROM {_ACCOUNT} a WHERE a.id = %s
-            ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING id, unit
-            """,
-            [debit_id, credit_id, amount, kind, idempotency_key, reverses_id, memo, now, debit_id],
+    with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
+        post = _post_in_one_statement if cursor.db.vendor == "postgresql" else _post_step_by_step
+        transfer_id, outcome, unit, balance = post(cursor, *args)
+
+    if outcome == "posted":
+        return Posted(
+            Transfer(id=transfer_id, debit_id=debit_id, credit_id=credit_id, unit=unit, amount=amount, kind=kind,
+                     idempotency_key=idempotency_key, reverses_id=reverses_id, memo=memo, created_at=now),
+            created=True,
         )
-        row = cursor.fetchone()
-        if row is None:
-            if idempotency_key is None:
-                raise Account.DoesNotExist(f"account {debit_id}")
-            return Posted(_replayed(idempotency_key, debit_id, credit_id, amount, kind), created=False)
-        transfer_id, unit = row
+    if outcome == "replayed":
+        return Posted(_replayed(idempotency_key, debit_id, credit_id, amount, kind), created=False)
+    if outcome == "busy":
+        raise KeyBusy(key=idempotency_key)
+    if outcome == "insufficient_funds":
+        raise InsufficientFunds(account_id=debit_id, amount=amount, balance=balance)
+    if outcome == "unit_mismatch":
+        raise UnitMismatch(debit=debit_id, credit=credit_id)
+    raise Account.DoesNotExist(f"account {debit_id if outcome == 'no_debit_account' else credit_id}")
 
-        units = {}
-        for account_id in sorted((debit_id, credit_id)):
-            if account_id == debit_id:
-                cursor.execute(
-                    f"UPDATE {_ACCOUNT} SET balance = balance - %s "
-                    f"WHERE id = %s AND (balance >= %s OR kind IN ({_NEGATIVE_KINDS_SQL})) RETURNING unit",
-                    [amount, debit_id, amount],
-                )
-                found = cursor.fetchone()
-                if found is None:
-                    raise InsufficientFunds(account_id=debit_id, amount=amount)
-            else:
-                cursor.execute(
-                    f"UPDATE {_ACCOUNT} SET balance = balance + %s WHERE id = %s RETURNING unit",
-                    [amount, credit_id],
-                )
-                found = cursor.fetchone()
-                if found is None:
-                    raise Account.DoesNotExist(f"account {credit_id}")
-            units[account_id] = found[0]
-        if units[debit_id] != units[credit_id]:
-            raise UnitMismatch(debit=debit_id, credit=credit_id)
 
-    return Posted(
-        Transfer(
-            id=transfer_id,
-            debit_id=debit_id,
-            credit_id=credit_id,
-            unit=unit,
-            amount=amount,
-            kind=kind,
-            idempotency_key=idempotency_key,
-            reverses_id=reverses_id,
-            memo=memo,
-            created_at=now,
-        ),
-        created=True,
+_NEGATIVE_KINDS = [kind.value for kind in MAY_GO_NEGATIVE]
+
+
+def _post_in_one_statement(cursor, *args):
+    cursor.execute(
+        "SELECT transfer_id, outcome, unit, debit_balance "
+        "FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, %s::text[], %s)",
+        [*args[:-1], _NEGATIVE_KINDS, args[-1]],
     )
+    return cursor.fetchone()
+
+
+def _post_step_by_step(cursor, debit_id, credit_id, amount, kind, key, reverses_id, memo, now, wait):
+    """ledger_transfer(), statement by statement (SQLite has no functions, and its
+    immediate transactions already keep every other writer out)."""
+    if debit_id == credit_id:
+        raise IntegrityError("transfer_distinct_accounts: a transfer needs two distinct accounts")
+    if key is not None:
+        if cursor.db.vendor == "postgresql":
+            lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+            cursor.execute(f"SELECT {lock}(hashtextextended(%s, 0))", ["ledger:" + key])
+            if cursor.fetchone()[0] is False:
+                return None, "busy", None, None
+        cursor.execute(f"SELECT 1 FROM {_TRANSFER} WHERE idempotency_key = %s", [key])
+        if cursor.fetchone():
+            return None, "replayed", None, None
+    for_update = " FOR UPDATE" if cursor.db.features.has_select_for_update else ""
+    cursor.execute(f"SELECT id, unit, kind, balance FROM {_ACCOUNT} WHERE id IN (%s, %s) ORDER BY id{for_update}",
+                   [debit_id, credit_id])
+    accounts = {row[0]: row[1:] for row in cursor.fetchall()}
+    if debit_id not in accounts:
+        return None, "no_debit_account", None, None
+    if credit_id not in accounts:
+        return None, "no_credit_account", None, None
+    (unit, debit_kind, balance), credit_unit = accounts[debit_id], accounts[credit_id][0]
+    if unit != credit_unit:
+        return None, "unit_mismatch", unit, balance
+    if balance < amount and debit_kind not in _NEGATIVE_KINDS:
+        return None, "insufficient_funds", unit, balance
+    cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance - %s WHERE id = %s", [amount, debit_id])
+    cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance + %s WHERE id = %s", [amount, credit_id])
+    cursor.execute(
+        f"INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id, memo,"
+        f" created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        [debit_id, credit_id, unit, amount, kind, key, reverses_id, memo, now],
+    )
+    return cursor.fetchone()[0], "posted", unit, balance
 
 
 def _replayed(key: str, debit_id: int, credit_id: int, amount: int, kind: str) -> Transfer:

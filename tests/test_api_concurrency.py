@@ -35,20 +35,21 @@ def test_a_concurrent_duplicate_is_told_request_in_progress_at_once(monkeypatch)
     body = {"card": member.card.number, "pin": member.pin, "amount": 1_000}
 
     inside, release = threading.Event(), threading.Event()
-    real_debit = payments._debit
+    real_record = payments._record_purchase
 
-    def slow_debit(*args, **kwargs):
-        # The first request holds its advisory lock here until the duplicate has been answered.
+    def slow_record(*args, **kwargs):
+        # The first request has moved the money and holds the key's lock (the ledger's)
+        # here until the duplicate has been answered.
         inside.set()
         assert release.wait(10)
-        return real_debit(*args, **kwargs)
+        return real_record(*args, **kwargs)
 
-    monkeypatch.setattr(payments, "_debit", slow_debit)
+    monkeypatch.setattr(payments, "_record_purchase", slow_record)
     results = {}
     first = threading.Thread(target=lambda: results.__setitem__("first", post(key, body, "sale-1")))
     first.start()
     assert inside.wait(10)
-    monkeypatch.setattr(payments, "_debit", real_debit)  # the duplicate must not wait in the hook
+    monkeypatch.setattr(payments, "_record_purchase", real_record)  # the duplicate must not wait in the hook
 
     duplicate = post(key, body, "sale-1")  # from this thread, while the first is in its transaction
     assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_in_progress"

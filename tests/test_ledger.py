@@ -16,6 +16,15 @@ def allocate(wallet, amount, key=None):
     return ledger.transfer(debit=issuance, credit=wallet, amount=amount, kind=TransferKind.ALLOCATION, idempotency_key=key)
 
 
+@pytest.fixture(autouse=True, params=["one statement", "step by step"])
+def ledger_path(request, monkeypatch):
+    """Every test here runs against both ways the ledger posts: PostgreSQL's
+    ledger_transfer() function, and the statements the SQLite demo runs instead, so
+    that the two cannot drift apart."""
+    if request.param == "step by step":
+        monkeypatch.setattr(ledger, "_post_in_one_statement", ledger._post_step_by_step)
+
+
 @pytest.fixture
 def wallet(db):
     return ledger.open_account(AccountKind.WALLET)
@@ -45,6 +54,31 @@ def test_a_wallet_never_goes_below_zero(wallet, vendor_account):
     wallet.refresh_from_db()
     assert wallet.balance == 1_000
     assert not Transfer.objects.filter(kind=TransferKind.PURCHASE).exists()
+
+
+def test_a_refusal_writes_nothing_and_leaves_the_callers_transaction_usable(wallet, vendor_account):
+    allocate(wallet, 1_000)
+    with transaction.atomic():
+        with pytest.raises(ledger.InsufficientFunds) as short:
+            ledger.transfer(debit=wallet, credit=vendor_account, amount=1_500, kind=TransferKind.PURCHASE)
+        assert short.value.context["balance"] == 1_000  # read under the lock the transaction keeps
+        ledger.transfer(debit=wallet, credit=vendor_account, amount=1_000, kind=TransferKind.PURCHASE)
+    wallet.refresh_from_db()
+    assert wallet.balance == 0
+    assert Transfer.objects.filter(kind=TransferKind.PURCHASE).count() == 1
+
+
+def test_a_transfer_to_the_same_account_is_refused_by_the_database(wallet):
+    allocate(wallet, 1_000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ledger.transfer(debit=wallet, credit=wallet, amount=100, kind=TransferKind.PURCHASE)
+    wallet.refresh_from_db()
+    assert wallet.balance == 1_000
+
+
+def test_an_unknown_account_is_named(wallet):
+    with pytest.raises(Account.DoesNotExist, match=f"account {wallet.pk + 1000}"):
+        ledger.transfer(debit=wallet, credit=wallet.pk + 1000, amount=100, kind=TransferKind.PURCHASE)
 
 
 def test_the_database_refuses_a_negative_wallet_even_behind_the_service(wallet):
@@ -191,6 +225,36 @@ def test_twenty_threads_spending_from_one_wallet_never_take_it_below_zero():
     assert len(succeeded) == 14 and len(refused) == threads * attempts_per_thread - 14
     assert sum(succeeded) == 10_000 - wallet.balance
     assert sum(Account.objects.filter(pk__in=[s.pk for s in shops]).values_list("balance", flat=True)) == sum(succeeded)
+    call_command("check_ledger")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_transfers_crossing_one_pair_of_accounts_in_both_directions_never_deadlock():
+    wallet, shop = ledger.open_account(AccountKind.WALLET), ledger.open_account(AccountKind.VENDOR)
+    allocate(wallet, 100_000)
+    errors, start = [], threading.Barrier(8)
+
+    def cross(n):
+        try:
+            start.wait()
+            for _ in range(15):
+                debit, credit = (wallet, shop) if n % 2 else (shop, wallet)
+                kind = TransferKind.PURCHASE if n % 2 else TransferKind.REFUND
+                ledger.transfer(debit=debit.pk, credit=credit.pk, amount=100, kind=kind)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=cross, args=(n,)) for n in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert errors == []
+    wallet.refresh_from_db()
+    assert wallet.balance == 100_000  # as many purchases as refunds of the same amount
     call_command("check_ledger")
 
 

@@ -2,10 +2,12 @@
 and the web terminal.
 
 A purchase is one short database transaction (DESIGN.md, "The payment at the till"):
-the conditional debit of the wallet and the credit of the vendor (ledger.transfer), the
-Purchase row and the idempotency row, under a per-(vendor, key) advisory lock taken with
-pg_try_advisory_xact_lock, so a concurrent duplicate is told `request_in_progress` at
-once instead of queueing behind the first.
+the debit of the wallet and the credit of the vendor (ledger.transfer), the Purchase
+row and the idempotency row. The ledger key is derived from (vendor, Idempotency-Key),
+and the ledger only tries its lock on it (`wait=False`), so a concurrent duplicate is
+told `request_in_progress` at once instead of queueing behind the first; a duplicate
+that comes after the first finished finds the ledger key used, and gets the stored
+answer.
 
 Which outcomes a key keeps (and replays): only those that moved money (201). Every
 decline and every error leaves the key free, so the till can retry the same sale under
@@ -36,13 +38,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allocations import ledger
-from allocations.models import Account, TransferKind
+from allocations.models import TransferKind
 from caisse.db import prepared_cursor
 from members import cards, notices
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor
 
-_ACCOUNT = Account._meta.db_table
 MAX_KEY_LENGTH = 255
 
 
@@ -252,7 +253,6 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
 
     try:
         with transaction.atomic():
-            _take_lock(vendor.pk, key)
             if daily_cap():
                 _check_daily_cap(vendor.pk, auth.card_id, amount, partial)
             captured, posted = _debit(vendor, auth.wallet_id, amount, partial, key)
@@ -308,22 +308,19 @@ def _record_purchase(purchase: Purchase, key: str, print_: str) -> dict:
 def _debit(vendor: Vendor, wallet_id: int, amount: int, partial: bool, key: str):
     ledger_key = _ledger_key("purchase", vendor.pk, key)
     try:
-        # Without `partial`, a refusal ends the whole purchase: no savepoint is needed.
         return amount, ledger.transfer(debit=wallet_id, credit=vendor.account_id, amount=amount,
-                                       kind=TransferKind.PURCHASE, idempotency_key=ledger_key, savepoint=partial)
-    except ledger.InsufficientFunds:
-        if not partial:
+                                       kind=TransferKind.PURCHASE, idempotency_key=ledger_key, wait=False)
+    except ledger.KeyBusy:
+        raise RequestInProgress(param="Idempotency-Key")
+    except ledger.InsufficientFunds as short:
+        # A refusal wrote nothing, and the wallet's row stays locked by this transaction:
+        # what it holds cannot change before the partial capture takes it.
+        balance = short.context["balance"]
+        if not partial or balance <= 0:
             raise Declined(_("The balance is too low for this amount."), code="insufficient_funds", param="amount")
-    # Partial capture: lock the wallet and take what it holds; nothing else can spend it
-    # between the read and the debit.
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT balance FROM {_ACCOUNT} WHERE id = %s FOR UPDATE", [wallet_id])
-        balance = cursor.fetchone()[0]
-    if balance <= 0:
-        raise Declined(_("The balance is too low for this amount."), code="insufficient_funds", param="amount")
     captured = min(balance, amount)
     return captured, ledger.transfer(debit=wallet_id, credit=vendor.account_id, amount=captured,
-                                     kind=TransferKind.PURCHASE, idempotency_key=ledger_key)
+                                     kind=TransferKind.PURCHASE, idempotency_key=ledger_key, wait=False)
 
 
 def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -> None:
