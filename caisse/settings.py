@@ -167,6 +167,8 @@ if ZERO_CONFIG:
 else:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"]["ENGINE"] = "caisse.postgresql"  # health checks after idleness only
     # Django turns psycopg's prepared statements off (its cursors bind parameters on the
     # client and could not use them); the payment's statements, run through
     # caisse.db.prepared_cursor, ask for them explicitly.

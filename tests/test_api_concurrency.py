@@ -2,11 +2,13 @@
 
 import json
 import threading
+import time
 import uuid
 
+import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client
 
 from allocations.models import Account
@@ -148,3 +150,51 @@ def test_concurrent_refunds_of_one_purchase_never_exceed_what_it_captured():
     assert Purchase.objects.get().refunded == 900
     assert Account.objects.get(pk=member.household.wallet_id).balance == 4_900
     call_command("check_ledger")
+
+
+def _terminate(backend_pid):
+    with psycopg.connect(dbname=connection.settings_dict["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+
+
+def test_a_connection_broken_while_idle_is_checked_and_replaced_before_the_next_payment():
+    shop, member = make_vendor(), make_member("F-0210", balance=5_000)
+    key = make_key(shop)
+    connection.ensure_connection()
+    _terminate(connection.connection.info.backend_pid)  # as a server restart does
+    connection.close_if_unusable_or_obsolete()  # what a request's start does (the test client skips it)
+    connection.answered_at = time.monotonic() - 60  # idle for a minute
+
+    paid = Client().post("/api/v1/purchases", json.dumps({"card": member.card.number, "pin": member.pin, "amount": 100}),
+                         content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}", HTTP_IDEMPOTENCY_KEY="k1")
+    assert paid.status_code == 201, paid.content
+
+
+def test_a_connection_lost_in_the_busy_second_is_a_503_and_the_retry_pays_once():
+    shop, member = make_vendor(), make_member("F-0211", balance=5_000)
+    key = make_key(shop)
+    body = json.dumps({"card": member.card.number, "pin": member.pin, "amount": 100})
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}", "HTTP_IDEMPOTENCY_KEY": "k2", "HTTP_ACCEPT_LANGUAGE": "en"}
+    connection.ensure_connection()
+    _terminate(connection.connection.info.backend_pid)
+    connection.close_if_unusable_or_obsolete()
+    connection.answered_at = time.monotonic()  # it answered a moment ago: not asked again
+
+    lost = Client().post("/api/v1/purchases", body, content_type="application/json", **headers)
+    assert lost.status_code == 503 and lost["Retry-After"] == "1"
+    assert lost.json()["error"]["code"] == "service_unavailable"
+    connection.close_if_unusable_or_obsolete()  # what the end of a request does: drops the broken connection
+
+    retry = Client().post("/api/v1/purchases", body, content_type="application/json", **headers)
+    assert retry.status_code == 201, retry.content
+    assert Account.objects.get(pk=member.household.wallet_id).balance == 4_900
+    call_command("check_ledger")
+
+
+def test_a_request_that_used_the_connection_marks_it_as_answering():
+    connection.answered_at = float("-inf")
+    connection.close_if_unusable_or_obsolete()  # a request start
+    with connection.cursor() as cursor:  # the request's first query: the health check runs
+        cursor.execute("SELECT 1")
+    connection.close_if_unusable_or_obsolete()  # the request's end
+    assert time.monotonic() - connection.answered_at < 1

@@ -155,12 +155,13 @@ ERRORS = {
         409: "idempotency_key_reused, request_in_progress",
         415: "unsupported_media_type",
         429: "rate_limited (see Retry-After)",
+        503: "service_unavailable: the database went away mid-request; retry under the same Idempotency-Key",
     }.items()
 }
 
 
 def _errors(*statuses):
-    return {status: ERRORS[status] for status in (401, 405, 406, 429, *statuses)}
+    return {status: ERRORS[status] for status in (401, 405, 406, 429, 503, *statuses)}
 
 
 IDEMPOTENCY_KEY = OpenApiParameter(

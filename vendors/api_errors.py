@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
@@ -67,6 +68,12 @@ def exception_handler(exc, context):
         status, body = 403, error_body(getattr(exc, "default_code", "forbidden") or "forbidden", exc.detail)
     elif isinstance(exc, exceptions.APIException):
         status, body = exc.status_code, error_body(exc.default_code, exc.detail)
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        # The database went away mid-request (a restart, a fail-over): nothing was
+        # written, and a retry under the same Idempotency-Key is safe.
+        logger.warning("database unavailable during an API request: %s", exc)
+        status, body = 503, error_body("service_unavailable", _("The service is briefly unavailable. Retry in a moment."))
+        headers["Retry-After"] = "1"
     else:
         logger.exception("unexpected error in the API")
         status, body = 500, error_body("internal_error", _("Something went wrong on our side. Retry later."))
