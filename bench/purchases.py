@@ -1,15 +1,17 @@
 """Benchmark of the tills' purchase endpoint against pgbench (not a test).
 
-    .venv/bin/python bench/purchases.py [--seconds 20] [--tills 8,32] [--workers 4]
+    .venv/bin/python bench/purchases.py [--seconds 20] [--tills 8,32] [--workers N --threads N]
 
 In one run, on a PostgreSQL database of its own (created, then dropped):
 
 1. migrates it and creates 32 approved vendors, each with its own API key, and for each
    till its own cards with a large balance (no two tills share a wallet: this measures
    the endpoint, not one wallet's row lock);
-2. starts gunicorn (gthread workers, keep-alive) on a free localhost port and, for each
-   N in --tills, runs N till processes that each POST /api/v1/purchases over one
-   persistent HTTP connection for a fixed time; prints purchases/s and p50/p99 latency;
+2. starts gunicorn as production does (gunicorn.conf.py: gthread workers, keep-alive)
+   on a free localhost port and, for each N in --tills, runs N tills (threads on bare
+   sockets, so the load generator takes little of the cores it shares) that each POST
+   /api/v1/purchases over one persistent HTTP connection for a fixed time; prints
+   purchases/s, p50/p99 latency, and the CPU each side used per purchase;
 3. runs `pgbench -i -s 10` then `pgbench -c 8 -j 2 -T 30` (tpcb-like: debit one account,
    credit another, log it) on the same database and prints the ratio;
 4. profiles 300 purchases in-process with pyinstrument and prints where the time goes.
@@ -164,10 +166,31 @@ def till_worker(port, till, seconds, start_at, results):
     results.append((latencies, errors))
 
 
-def load(port, tills, seconds):
+def cpu_seconds(server_group: int) -> dict:
+    """CPU time so far (user + system) of the gunicorn process group, of PostgreSQL's
+    processes and of this process (the tills), read from /proc."""
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "tills": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:
+            continue
+        ticks = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        if int(fields[2]) == server_group:
+            totals["gunicorn"] += ticks
+        elif b"postgres" in command:
+            totals["postgres"] += ticks
+        elif int(pid) == os.getpid():
+            totals["tills"] += ticks
+    return totals
+
+
+def load(port, tills, seconds, server_group=None):
     results = []
     start_at = time.time() + 0.5
     threads = [threading.Thread(target=till_worker, args=(port, till, seconds, start_at, results)) for till in tills]
+    before = cpu_seconds(server_group) if server_group else None
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -175,6 +198,10 @@ def load(port, tills, seconds):
     latencies = sorted(x for lat, _ in results for x in lat)
     errors = sum(e for _, e in results)
     q = statistics.quantiles(latencies, n=100)
+    if before is not None:  # CPU ms per purchase, by side
+        after = cpu_seconds(server_group)
+        print("        CPU per purchase: " + ", ".join(
+            f"{side} {1000 * (after[side] - before[side]) / len(latencies):.2f} ms" for side in after))
     return len(latencies) / seconds, q[49] * 1000, q[98] * 1000, errors, len(latencies)
 
 
@@ -182,8 +209,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--tills", default="8,32")
-    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: gunicorn.conf.py's)")
     parser.add_argument("--pgbench-seconds", type=int, default=30)
     args = parser.parse_args()
     levels = [int(n) for n in args.tills.split(",")]
@@ -197,9 +224,11 @@ def main():
         tills = json.loads(run([PYTHON, "-c", SETUP, str(max(levels)), str(CARDS_PER_TILL)], cwd=ROOT,
                                env=env()).stdout.strip().splitlines()[-1])
         port = free_port()
+        # The production configuration (gunicorn.conf.py, read from ROOT), unless overridden.
+        overrides = [*(["-w", str(args.workers)] if args.workers else []),
+                     *(["--threads", str(args.threads)] if args.threads else [])]
         gunicorn = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "caisse.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(args.workers),
-             "-k", "gthread", "--threads", str(args.threads), "--keep-alive", "30", "--log-level", "warning"],
+            [PYTHON, "-m", "gunicorn", "caisse.wsgi", "-b", f"127.0.0.1:{port}", *overrides, "--log-level", "warning"],
             cwd=ROOT, env=env(), start_new_session=True,
         )
         for _ in range(100):
@@ -208,11 +237,12 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), {os.cpu_count()} CPUs")
+        print(f"gunicorn: {args.workers or 'gunicorn.conf.py'} workers x {args.threads or 'gunicorn.conf.py'} threads "
+              f"(gthread), {os.cpu_count()} CPUs")
         load(port, tills[:2], 2)  # warm up: connections, imports, plans
         figures = {}
         for n in levels:
-            rate, p50, p99, errors, count = load(port, tills[:n], args.seconds)
+            rate, p50, p99, errors, count = load(port, tills[:n], args.seconds, server_group=gunicorn.pid)
             figures[n] = rate
             print(f"{n:>2} tills: {rate:7.1f} purchases/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
                   f"({count} purchases, {errors} not 201)")

@@ -45,7 +45,7 @@ def main() -> int:
     subprocess.run(seed, env=env, cwd=ROOT, check=True)
 
     commands = {
-        "web": [str(BIN / "gunicorn"), "caisse.wsgi", "--bind", f"{host}:{port}", "--workers", "2",
+        "web": [str(BIN / "gunicorn"), "caisse.wsgi", "--bind", f"{host}:{port}",
                 "--access-logfile", "-", "--graceful-timeout", "5"],
         "worker": [str(BIN / "celery"), "-A", "caisse", "worker", "--loglevel", "INFO", "--concurrency", "2"],
         "beat": [str(BIN / "celery"), "-A", "caisse", "beat", "--loglevel", "INFO"],
