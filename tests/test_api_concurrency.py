@@ -152,6 +152,48 @@ def test_concurrent_refunds_of_one_purchase_never_exceed_what_it_captured():
     call_command("check_ledger")
 
 
+def test_a_concurrent_duplicate_refund_is_told_request_in_progress_and_refunds_once(monkeypatch):
+    shop = make_vendor()
+    key = make_key(shop)
+    member = make_member("F-0204", balance=5_000)
+    purchase = post(key, {"card": member.card.number, "pin": member.pin, "amount": 1_000}, "p").json()
+
+    def give_back():
+        try:
+            return Client().post(f"/api/v1/purchases/{purchase['id']}/refunds", json.dumps({"amount": 300}),
+                                 content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}",
+                                 HTTP_IDEMPOTENCY_KEY="refund-1")
+        finally:
+            connections.close_all()
+
+    inside, release = threading.Event(), threading.Event()
+    real_body = payments.refund_body
+
+    def slow_body(*args, **kwargs):
+        # The first refund has moved the money and holds the key's lock until the duplicate is answered.
+        inside.set()
+        assert release.wait(10)
+        return real_body(*args, **kwargs)
+
+    monkeypatch.setattr(payments, "refund_body", slow_body)
+    results = {}
+    first = threading.Thread(target=lambda: results.__setitem__("first", give_back()))
+    first.start()
+    assert inside.wait(10)
+    monkeypatch.setattr(payments, "refund_body", real_body)
+
+    duplicate = give_back()
+    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_in_progress"
+    release.set()
+    first.join(10)
+    assert results["first"].status_code == 201
+    replay = give_back()
+    assert (replay.status_code, replay.json()) == (201, results["first"].json())
+    assert Purchase.objects.get().refunded == 300
+    assert Account.objects.get(pk=member.household.wallet_id).balance == 4_300
+    call_command("check_ledger")
+
+
 def _terminate(backend_pid):
     with psycopg.connect(dbname=connection.settings_dict["NAME"], autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", [backend_pid])

@@ -201,13 +201,6 @@ def _stored(vendor_id: int, key: str, print_: str) -> Outcome | None:
     return Outcome(status_code, json.loads(body) if isinstance(body, str) else body, replayed=True)
 
 
-def _take_lock(vendor_id: int, key: str) -> None:
-    with prepared_cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_id(vendor_id, key)])
-        if not cursor.fetchone()[0]:
-            raise RequestInProgress(param="Idempotency-Key")
-
-
 def _ledger_key(prefix: str, vendor_id: int, key: str) -> str:
     # The ledger's own key (unique across the fund) backs the idempotency row up: even
     # a path that skipped the lock could not move this money twice.
@@ -267,17 +260,21 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
                 shop, wallet_id = vendor.display_name, auth.wallet_id
                 transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
     except (_KeyTaken, ledger.IdempotencyConflict):
-        # The same key finished between our first look and the lock: the ledger's own key
-        # (derived from it) said so, and nothing was written. Answer what was answered.
-        stored = _stored(vendor.pk, key, print_)
-        if stored is None:
-            raise KeyReused(param="Idempotency-Key")
-        return stored
+        return _answered_before(vendor.pk, key, print_)
     return Outcome(201, body)
 
 
 class _KeyTaken(Exception):
-    """Raised inside the purchase's transaction to roll it back when its key was used."""
+    """Raised inside a payment's transaction to roll it back when its key was used."""
+
+
+def _answered_before(vendor_id: int, key: str, print_: str) -> Outcome:
+    # The same key finished between our first look and the ledger's lock: the ledger's
+    # own key (derived from it) said so, and nothing was written. Answer what was answered.
+    stored = _stored(vendor_id, key, print_)
+    if stored is None:
+        raise KeyReused(param="Idempotency-Key")
+    return stored
 
 
 _INSERT_PURCHASE_SQL = f"""
@@ -337,8 +334,9 @@ def _debit(vendor: Vendor, wallet_id: int, amount: int, partial: bool, key: str)
 def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -> None:
     # Serialise this card's purchases at this vendor for the rest of the transaction, so
     # two tills cannot both pass the cap.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(vendor_id, f"cap:{card_id}")])
+    if connection.vendor == "postgresql":  # SQLite's immediate transactions already serialise writers
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(vendor_id, f"cap:{card_id}")])
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     spent = Purchase.objects.filter(vendor_id=vendor_id, card_id=card_id, created_at__gte=start).aggregate(
         total=Sum(F("amount") - F("refunded")))["total"] or 0
@@ -351,36 +349,44 @@ def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -
 
 def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: int, reason: str = "") -> Outcome:
     """Give back `amount` cents of a purchase to the household's wallet; idempotent like
-    capture. The vendor's account may go below zero (refund after reimbursement)."""
+    capture, by the same means (the ledger key). The vendor's account may go below zero
+    (refund after reimbursement)."""
     key = validate_key(idempotency_key)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise InvalidRequest(_("The amount must be a whole number of cents, more than zero."), param="amount")
     if not vendor.takes_payments:
         raise VendorNotApproved()
-    if not Purchase.objects.filter(pk=purchase_id, vendor_id=vendor.pk).exists():
+    wallet_id = Purchase.objects.filter(pk=purchase_id, vendor_id=vendor.pk).values_list("wallet_id", flat=True).first()
+    if wallet_id is None:
         raise NotFound()
     print_ = fingerprint("refund", {"purchase": purchase_id, "amount": amount, "reason": reason})
     stored = _stored(vendor.pk, key, print_)
     if stored:
         return stored
 
-    with transaction.atomic():
-        _take_lock(vendor.pk, key)
-        stored = _stored(vendor.pk, key, print_)
-        if stored:
-            return stored
-        # The row lock serialises refunds of one purchase: two tills cannot both pass the check.
-        purchase = Purchase.objects.select_for_update().get(pk=purchase_id, vendor_id=vendor.pk)
-        if purchase.refunded + amount > purchase.amount:
-            raise RefundExceedsCaptured(param="amount")
-        posted = ledger.transfer(debit=vendor.account_id, credit=purchase.wallet_id, amount=amount,
-                                 kind=TransferKind.REFUND, idempotency_key=_ledger_key("refund", vendor.pk, key))
-        refund = Refund.objects.create(purchase=purchase, transfer_id=posted.transfer.pk, amount=amount,
-                                       reason=reason, created_at=posted.transfer.created_at)
-        Purchase.objects.filter(pk=purchase.pk).update(refunded=F("refunded") + amount)
-        body = refund_body(refund)
-        IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
-        shop, wallet_id = vendor.display_name, purchase.wallet_id
-        transaction.on_commit(
-            lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
+    try:
+        with transaction.atomic():
+            try:
+                posted = ledger.transfer(debit=vendor.account_id, credit=wallet_id, amount=amount,
+                                         kind=TransferKind.REFUND, idempotency_key=_ledger_key("refund", vendor.pk, key),
+                                         wait=False)
+            except ledger.KeyBusy:
+                raise RequestInProgress(param="Idempotency-Key")
+            if not posted.created:
+                raise _KeyTaken()
+            # One conditional UPDATE, no read-modify-write: of two concurrent refunds, the
+            # second is checked against what the first left (and rolled back, transfer
+            # included, when it would pass what the purchase captured).
+            if not Purchase.objects.filter(pk=purchase_id, refunded__lte=F("amount") - amount).update(
+                    refunded=F("refunded") + amount):
+                raise RefundExceedsCaptured(param="amount")
+            refund = Refund.objects.create(purchase_id=purchase_id, transfer_id=posted.transfer.pk, amount=amount,
+                                           reason=reason, created_at=posted.transfer.created_at)
+            body = refund_body(refund)
+            IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
+            shop = vendor.display_name
+            transaction.on_commit(
+                lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
+    except (_KeyTaken, ledger.IdempotencyConflict):
+        return _answered_before(vendor.pk, key, print_)
     return Outcome(201, body)
