@@ -5,6 +5,9 @@ import uuid
 
 import pytest
 from django.core import mail
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from django.test import Client
 
 from allocations.models import Account, Transfer, TransferKind
@@ -12,6 +15,7 @@ from members import cards
 from members.models import Card
 from vendors import services
 from vendors.models import IdempotencyRecord, Purchase, Vendor
+from vendors.serializers import PurchaseRequest, RefundRequest, validated_if_plainly_valid
 
 from .member_fixtures import make_member
 from .vendor_fixtures import make_coordinator, make_key, make_vendor
@@ -398,3 +402,33 @@ def test_the_schema_documents_the_endpoints_and_the_error_shape(client):
     assert {"201", "400", "401", "402", "403", "409", "429"} <= set(post["responses"])
     assert any(p["name"] == "Idempotency-Key" and p["required"] for p in post["parameters"])
     assert client.get("/api/v1/docs/").status_code == 200
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-10**12, max_value=10**12), st.floats(allow_nan=False),
+    st.text(max_size=300), st.sampled_from(["", "  ", " 4242 4242 ", "\x00", "x" * 255, "x" * 256, " " + "x" * 255]),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@pytest.mark.parametrize("request_class", [PurchaseRequest, RefundRequest])
+@hypothesis_settings(max_examples=400, derandomize=True, deadline=None)
+@given(data=st.dictionaries(st.sampled_from(["card", "pin", "amount", "reference", "partial", "reason", "x"]),
+                            _VALUES, max_size=6))
+def test_the_fast_validation_of_a_body_never_differs_from_the_serializer(request_class, data):
+    """Payments skip building the DRF serializer when a body is plainly valid: on any
+    body, what the short cut accepts the serializer accepts, with the same result."""
+    fast = validated_if_plainly_valid(request_class, data)
+    serializer = request_class(data=data)
+    if fast is not None:
+        assert serializer.is_valid(), serializer.errors
+        assert fast == dict(serializer.validated_data)
+
+
+@pytest.mark.parametrize("request_class, body", [
+    (PurchaseRequest, {"card": "9250 0000 0000 0001", "pin": "1234", "amount": 1250}),
+    (PurchaseRequest, {"card": "abc", "pin": "1234", "amount": 1, "reference": "t 42", "partial": True}),
+    (RefundRequest, {"amount": 500, "reason": "abîmé"}),
+])
+def test_an_ordinary_body_takes_the_short_cut(request_class, body):
+    assert validated_if_plainly_valid(request_class, body) == dict(request_class(data=body).run_validation(body))
