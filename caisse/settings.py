@@ -114,14 +114,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "caisse.middleware.SessionMiddleware",  # the three caisse.middleware: not on /api/
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "caisse.middleware.AuthenticationMiddleware",
     # After authentication: the audit trail records the user behind each change.
     "caisse.audit.middleware.HistoryMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "caisse.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "users.middleware.RequireStaffMFAMiddleware",

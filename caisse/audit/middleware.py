@@ -8,13 +8,15 @@ alone, so that the payment's hot path carries no extra statement."""
 from django.db import connection
 from pghistory.middleware import HistoryMiddleware as PgHistoryMiddleware
 
+from caisse.middleware import API_PREFIX
+
 
 class HistoryMiddleware(PgHistoryMiddleware):
     def __call__(self, request):
         if (
             connection.vendor != "postgresql"
             or request.method in ("GET", "HEAD", "OPTIONS")
-            or request.path.startswith("/api/")
+            or request.path_info.startswith(API_PREFIX)
         ):
             return self.get_response(request)
         return super().__call__(request)
