@@ -28,7 +28,7 @@ from . import payments, selectors, serializers
 from .api_errors import exception_handler
 from caisse.db import model_order, prepared_cursor
 
-from .models import ApiKey, Vendor
+from .models import ApiKey, IdempotencyRecord, Vendor
 from .services import hash_key
 
 # --- Authentication, permission, rate limit --------------------------------------------
@@ -39,31 +39,49 @@ class Till:
 
     is_authenticated = True
 
-    def __init__(self, api_key: ApiKey):
+    def __init__(self, api_key: ApiKey, known_record=payments.LOOK_IT_UP):
         self.api_key = api_key
         self.vendor: Vendor = api_key.vendor
+        # The record of this request's Idempotency-Key, read with the key (payments.RECORD_COLUMNS).
+        self.known_record = known_record
 
 
 _KEY_FIELDS = model_order(ApiKey, "id", "vendor_id", "label", "prefix")
 _VENDOR_FIELDS = model_order(Vendor, "id", "slug", "display_name", "status", "account_id")
 # The vendor comes in the same query, read on every request, so that a suspension or a
-# revoked key takes effect from the next one. Hand-written: every payment starts here.
+# revoked key takes effect from the next one; and, for a POST, what the request's
+# Idempotency-Key already answered (the look every payment makes before anything else).
+# Hand-written: every payment starts here.
 _KEY_SQL = f"""
-    SELECT {", ".join(f"k.{name}" for name in _KEY_FIELDS)}, {", ".join(f"v.{name}" for name in _VENDOR_FIELDS)}
+    SELECT {", ".join(f"k.{name}" for name in _KEY_FIELDS)}, {", ".join(f"v.{name}" for name in _VENDOR_FIELDS)},
+           {", ".join(f"r.{name}" for name in payments.RECORD_COLUMNS)}
     FROM {ApiKey._meta.db_table} k JOIN {Vendor._meta.db_table} v ON v.id = k.vendor_id
+    LEFT JOIN {IdempotencyRecord._meta.db_table} r ON r.vendor_id = k.vendor_id AND r.key = %s
     WHERE k.key_hash = %s AND k.revoked_at IS NULL
 """
 
 
-def key_of_till(key_hash: str) -> ApiKey | None:
+def key_of_till(key_hash: str, idempotency_key: str | None = None) -> tuple[ApiKey | None, tuple | None]:
+    """The till's key with its vendor, and the record of `idempotency_key` (None if none)."""
     with prepared_cursor() as cursor:
-        cursor.execute(_KEY_SQL, [key_hash])
+        cursor.execute(_KEY_SQL, [idempotency_key, key_hash])
         row = cursor.fetchone()
     if row is None:
-        return None
+        return None, None
+    vendor_end = len(_KEY_FIELDS) + len(_VENDOR_FIELDS)
     api_key = ApiKey.from_db(connection.alias, _KEY_FIELDS, row[: len(_KEY_FIELDS)])
-    api_key.vendor = Vendor.from_db(connection.alias, _VENDOR_FIELDS, row[len(_KEY_FIELDS) :])
-    return api_key
+    api_key.vendor = Vendor.from_db(connection.alias, _VENDOR_FIELDS, row[len(_KEY_FIELDS) : vendor_end])
+    record = row[vendor_end:]
+    return api_key, (None if record[0] is None else record)
+
+
+def _usable_idempotency_key(request) -> str | None:
+    if request.method != "POST":
+        return None
+    try:
+        return payments.validate_key(request.headers.get("Idempotency-Key"))
+    except payments.InvalidRequest:
+        return None  # the view says what is wrong with it
 
 
 class BearerKeyAuthentication(BaseAuthentication):
@@ -74,10 +92,11 @@ class BearerKeyAuthentication(BaseAuthentication):
         scheme, _sep, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise exceptions.AuthenticationFailed()
-        api_key = key_of_till(hash_key(key.strip()))
+        idempotency_key = _usable_idempotency_key(request)
+        api_key, record = key_of_till(hash_key(key.strip()), idempotency_key)
         if api_key is None:
             raise exceptions.AuthenticationFailed()
-        return Till(api_key), api_key
+        return Till(api_key, payments.LOOK_IT_UP if idempotency_key is None else record), api_key
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
@@ -287,6 +306,7 @@ class PurchasesView(TillAPIView):
         payments.validate_key(key)
         data = self.parse(serializers.PurchaseRequest)
         return self.answer(payments.capture(vendor=self.vendor, idempotency_key=key, till=request.user.api_key.label,
+                                            known_record=request.user.known_record,
                                             **data))
 
 
@@ -318,7 +338,8 @@ class RefundsView(TillAPIView):
         payments.validate_key(key)
         purchase_pk = _purchase_id(purchase_id)
         data = self.parse(serializers.RefundRequest)
-        return self.answer(payments.refund(vendor=self.vendor, purchase_id=purchase_pk, idempotency_key=key, **data))
+        return self.answer(payments.refund(vendor=self.vendor, purchase_id=purchase_pk, idempotency_key=key,
+                                           known_record=request.user.known_record, **data))
 
 
 class VendorView(TillAPIView):
