@@ -12,6 +12,12 @@ from . import views
 admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
+    # The tills' API first (each payment resolves its address; no need to try the pages'
+    # patterns), then a JSON 404 for anything else under /api/v1/.
+    path("api/v1/", include("vendors.api_urls")),
+    path("api/v1/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include(vendor_api_urls.fallback)),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -21,11 +27,7 @@ urlpatterns = [
     path("portal/", include("members.urls")),
     # Applying, the desk, the household's contribution and data pages, draw results.
     path("", include("members.household_urls")),
-    path("api/v1/schema/", SpectacularAPIView.as_view(api_version="v1"), name="api-schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    # The tills' API, then a JSON 404 for anything else under /api/v1/; the vendors' pages.
-    path("api/v1/", include("vendors.api_urls")),
-    path("api/v1/", include(vendor_api_urls.fallback)),
+    # The vendors' pages.
     path("vendor/", include("vendors.urls")),
     # The citizen committee: votes, results, the register of decisions, meetings.
     path("committee/", include("governance.urls")),

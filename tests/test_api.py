@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -391,6 +392,10 @@ def test_the_rate_limit_is_429_with_retry_after(settings, till, member):
     assert 1 <= int(response["Retry-After"]) <= 60
     # Per key: another till of the same shop is not limited.
     assert Till(make_key(Vendor.objects.get())).get("/api/v1/vendor").status_code == 200
+    # The window's counters expire on their own in Redis (no key is kept for ever).
+    redis = cache._cache.get_client(write=True)
+    counters = redis.keys(cache.make_and_validate_key("api-rate:*"))
+    assert len(counters) == 2 and all(0 < redis.ttl(counter) <= 120 for counter in counters)
 
 
 def test_the_schema_documents_the_endpoints_and_the_error_shape(client):

@@ -117,24 +117,24 @@ class IsTill(BasePermission):
         return True
 
 
+# INCR, and EXPIRE the first time: one command, atomic on the server.
+_COUNT_SCRIPT = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+
+
 @functools.lru_cache(maxsize=64)
-def _redis_of(cache_client):
+def _request_counter(cache_client):
     # Django's Redis cache builds a new client object on every call; one per cache
-    # client (writes all go to its first server, through a shared pool) spares each
-    # request that work.
-    return cache_client.get_client(write=True)
+    # client (writes all go to its first server, through a shared pool), with the script
+    # registered once, spares each request that work.
+    return cache_client.get_client(write=True).register_script(_COUNT_SCRIPT)
 
 
 def _count_request(key: str) -> int:
     """This window's count for the key, shared by every worker: on Redis one round trip
-    (INCR and a first-time EXPIRE in one pipeline); through Django's cache elsewhere."""
+    (a script, run by its digest); through Django's cache elsewhere."""
     cache_client = getattr(cache, "_cache", None)
     if hasattr(cache_client, "get_client"):
-        full_key = cache.make_and_validate_key(key)
-        pipe = _redis_of(cache_client).pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, 120, nx=True)
-        return pipe.execute()[0]
+        return _request_counter(cache_client)(keys=[cache.make_and_validate_key(key)], args=[120])
     try:
         return cache.incr(key)
     except ValueError:
