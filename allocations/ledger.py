@@ -15,8 +15,9 @@ transaction, without a table-wide lock, in this order:
 4. the two balance updates and the transfer row.
 
 On PostgreSQL this is one statement, the `ledger_transfer()` function (migration
-allocations 0009); elsewhere (the SQLite demo) the same steps run one by one. The tests
-run both on PostgreSQL, so they cannot drift apart.
+allocations 0009), which a caller may also embed in a statement of its own (Posting);
+elsewhere (the SQLite demo) the same steps run one by one. The tests run both on
+PostgreSQL, so they cannot drift apart.
 """
 
 from __future__ import annotations
@@ -80,110 +81,133 @@ def _pk(account: Account | int) -> int:
     return account if isinstance(account, int) else account.pk
 
 
-def transfer(
-    *,
-    debit: Account | int,
-    credit: Account | int,
-    amount: int,
-    kind: str,
-    idempotency_key: str | None = None,
-    memo: str = "",
-    reverses: Transfer | int | None = None,
-    at: datetime | None = None,
-    wait: bool = True,
-) -> Posted:
-    """Move `amount` cents from `debit` to `credit`; see the module docstring.
+class Posting:
+    """One transfer to post: its arguments checked, the statement that posts it, and what
+    that statement's answer means (`result`).
 
-    `at` dates a movement that happened earlier (an import, the demo's history); the
-    balances still change now, and the transfer is as immutable as any other.
-    Raises InsufficientFunds (its `context["balance"]` is the debit's balance, read under
-    the row lock the caller's transaction still holds), UnitMismatch, Account.DoesNotExist
-    IdempotencyConflict or (with `wait=False`) KeyBusy; any of them has written nothing.
+    transfer() runs it in its own short transaction. On PostgreSQL a caller that must
+    write rows of its own with the transfer, atomically, may instead embed `statement()`
+    in a single statement of its own (a `WITH` query reading its COLUMNS); `result` then
+    reads the same columns.
     """
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise InvalidAmount(amount=amount)
-    debit_id, credit_id = _pk(debit), _pk(credit)
-    reverses_id = None if reverses is None else (reverses if isinstance(reverses, int) else reverses.pk)
-    now = at or timezone.now()
-    args = (debit_id, credit_id, amount, kind, idempotency_key, reverses_id, memo, now, wait)
 
-    with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
-        post = _post_in_one_statement if cursor.db.vendor == "postgresql" else _post_step_by_step
-        transfer_id, outcome, unit, balance = post(cursor, *args)
+    COLUMNS = ("transfer_id", "outcome", "unit", "debit_balance", "moved")
 
-    if outcome == "posted":
-        return Posted(
-            Transfer(id=transfer_id, debit_id=debit_id, credit_id=credit_id, unit=unit, amount=amount, kind=kind,
-                     idempotency_key=idempotency_key, reverses_id=reverses_id, memo=memo, created_at=now),
-            created=True,
+    def __init__(self, *, debit: Account | int, credit: Account | int, amount: int, kind: str,
+                 idempotency_key: str | None = None, memo: str = "", reverses: Transfer | int | None = None,
+                 at: datetime | None = None, wait: bool = True, up_to: bool = False):
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            raise InvalidAmount(amount=amount)
+        self.debit_id, self.credit_id = _pk(debit), _pk(credit)
+        self.amount, self.kind, self.key, self.memo = amount, kind, idempotency_key, memo
+        self.reverses_id = None if reverses is None else (reverses if isinstance(reverses, int) else reverses.pk)
+        self.at = at or timezone.now()
+        self.wait, self.up_to = wait, up_to
+
+    def statement(self) -> tuple[str, list]:
+        """PostgreSQL only: the SELECT that posts the transfer, with its parameters."""
+        return (
+            f"SELECT {', '.join(self.COLUMNS)} "
+            "FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, %s::text[], %s, %s)",
+            [self.debit_id, self.credit_id, self.amount, self.kind, self.key, self.reverses_id, self.memo, self.at,
+             _NEGATIVE_KINDS, self.wait, self.up_to],
         )
-    if outcome == "replayed":
-        return Posted(_replayed(idempotency_key, debit_id, credit_id, amount, kind), created=False)
-    if outcome == "busy":
-        raise KeyBusy(key=idempotency_key)
-    if outcome == "insufficient_funds":
-        raise InsufficientFunds(account_id=debit_id, amount=amount, balance=balance)
-    if outcome == "unit_mismatch":
-        raise UnitMismatch(debit=debit_id, credit=credit_id)
-    raise Account.DoesNotExist(f"account {debit_id if outcome == 'no_debit_account' else credit_id}")
+
+    def run(self, cursor) -> tuple:
+        if cursor.db.vendor == "postgresql":
+            cursor.execute(*self.statement())
+            return cursor.fetchone()
+        return self._run_step_by_step(cursor)
+
+    def result(self, transfer_id, outcome, unit, balance, moved) -> Posted:
+        """The Posted transfer; or the refusal raised (nothing was written)."""
+        if outcome == "posted":
+            return Posted(
+                Transfer(id=transfer_id, debit_id=self.debit_id, credit_id=self.credit_id, unit=unit, amount=moved,
+                         kind=self.kind, idempotency_key=self.key, reverses_id=self.reverses_id, memo=self.memo,
+                         created_at=self.at),
+                created=True,
+            )
+        if outcome == "replayed":
+            return Posted(self._first_with_this_key(), created=False)
+        if outcome == "busy":
+            raise KeyBusy(key=self.key)
+        if outcome == "insufficient_funds":
+            raise InsufficientFunds(account_id=self.debit_id, amount=self.amount, balance=balance)
+        if outcome == "unit_mismatch":
+            raise UnitMismatch(debit=self.debit_id, credit=self.credit_id)
+        raise Account.DoesNotExist(f"account {self.debit_id if outcome == 'no_debit_account' else self.credit_id}")
+
+    def _first_with_this_key(self) -> Transfer:
+        first = Transfer.objects.filter(idempotency_key=self.key).first()
+        if first is None:  # the key is free: the insert found no debit account
+            raise Account.DoesNotExist(f"account {self.debit_id}")
+        same_amount = first.amount == self.amount or (self.up_to and first.amount < self.amount)
+        if (first.debit_id, first.credit_id, first.kind) != (self.debit_id, self.credit_id, self.kind) or not same_amount:
+            raise IdempotencyConflict(key=self.key)
+        return first
+
+    def _run_step_by_step(self, cursor) -> tuple:
+        """ledger_transfer(), statement by statement (SQLite has no functions, and its
+        immediate transactions already keep every other writer out). The tests run it on
+        PostgreSQL too."""
+        debit_id, credit_id, key = self.debit_id, self.credit_id, self.key
+        if debit_id == credit_id:
+            raise IntegrityError("transfer_distinct_accounts: a transfer needs two distinct accounts")
+        if key is not None:
+            if cursor.db.vendor == "postgresql":
+                lock = "pg_advisory_xact_lock" if self.wait else "pg_try_advisory_xact_lock"
+                cursor.execute(f"SELECT {lock}(hashtextextended(%s, 0))", ["ledger:" + key])
+                if cursor.fetchone()[0] is False:
+                    return None, "busy", None, None, None
+            cursor.execute(f"SELECT 1 FROM {_TRANSFER} WHERE idempotency_key = %s", [key])
+            if cursor.fetchone():
+                return None, "replayed", None, None, None
+        for_update = " FOR UPDATE" if cursor.db.features.has_select_for_update else ""
+        cursor.execute(f"SELECT id, unit, kind, balance FROM {_ACCOUNT} WHERE id IN (%s, %s) ORDER BY id{for_update}",
+                       [debit_id, credit_id])
+        accounts = {row[0]: row[1:] for row in cursor.fetchall()}
+        if debit_id not in accounts:
+            return None, "no_debit_account", None, None, None
+        if credit_id not in accounts:
+            return None, "no_credit_account", None, None, None
+        (unit, debit_kind, balance), credit_unit = accounts[debit_id], accounts[credit_id][0]
+        if unit != credit_unit:
+            return None, "unit_mismatch", unit, balance, None
+        moved = self.amount
+        if balance < moved and debit_kind not in _NEGATIVE_KINDS:
+            if not (self.up_to and balance > 0):
+                return None, "insufficient_funds", unit, balance, None
+            moved = balance
+        cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance - %s WHERE id = %s", [moved, debit_id])
+        cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance + %s WHERE id = %s", [moved, credit_id])
+        cursor.execute(
+            f"INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id, memo,"
+            f" created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [debit_id, credit_id, unit, moved, self.kind, key, self.reverses_id, self.memo, self.at],
+        )
+        return cursor.fetchone()[0], "posted", unit, balance, moved
 
 
 _NEGATIVE_KINDS = [kind.value for kind in MAY_GO_NEGATIVE]
 
 
-def _post_in_one_statement(cursor, *args):
-    cursor.execute(
-        "SELECT transfer_id, outcome, unit, debit_balance "
-        "FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, %s::text[], %s)",
-        [*args[:-1], _NEGATIVE_KINDS, args[-1]],
-    )
-    return cursor.fetchone()
+def transfer(**posting) -> Posted:
+    """Move `amount` cents from `debit` to `credit` (Posting's arguments); see the module
+    docstring.
 
-
-def _post_step_by_step(cursor, debit_id, credit_id, amount, kind, key, reverses_id, memo, now, wait):
-    """ledger_transfer(), statement by statement (SQLite has no functions, and its
-    immediate transactions already keep every other writer out)."""
-    if debit_id == credit_id:
-        raise IntegrityError("transfer_distinct_accounts: a transfer needs two distinct accounts")
-    if key is not None:
-        if cursor.db.vendor == "postgresql":
-            lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-            cursor.execute(f"SELECT {lock}(hashtextextended(%s, 0))", ["ledger:" + key])
-            if cursor.fetchone()[0] is False:
-                return None, "busy", None, None
-        cursor.execute(f"SELECT 1 FROM {_TRANSFER} WHERE idempotency_key = %s", [key])
-        if cursor.fetchone():
-            return None, "replayed", None, None
-    for_update = " FOR UPDATE" if cursor.db.features.has_select_for_update else ""
-    cursor.execute(f"SELECT id, unit, kind, balance FROM {_ACCOUNT} WHERE id IN (%s, %s) ORDER BY id{for_update}",
-                   [debit_id, credit_id])
-    accounts = {row[0]: row[1:] for row in cursor.fetchall()}
-    if debit_id not in accounts:
-        return None, "no_debit_account", None, None
-    if credit_id not in accounts:
-        return None, "no_credit_account", None, None
-    (unit, debit_kind, balance), credit_unit = accounts[debit_id], accounts[credit_id][0]
-    if unit != credit_unit:
-        return None, "unit_mismatch", unit, balance
-    if balance < amount and debit_kind not in _NEGATIVE_KINDS:
-        return None, "insufficient_funds", unit, balance
-    cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance - %s WHERE id = %s", [amount, debit_id])
-    cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance + %s WHERE id = %s", [amount, credit_id])
-    cursor.execute(
-        f"INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id, memo,"
-        f" created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-        [debit_id, credit_id, unit, amount, kind, key, reverses_id, memo, now],
-    )
-    return cursor.fetchone()[0], "posted", unit, balance
-
-
-def _replayed(key: str, debit_id: int, credit_id: int, amount: int, kind: str) -> Transfer:
-    first = Transfer.objects.filter(idempotency_key=key).first()
-    if first is None:  # the key is free: the insert found no debit account
-        raise Account.DoesNotExist(f"account {debit_id}")
-    if (first.debit_id, first.credit_id, first.amount, first.kind) != (debit_id, credit_id, amount, kind):
-        raise IdempotencyConflict(key=key)
-    return first
+    `at` dates a movement that happened earlier (an import, the demo's history); the
+    balances still change now, and the transfer is as immutable as any other. With
+    `up_to`, a debit that holds less moves what it holds (if anything): the Posted
+    transfer's amount says how much.
+    Raises InsufficientFunds (its `context["balance"]` is the debit's balance),
+    UnitMismatch, Account.DoesNotExist, IdempotencyConflict or (with `wait=False`)
+    KeyBusy; any of them has written nothing.
+    """
+    posting = Posting(**posting)
+    with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
+        row = posting.run(cursor)
+    return posting.result(*row)
 
 
 def reverse(original: Transfer | int, *, memo: str = "") -> Posted:

@@ -30,32 +30,34 @@ def post(key, body, idempotency_key):
         connections.close_all()
 
 
-def test_a_concurrent_duplicate_is_told_request_in_progress_at_once(monkeypatch):
+def _wait_until(condition_sql, timeout=10.0):
+    """Polls PostgreSQL (from a connection of its own) until the condition holds."""
+    with psycopg.connect(dbname=connection.settings_dict["NAME"], autocommit=True) as watcher:
+        deadline = time.monotonic() + timeout
+        while not watcher.execute(condition_sql).fetchone()[0]:
+            assert time.monotonic() < deadline, condition_sql
+            time.sleep(0.01)
+
+
+def test_a_concurrent_duplicate_is_told_request_in_progress_at_once():
     shop = make_vendor()
     key = make_key(shop)
     member = make_member("F-0200", balance=5_000)
     body = {"card": member.card.number, "pin": member.pin, "amount": 1_000}
 
-    inside, release = threading.Event(), threading.Event()
-    real_record = payments._record_purchase
+    # Another transaction holds the wallet's row: the first request takes the key's lock,
+    # then waits there, inside its payment, until the duplicate has been answered.
+    with psycopg.connect(dbname=connection.settings_dict["NAME"]) as blocker:
+        blocker.execute("SELECT 1 FROM allocations_account WHERE id = %s FOR UPDATE", [member.household.wallet_id])
+        results = {}
+        first = threading.Thread(target=lambda: results.__setitem__("first", post(key, body, "sale-1")))
+        first.start()
+        _wait_until("SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        _wait_until("SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
 
-    def slow_record(*args, **kwargs):
-        # The first request has moved the money and holds the key's lock (the ledger's)
-        # here until the duplicate has been answered.
-        inside.set()
-        assert release.wait(10)
-        return real_record(*args, **kwargs)
-
-    monkeypatch.setattr(payments, "_record_purchase", slow_record)
-    results = {}
-    first = threading.Thread(target=lambda: results.__setitem__("first", post(key, body, "sale-1")))
-    first.start()
-    assert inside.wait(10)
-    monkeypatch.setattr(payments, "_record_purchase", real_record)  # the duplicate must not wait in the hook
-
-    duplicate = post(key, body, "sale-1")  # from this thread, while the first is in its transaction
-    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_in_progress"
-    release.set()
+        duplicate = post(key, body, "sale-1")  # while the first is still under way
+        assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_in_progress"
+        blocker.rollback()
     first.join(10)
     assert results["first"].status_code == 201
 

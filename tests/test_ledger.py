@@ -22,7 +22,7 @@ def ledger_path(request, monkeypatch):
     ledger_transfer() function, and the statements the SQLite demo runs instead, so
     that the two cannot drift apart."""
     if request.param == "step by step":
-        monkeypatch.setattr(ledger, "_post_in_one_statement", ledger._post_step_by_step)
+        monkeypatch.setattr(ledger.Posting, "run", ledger.Posting._run_step_by_step)
 
 
 @pytest.fixture
@@ -66,6 +66,22 @@ def test_a_refusal_writes_nothing_and_leaves_the_callers_transaction_usable(wall
     wallet.refresh_from_db()
     assert wallet.balance == 0
     assert Transfer.objects.filter(kind=TransferKind.PURCHASE).count() == 1
+
+
+def test_up_to_moves_what_a_short_account_holds_and_once(wallet, vendor_account, ledger_is_clean):
+    allocate(wallet, 700)
+    posted = ledger.transfer(debit=wallet, credit=vendor_account, amount=1_000, kind=TransferKind.PURCHASE,
+                             idempotency_key="partial-1", up_to=True)
+    assert (posted.created, posted.transfer.amount) == (True, 700)
+    again = ledger.transfer(debit=wallet, credit=vendor_account, amount=1_000, kind=TransferKind.PURCHASE,
+                            idempotency_key="partial-1", up_to=True)
+    assert (again.created, again.transfer.pk, again.transfer.amount) == (False, posted.transfer.pk, 700)
+    with pytest.raises(ledger.InsufficientFunds):  # nothing left: nothing moves
+        ledger.transfer(debit=wallet, credit=vendor_account, amount=1, kind=TransferKind.PURCHASE, up_to=True)
+    wallet.refresh_from_db()
+    assert wallet.balance == 0
+    assert Transfer.objects.get(pk=posted.transfer.pk).amount == 700
+    ledger_is_clean()
 
 
 def test_a_transfer_to_the_same_account_is_refused_by_the_database(wallet):

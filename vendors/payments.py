@@ -254,23 +254,25 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
     except cards.CardError as error:
         raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
 
+    posting = ledger.Posting(debit=auth.wallet_id, credit=vendor.account_id, amount=amount, kind=TransferKind.PURCHASE,
+                             idempotency_key=_ledger_key("purchase", vendor.pk, key), wait=False, up_to=partial)
+    purchase = Purchase(vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4,
+                        wallet_id=auth.wallet_id, requested=amount, reference=reference, created_at=posting.at)
     try:
-        with transaction.atomic():
-            if daily_cap():
-                _check_daily_cap(vendor.pk, auth.card_id, amount, partial)
-            captured, posted = _debit(vendor, auth.wallet_id, amount, partial, key)
-            if not posted.created:
-                raise _KeyTaken()
-            body = _record_purchase(Purchase(
-                vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4, wallet_id=auth.wallet_id,
-                transfer_id=posted.transfer.pk, amount=captured, requested=amount, reference=reference,
-                created_at=posted.transfer.created_at,
-            ), key, print_)
-            if auth.notify_payments:
-                shop, wallet_id = vendor.display_name, auth.wallet_id
-                transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
+        if connection.vendor == "postgresql" and not daily_cap():
+            body = _post_and_record_in_one_statement(posting, purchase, key, print_)
+        else:
+            with transaction.atomic():
+                if daily_cap():
+                    _check_daily_cap(vendor.pk, auth.card_id, amount, partial)
+                with prepared_cursor() as cursor:
+                    _note_posted(purchase, posting, posting.run(cursor))
+                body = _record_purchase(purchase, key, print_)
     except (_KeyTaken, ledger.IdempotencyConflict):
         return _answered_before(vendor.pk, key, print_)
+    if auth.notify_payments:
+        shop, wallet_id, captured = vendor.display_name, auth.wallet_id, purchase.amount
+        transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
     return Outcome(201, body)
 
 
@@ -287,58 +289,76 @@ def _answered_before(vendor_id: int, key: str, print_: str) -> Outcome:
     return stored
 
 
+def _note_posted(purchase: Purchase, posting: ledger.Posting, ledger_row) -> None:
+    """The purchase's transfer and captured amount, from what the ledger answered; or the
+    refusal, as the till is to hear it."""
+    try:
+        posted = posting.result(*ledger_row)
+    except ledger.KeyBusy:
+        raise RequestInProgress(param="Idempotency-Key")
+    except ledger.InsufficientFunds:
+        raise Declined(_("The balance is too low for this amount."), code="insufficient_funds", param="amount")
+    if not posted.created:
+        raise _KeyTaken()
+    purchase.transfer_id, purchase.amount = posted.transfer.pk, posted.transfer.amount
+
+
+_PURCHASE_COLUMNS = "vendor_id, till, card_id, card_last4, wallet_id, transfer_id, amount, requested, refunded, reference, created_at"
+_RECORD_COLUMNS = "vendor_id, key, fingerprint, status_code, body, created_at"
 _INSERT_PURCHASE_SQL = f"""
-    INSERT INTO {Purchase._meta.db_table}
-        (vendor_id, till, card_id, card_last4, wallet_id, transfer_id, amount, requested, refunded, reference, created_at)
+    INSERT INTO {Purchase._meta.db_table} ({_PURCHASE_COLUMNS})
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, %s, %s) RETURNING id
 """
 _INSERT_RECORD_SQL = f"""
-    INSERT INTO {IdempotencyRecord._meta.db_table} (vendor_id, key, fingerprint, status_code, body, created_at)
-    VALUES (%s, %s, %s, 201, %s, %s)
+    INSERT INTO {IdempotencyRecord._meta.db_table} ({_RECORD_COLUMNS}) VALUES (%s, %s, %s, 201, %s, %s)
 """
-# On PostgreSQL both rows in one statement: the record's body takes the purchase's new id.
-_INSERT_BOTH_SQL = f"""
-    WITH purchase AS ({_INSERT_PURCHASE_SQL})
-    INSERT INTO {IdempotencyRecord._meta.db_table} (vendor_id, key, fingerprint, status_code, body, created_at)
-    SELECT %s, %s, %s, 201, jsonb_set(%s::jsonb, '{{id}}', to_jsonb(purchase.id)), %s FROM purchase
-    RETURNING (body ->> 'id')::bigint
+# A purchase as one statement, its own transaction: the ledger's transfer, and only if it
+# was posted, the purchase row and the record of the answer, whose body takes the
+# purchase's id and captured amount. Nothing else is written, whatever the ledger says.
+_POST_AND_RECORD_SQL = f"""
+    WITH moved AS MATERIALIZED ({{ledger}}),
+    purchase AS (
+        INSERT INTO {Purchase._meta.db_table} ({_PURCHASE_COLUMNS})
+        SELECT %s, %s, %s, %s, %s, moved.transfer_id, moved.moved, %s, 0, %s, %s FROM moved
+        WHERE moved.outcome = 'posted'
+        RETURNING id, amount
+    ),
+    record AS (
+        INSERT INTO {IdempotencyRecord._meta.db_table} ({_RECORD_COLUMNS})
+        SELECT %s, %s, %s, 201, %s::jsonb || jsonb_build_object('id', purchase.id, 'amount', purchase.amount), %s
+        FROM purchase
+    )
+    SELECT {", ".join(f"moved.{column}" for column in ledger.Posting.COLUMNS)}, (SELECT id FROM purchase) FROM moved
 """
+
+
+def _post_and_record_in_one_statement(posting: ledger.Posting, purchase: Purchase, key: str, print_: str) -> dict:
+    """PostgreSQL: the whole purchase in one round trip, instead of BEGIN, the ledger, the
+    rows and COMMIT in four."""
+    ledger_sql, ledger_params = posting.statement()
+    with prepared_cursor() as cursor:
+        cursor.execute(_POST_AND_RECORD_SQL.format(ledger=ledger_sql), [
+            *ledger_params,
+            purchase.vendor_id, purchase.till, purchase.card_id, purchase.card_last4, purchase.wallet_id,
+            purchase.requested, purchase.reference, purchase.created_at,
+            purchase.vendor_id, key, print_, json.dumps(purchase_body(purchase)), purchase.created_at,
+        ])
+        *ledger_row, purchase.pk = cursor.fetchone()
+    _note_posted(purchase, posting, ledger_row)
+    return purchase_body(purchase)
 
 
 def _record_purchase(purchase: Purchase, key: str, print_: str) -> dict:
-    """The purchase and the response kept for its key: hand-written, since every payment
-    writes them (the ORM's create() costs more than the statement)."""
-    row = [purchase.vendor_id, purchase.till, purchase.card_id, purchase.card_last4, purchase.wallet_id,
-           purchase.transfer_id, purchase.amount, purchase.requested, purchase.reference, purchase.created_at]
+    """The purchase and the response kept for its key, in the caller's transaction."""
     with prepared_cursor() as cursor:
-        if cursor.db.vendor == "postgresql":
-            cursor.execute(_INSERT_BOTH_SQL, [*row, purchase.vendor_id, key, print_, json.dumps(purchase_body(purchase)),
-                                              purchase.created_at])
-            purchase.pk = cursor.fetchone()[0]
-            return purchase_body(purchase)
-        cursor.execute(_INSERT_PURCHASE_SQL, row)
+        cursor.execute(_INSERT_PURCHASE_SQL, [
+            purchase.vendor_id, purchase.till, purchase.card_id, purchase.card_last4, purchase.wallet_id,
+            purchase.transfer_id, purchase.amount, purchase.requested, purchase.reference, purchase.created_at,
+        ])
         purchase.pk = cursor.fetchone()[0]
         body = purchase_body(purchase)
         cursor.execute(_INSERT_RECORD_SQL, [purchase.vendor_id, key, print_, json.dumps(body), purchase.created_at])
     return body
-
-
-def _debit(vendor: Vendor, wallet_id: int, amount: int, partial: bool, key: str):
-    ledger_key = _ledger_key("purchase", vendor.pk, key)
-    try:
-        return amount, ledger.transfer(debit=wallet_id, credit=vendor.account_id, amount=amount,
-                                       kind=TransferKind.PURCHASE, idempotency_key=ledger_key, wait=False)
-    except ledger.KeyBusy:
-        raise RequestInProgress(param="Idempotency-Key")
-    except ledger.InsufficientFunds as short:
-        # A refusal wrote nothing, and the wallet's row stays locked by this transaction:
-        # what it holds cannot change before the partial capture takes it.
-        balance = short.context["balance"]
-        if not partial or balance <= 0:
-            raise Declined(_("The balance is too low for this amount."), code="insufficient_funds", param="amount")
-    captured = min(balance, amount)
-    return captured, ledger.transfer(debit=wallet_id, credit=vendor.account_id, amount=captured,
-                                     kind=TransferKind.PURCHASE, idempotency_key=ledger_key, wait=False)
 
 
 def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -> None:

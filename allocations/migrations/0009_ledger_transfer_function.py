@@ -11,8 +11,8 @@ from django.db import migrations
 FORWARD = """
 CREATE FUNCTION ledger_transfer(
     p_debit bigint, p_credit bigint, p_amount bigint, p_kind text, p_key text, p_reverses bigint,
-    p_memo text, p_at timestamptz, p_may_go_negative text[], p_wait boolean,
-    OUT transfer_id bigint, OUT outcome text, OUT unit text, OUT debit_balance bigint
+    p_memo text, p_at timestamptz, p_may_go_negative text[], p_wait boolean, p_up_to boolean,
+    OUT transfer_id bigint, OUT outcome text, OUT unit text, OUT debit_balance bigint, OUT moved bigint
 ) LANGUAGE plpgsql AS $$
 DECLARE
     account record;
@@ -53,14 +53,23 @@ BEGIN
         outcome := 'no_credit_account';
     ELSIF unit <> credit_unit THEN
         outcome := 'unit_mismatch';
-    ELSIF debit_balance < p_amount AND NOT debit_kind = ANY (p_may_go_negative) THEN
-        outcome := 'insufficient_funds';
     ELSE
-        UPDATE allocations_account SET balance = balance - p_amount WHERE id = p_debit;
-        UPDATE allocations_account SET balance = balance + p_amount WHERE id = p_credit;
+        moved := p_amount;
+        IF debit_balance < p_amount AND NOT debit_kind = ANY (p_may_go_negative) THEN
+            -- Short: with p_up_to, what the account holds moves (a partial payment).
+            IF p_up_to AND debit_balance > 0 THEN
+                moved := debit_balance;
+            ELSE
+                moved := NULL;
+                outcome := 'insufficient_funds';
+                RETURN;
+            END IF;
+        END IF;
+        UPDATE allocations_account SET balance = balance - moved WHERE id = p_debit;
+        UPDATE allocations_account SET balance = balance + moved WHERE id = p_credit;
         INSERT INTO allocations_transfer
             (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id, memo, created_at)
-        VALUES (p_debit, p_credit, unit, p_amount, p_kind, p_key, p_reverses, p_memo, p_at)
+        VALUES (p_debit, p_credit, unit, moved, p_kind, p_key, p_reverses, p_memo, p_at)
         RETURNING id INTO transfer_id;
         outcome := 'posted';
     END IF;
@@ -68,7 +77,7 @@ END;
 $$;
 """
 BACKWARD = """
-DROP FUNCTION ledger_transfer(bigint, bigint, bigint, text, text, bigint, text, timestamptz, text[], boolean);
+DROP FUNCTION ledger_transfer(bigint, bigint, bigint, text, text, bigint, text, timestamptz, text[], boolean, boolean);
 """
 
 
