@@ -108,9 +108,9 @@ class Posting:
         """PostgreSQL only: the SELECT that posts the transfer, with its parameters."""
         return (
             f"SELECT {', '.join(self.COLUMNS)} "
-            "FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, %s::text[], %s, %s)",
+            f"FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, {_NEGATIVE_KINDS_SQL}, %s, %s)",
             [self.debit_id, self.credit_id, self.amount, self.kind, self.key, self.reverses_id, self.memo, self.at,
-             _NEGATIVE_KINDS, self.wait, self.up_to],
+             self.wait, self.up_to],
         )
 
     def run(self, cursor) -> tuple:
@@ -190,6 +190,9 @@ class Posting:
 
 
 _NEGATIVE_KINDS = [kind.value for kind in MAY_GO_NEGATIVE]
+# A literal in the statement (the kinds are the code's own words): a list parameter would
+# be inspected by the driver on every transfer.
+_NEGATIVE_KINDS_SQL = "ARRAY[" + ", ".join(f"'{kind}'" for kind in _NEGATIVE_KINDS) + "]::text[]"
 
 
 def transfer(**posting) -> Posted:
