@@ -2,8 +2,11 @@
 and the web terminal.
 
 A purchase is one short database transaction (DESIGN.md, "The payment at the till"):
-the debit of the wallet and the credit of the vendor (ledger.transfer), the Purchase
-row and the idempotency row. The ledger key is derived from (vendor, Idempotency-Key),
+the debit of the wallet and the credit of the vendor (the ledger's transfer), the
+Purchase row and the idempotency row. On PostgreSQL it is a single statement that embeds
+the ledger's (ledger.Posting), one round trip; with SQLite, or when the fund caps what a
+card may spend per day (a check under a lock first), the same writes run in a
+transaction. The ledger key is derived from (vendor, Idempotency-Key),
 and the ledger only tries its lock on it (`wait=False`), so a concurrent duplicate is
 told `request_in_progress` at once instead of queueing behind the first; a duplicate
 that comes after the first finished finds the ledger key used, and gets the stored
