@@ -52,8 +52,10 @@ def test_a_concurrent_duplicate_is_told_request_in_progress_at_once():
         results = {}
         first = threading.Thread(target=lambda: results.__setitem__("first", post(key, body, "sale-1")))
         first.start()
-        _wait_until("SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted")
-        _wait_until("SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        _wait_until("SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        _wait_until("SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database()")
 
         duplicate = post(key, body, "sale-1")  # while the first is still under way
         assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "request_in_progress"

@@ -205,7 +205,7 @@ def _stored(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> O
             row = cursor.fetchone()
     else:
         row = known_record
-    if row is None or row[0] is None:
+    if row is None:
         return None
     fingerprint_, status_code, body = row
     if fingerprint_ != print_:
