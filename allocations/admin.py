@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
-from caisse.admin_mixins import ReadOnlyAdmin
+from kernel.admin_mixins import ReadOnlyAdmin
 from governance.links import decision_link
 
 from . import issuance

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from caisse.money import format_cents
+from kernel.money import format_cents
 
 WIDTH, HEIGHT, PAD_BOTTOM, PAD_TOP = 360, 140, 28, 12
 

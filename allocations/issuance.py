@@ -36,7 +36,7 @@ from django.utils.formats import number_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from caisse.money import format_units
+from kernel.money import format_units
 
 from . import periods
 from .ledger import system_account

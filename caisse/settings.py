@@ -171,7 +171,7 @@ else:
         DATABASES["default"]["ENGINE"] = "caisse.postgresql"  # health checks after idleness only
     # Django turns psycopg's prepared statements off (its cursors bind parameters on the
     # client and could not use them); the payment's statements, run through
-    # caisse.db.prepared_cursor, ask for them explicitly.
+    # kernel.db.prepared_cursor, ask for them explicitly.
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

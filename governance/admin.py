@@ -6,7 +6,7 @@ votes are cast in the portal, through the services, never edited here."""
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from caisse.admin_mixins import ReadOnlyAdmin
+from kernel.admin_mixins import ReadOnlyAdmin
 from .models import (Amendment, Ballot, CommitteeMembership, Elector, Meeting, MeetingTally, Notification, Policy,
                      Proposal, Transition, VoteHistory)
 

@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from caisse.db import model_order, prepared_cursor
+from kernel.db import model_order, prepared_cursor
 
 from .models import Card, CardEvent, Household, Person
 

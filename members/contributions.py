@@ -18,7 +18,7 @@ from allocations import ledger, periods
 from allocations.models import AccountKind, FundRules, TransferKind
 from allocations.rules import NoRulesInForce, rules_for
 
-from caisse.money import format_cents
+from kernel.money import format_cents
 
 from .brackets import INCOME_FLOOR
 from .models import ContributionChoice, ContributionPayment, Household, Notice

@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from caisse.admin_mixins import ReadOnlyMixin
+from kernel.admin_mixins import ReadOnlyMixin
 from . import lottery, privacy
 from .models import (
     ContributionChoice,

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from allocations import periods
 
-from caisse.money import format_cents
+from kernel.money import format_cents
 
 from . import contributions, enrolment
 from .brackets import AgeBracket, IncomeBracket

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from allocations import periods
-from caisse.money import format_units
+from kernel.money import format_units
 from allocations.models import Account, Transfer
 
 from .models import Household, Notice

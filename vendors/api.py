@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from . import payments, selectors, serializers
 from .api_errors import exception_handler
-from caisse.db import model_order, prepared_cursor
+from kernel.db import model_order, prepared_cursor
 
 from .models import ApiKey, IdempotencyRecord, Vendor
 from .services import hash_key

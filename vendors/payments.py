@@ -42,7 +42,7 @@ from django.utils.translation import gettext_lazy as _
 
 from allocations import ledger
 from allocations.models import TransferKind
-from caisse.db import prepared_cursor
+from kernel.db import prepared_cursor
 from members import cards, notices
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from caisse.money import format_cents
+from kernel.money import format_cents
 
 from . import payments, selectors, services, settlements
 from .models import ApiKey, Purchase, Vendor, VendorStaff

@@ -1,6 +1,6 @@
 from django import template
 
-from caisse.money import format_cents, format_units
+from kernel.money import format_cents, format_units
 
 register = template.Library()
 

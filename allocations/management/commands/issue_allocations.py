@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from allocations import approvals, issuance, periods
-from caisse.money import format_units
+from kernel.money import format_units
 from allocations.rules import NoRulesInForce
 
 
