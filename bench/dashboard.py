@@ -39,7 +39,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
-from allocations import periods, reports  # noqa: E402
+from allocations import periods  # noqa: E402
+from coordination import reports  # noqa: E402
 from members.models import ContributionPayment, Household  # noqa: E402
 from vendors.models import Vendor  # noqa: E402
 

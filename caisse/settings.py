@@ -72,7 +72,7 @@ FUND_SEPA_CREDITOR_ID = os.environ.get("FUND_SEPA_CREDITOR_ID", "")
 # The day of the month the contributions are collected by direct debit (moved to the
 # earliest date the bank accepts when the file is made later than that).
 SEPA_DD_COLLECTION_DAY = int(os.environ.get("SEPA_DD_COLLECTION_DAY", "5"))
-# The association's books (allocations.books): the month its financial year starts (1:
+# The association's books (coordination.books): the month its financial year starts (1:
 # the calendar year) and its chart of accounts, whose French association defaults any key
 # given here overrides, e.g. {"purchase": ("658000", "Charges diverses de gestion courante")}.
 FINANCIAL_YEAR_START_MONTH = int(os.environ.get("FINANCIAL_YEAR_START_MONTH", "1"))
@@ -104,11 +104,13 @@ INSTALLED_APPS = [
     "members",
     "vendors",
     "governance",
+    "coordination",
+    "demo",
     "caisse",
-    # The audit trail: PostgreSQL triggers record who changed what (caisse/audit).
+    # The audit trail: PostgreSQL triggers record who changed what (coordination/audit).
     "pgtrigger",
     "pghistory",
-    "caisse.audit",
+    "coordination.audit",
 ]
 
 MIDDLEWARE = [
@@ -120,7 +122,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "caisse.middleware.AuthenticationMiddleware",
     # After authentication: the audit trail records the user behind each change.
-    "caisse.audit.middleware.HistoryMiddleware",
+    "coordination.audit.middleware.HistoryMiddleware",
     "caisse.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",

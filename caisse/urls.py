@@ -24,6 +24,8 @@ urlpatterns = [
     path("accounts/activate/", users_views.activate, name="activate"),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # Where to spend: the vendors app serves it inside the portal.
+    path("portal/shops/", include("vendors.directory_urls")),
     path("portal/", include("members.urls")),
     # Applying, the desk, the household's contribution and data pages, draw results.
     path("", include("members.household_urls")),
@@ -32,7 +34,5 @@ urlpatterns = [
     # The citizen committee: votes, results, the register of decisions, meetings.
     path("committee/", include("governance.urls")),
     # The coordinators: dashboard, settlements, approvals, books, exports, audit.
-    path("coordination/direct-debits/", include("members.direct_debit_urls")),
-    path("coordination/audit/", include("caisse.audit.urls")),
-    path("coordination/", include("allocations.coordination_urls")),
+    path("coordination/", include("coordination.urls")),
 ]

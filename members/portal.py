@@ -16,8 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocations.models import Transfer, TransferKind
-from vendors.models import Vendor
-from vendors.selectors import approved_districts, approved_vendors
 
 from . import cards, reports
 from .portal_forms import ChangePinForm, ShopReportForm
@@ -77,25 +75,6 @@ def history(request):
         return redirect("members:history")
     page = wallet_history(request.household, page=request.GET.get("page") or 1)
     return render(request, "portal/history.html", {"page": page, "person": person})
-
-
-@member_required
-def shops(request):
-    kind = request.GET.get("kind", "")
-    district = request.GET.get("district", "")
-    if kind not in Vendor.Kind.values:
-        kind = ""
-    return render(
-        request,
-        "portal/shops.html",
-        {
-            "vendors": approved_vendors(kind=kind, district=district),
-            "kinds": Vendor.Kind.choices,
-            "districts": approved_districts(),
-            "kind": kind,
-            "district": district,
-        },
-    )
 
 
 def _my_card(request, card_id) -> Card:

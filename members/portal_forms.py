@@ -1,8 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from vendors.models import Vendor
-
 from .models import ShopReport
 
 
@@ -32,10 +30,16 @@ class ChangePinForm(forms.Form):
         return data
 
 
+# The shop model through the report's relation: members does not import the vendors app.
+Vendor = ShopReport._meta.get_field("vendor").related_model
+
+
 class ShopReportForm(forms.Form):
     vendor = forms.ModelChoiceField(
         label=_("Which shop?"),
-        queryset=Vendor.objects.filter(status__in=[Vendor.Status.APPROVED, Vendor.Status.PAUSED, Vendor.Status.SUSPENDED]).order_by("display_name"),
+        queryset=Vendor.objects.filter(
+            status__in=[Vendor.Status.APPROVED, Vendor.Status.PAUSED, Vendor.Status.SUSPENDED]
+        ).order_by("display_name"),
         required=False,
         empty_label=_("— choose a shop —"),
     )

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from allocations.models import Transfer
 
-from . import enrolment
+from . import enrolment, signals
 from .brackets import AgeBracket, IncomeBracket
 from .models import (
     ContributionChoice,
@@ -252,9 +252,7 @@ def erase(household: Household, *, by=None) -> Household:
     household.erased_at = timezone.now()
     household.save()
     # Last, once nothing more changes it: the household's events in the audit trail.
-    from caisse.audit.services import purge_household
-
-    purge_household(household.pk, [user.pk for user in users])
+    signals.household_erased.send(sender=Household, household_id=household.pk, user_ids=[user.pk for user in users])
     return household
 
 

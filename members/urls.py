@@ -7,7 +7,6 @@ app_name = "members"
 urlpatterns = [
     path("", portal.home, name="portal"),
     path("history/", portal.history, name="history"),
-    path("shops/", portal.shops, name="shops"),
     path("cards/", portal.card_list, name="cards"),
     path("cards/<int:card_id>/", portal.card_detail, name="card"),
     path("cards/<int:card_id>/print/", portal.card_print, name="card_print"),

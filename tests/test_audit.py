@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from allocations import ledger
 from allocations.models import AccountKind, FundRules, TransferKind
-from caisse.audit import services
+from coordination.audit import services
 from governance.models import CommitteeMembership
 from members import privacy
 from members.models import Household
@@ -95,7 +95,7 @@ def test_erasure_purges_the_households_events():
 
 def test_only_coordinators_see_the_audit_page_and_the_user_is_recorded_through_the_middleware(client):
     household = active_household()
-    url = reverse("audit:events")
+    url = reverse("coordination:audit")
     client.force_login(user_with(roles.VOLUNTEER))
     assert client.get(url).status_code == 403
     coordinator = user_with(roles.COORDINATOR)

@@ -47,7 +47,7 @@ def test_the_grant_pages_are_for_coordinators(client):
     assert "allocations alimentaires 2026" in page and "VIR-9" in page
 
 
-# --- The association's books (allocations.books) -------------------------------------------
+# --- The association's books (coordination.books) -------------------------------------------
 
 import re  # noqa: E402
 from collections import defaultdict  # noqa: E402
@@ -55,7 +55,8 @@ from datetime import datetime  # noqa: E402
 
 from django.utils import timezone  # noqa: E402
 
-from allocations import books, ledger  # noqa: E402
+from allocations import ledger  # noqa: E402
+from coordination import books  # noqa: E402
 from allocations.models import AccountKind  # noqa: E402
 
 

@@ -5,7 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from allocations import periods, reports
+from allocations import periods
+from coordination import reports
 from members.models import Household
 from tests.dashboard_fixtures import small_fund, with_totp
 from tests.settlement_fixtures import make_member, pay, shop

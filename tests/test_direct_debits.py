@@ -186,23 +186,23 @@ def test_the_coordinators_page_prepares_downloads_confirms_and_records_a_return(
     coordinator = user_with(roles.COORDINATOR)
     volunteer = user_with(roles.VOLUNTEER)
     client.force_login(volunteer)
-    assert client.get(reverse("direct_debits:collections")).status_code == 403
+    assert client.get(reverse("coordination:direct_debits")).status_code == 403
 
     client.force_login(coordinator)
-    url = reverse("direct_debits:collections")
+    url = reverse("coordination:direct_debits")
     assert client.get(url).status_code == 200
     response = client.post(url, {"period": PERIOD})
     collection = ana.direct_debits.get().collection
     assert response.status_code == 302
-    detail = reverse("direct_debits:collection", args=[collection.pk])
+    detail = reverse("coordination:direct_debit", args=[collection.pk])
     page = client.get(detail)
     assert page.status_code == 200 and f"RUM-{ana.reference}".encode() in page.content
-    download = client.get(reverse("direct_debits:file", args=[collection.pk]))
+    download = client.get(reverse("coordination:direct_debit_file", args=[collection.pk]))
     assert download.status_code == 200
     parse(download.content)
-    client.post(reverse("direct_debits:confirm", args=[collection.pk]))
+    client.post(reverse("coordination:direct_debit_confirm", args=[collection.pk]))
     assert ContributionPayment.objects.filter(household=ana, method="sepa").exists()
-    client.post(reverse("direct_debits:reject"), {"mandate": f"RUM-{ana.reference}", "period": PERIOD, "reason": "MS02"})
+    client.post(reverse("coordination:direct_debit_reject"), {"mandate": f"RUM-{ana.reference}", "period": PERIOD, "reason": "MS02"})
     assert ContributionPayment.objects.get(household=ana, method="sepa").rejection_reason == "MS02"
 
 

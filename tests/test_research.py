@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from allocations import ledger, reports, research
+from allocations import ledger
+from coordination import reports, research
 from allocations.models import AccountKind, TransferKind
 from members.models import Household, Person
 from members.services import create_household

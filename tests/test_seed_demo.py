@@ -14,7 +14,7 @@ from django.utils import timezone
 from allocations.models import Transfer, TransferKind
 from allocations.selectors import fund_position
 from governance.models import CommitteeMembership
-from members import demo
+from demo import seed as demo
 from members.models import Household
 from users import roles
 from vendors.models import Vendor, VendorStaff

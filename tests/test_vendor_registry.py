@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from vendors import services
 from vendors.models import ApiKey, IbanChange, StatusChange, Vendor
-from vendors.validators import iban_valid, validate_bic, validate_rna, validate_siret
+from kernel.banking import iban_valid, validate_bic, validate_rna, validate_siret
 
 from .vendor_fixtures import make_coordinator, make_user, make_vendor
 

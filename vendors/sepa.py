@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from sepaxml import SepaTransfer
 
 from .models import Settlement, SettlementRun
-from .validators import compact, iban_valid
+from kernel.banking import compact, iban_valid
 
 SCHEMAS = ("pain.001.001.09", "pain.001.001.03")
 DEFAULT_SCHEMA = SCHEMAS[0]

@@ -23,7 +23,7 @@ from allocations.models import AccountKind
 from users import roles
 
 from .models import ApiKey, IbanChange, StatusChange, Vendor
-from .validators import compact
+from kernel.banking import compact
 
 S = Vendor.Status
 

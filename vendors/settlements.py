@@ -40,7 +40,7 @@ from allocations import approvals, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
 
 from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
-from .validators import compact, iban_valid, _BIC
+from kernel.banking import compact, iban_valid, _BIC
 
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table

@@ -24,7 +24,7 @@ from kernel.money import format_cents
 
 from . import payments, selectors, services, settlements
 from .models import ApiKey, Purchase, Vendor, VendorStaff
-from .validators import compact
+from kernel.banking import compact
 
 
 def vendor_staff_required(view):

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import vendors.validators
+import kernel.banking
 from django.conf import settings
 from django.db import migrations, models
 
@@ -62,8 +62,8 @@ class Migration(migrations.Migration):
                 ('reference', models.CharField(max_length=35, unique=True, validators=[django.core.validators.RegexValidator("^[A-Za-z0-9+?/:().,' -]{1,35}$", "Letters, digits and + ? / : ( ) . , ' - only.")], verbose_name='mandate reference (RUM)')),
                 ('signed_on', models.DateField(verbose_name='signed on')),
                 ('debtor_name', models.CharField(max_length=70, verbose_name='account holder')),
-                ('iban', models.CharField(max_length=34, validators=[vendors.validators.validate_iban], verbose_name='IBAN')),
-                ('bic', models.CharField(blank=True, max_length=11, validators=[vendors.validators.validate_bic], verbose_name='BIC')),
+                ('iban', models.CharField(max_length=34, validators=[kernel.banking.validate_iban], verbose_name='IBAN')),
+                ('bic', models.CharField(blank=True, max_length=11, validators=[kernel.banking.validate_bic], verbose_name='BIC')),
                 ('revoked_on', models.DateField(blank=True, null=True, verbose_name='revoked on')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='recorded at')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='by')),

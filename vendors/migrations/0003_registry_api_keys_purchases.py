@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import vendors.validators
+import kernel.banking
 from django.conf import settings
 from django.db import migrations, models
 
@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='vendor',
             name='bic',
-            field=models.CharField(blank=True, max_length=11, validators=[vendors.validators.validate_bic], verbose_name='BIC'),
+            field=models.CharField(blank=True, max_length=11, validators=[kernel.banking.validate_bic], verbose_name='BIC'),
         ),
         migrations.AddField(
             model_name='vendor',
@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='vendor',
             name='iban',
-            field=models.CharField(blank=True, max_length=34, validators=[vendors.validators.validate_iban], verbose_name='IBAN'),
+            field=models.CharField(blank=True, max_length=34, validators=[kernel.banking.validate_iban], verbose_name='IBAN'),
         ),
         migrations.AddField(
             model_name='vendor',
@@ -69,12 +69,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='vendor',
             name='rna',
-            field=models.CharField(blank=True, max_length=10, validators=[vendors.validators.validate_rna], verbose_name='RNA number'),
+            field=models.CharField(blank=True, max_length=10, validators=[kernel.banking.validate_rna], verbose_name='RNA number'),
         ),
         migrations.AddField(
             model_name='vendor',
             name='siret',
-            field=models.CharField(blank=True, max_length=14, validators=[vendors.validators.validate_siret], verbose_name='SIRET'),
+            field=models.CharField(blank=True, max_length=14, validators=[kernel.banking.validate_siret], verbose_name='SIRET'),
         ),
         migrations.CreateModel(
             name='ApiKey',
@@ -153,8 +153,8 @@ class Migration(migrations.Migration):
             name='IbanChange',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('iban', models.CharField(max_length=34, validators=[vendors.validators.validate_iban], verbose_name='new IBAN')),
-                ('bic', models.CharField(max_length=11, validators=[vendors.validators.validate_bic], verbose_name='new BIC')),
+                ('iban', models.CharField(max_length=34, validators=[kernel.banking.validate_iban], verbose_name='new IBAN')),
+                ('bic', models.CharField(max_length=11, validators=[kernel.banking.validate_bic], verbose_name='new BIC')),
                 ('status', models.CharField(choices=[('pending', 'waiting for a second coordinator'), ('confirmed', 'confirmed'), ('cancelled', 'cancelled')], default='pending', max_length=16, verbose_name='status')),
                 ('reason', models.TextField(blank=True, verbose_name='reason')),
                 ('requested_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='requested at')),

@@ -52,10 +52,10 @@ from vendors.models import ApiKey
 from vendors import settlements
 from vendors.services import create_api_key, register_vendor, revoke_api_key
 
-from . import cards, contributions
-from .models import Card, ContributionPayment, Household, Person
-from .selectors import household_source
-from .services import create_household
+from members import cards, contributions
+from members.models import Card, ContributionPayment, Household, Person
+from members.selectors import household_source
+from members.services import create_household
 
 SEED = "caisse-demo-montpellier-v1"
 HISTORY_MONTHS = 3

@@ -5,7 +5,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from members import demo
+from demo import seed as demo
 
 
 def _euros(cents: int) -> str:

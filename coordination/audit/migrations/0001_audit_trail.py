@@ -5,7 +5,7 @@ import django.db.models.deletion
 import django.utils.timezone
 import pgtrigger.compiler
 import pgtrigger.migrations
-import vendors.validators
+import kernel.banking
 from django.conf import settings
 from django.db import migrations, models
 
@@ -191,8 +191,8 @@ class Migration(migrations.Migration):
                 ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
                 ('pgh_label', models.TextField(help_text='The event label.')),
                 ('status', models.CharField(choices=[('applied', 'applied'), ('under_review', 'under review'), ('approved', 'approved'), ('paused', 'paused'), ('suspended', 'suspended'), ('revoked', 'revoked')], default='applied', max_length=16, verbose_name='status')),
-                ('iban', models.CharField(blank=True, max_length=34, validators=[vendors.validators.validate_iban], verbose_name='IBAN')),
-                ('bic', models.CharField(blank=True, max_length=11, validators=[vendors.validators.validate_bic], verbose_name='BIC')),
+                ('iban', models.CharField(blank=True, max_length=34, validators=[kernel.banking.validate_iban], verbose_name='IBAN')),
+                ('bic', models.CharField(blank=True, max_length=11, validators=[kernel.banking.validate_bic], verbose_name='BIC')),
                 ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
                 ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='status_iban_bic_events', to='audit.auditedvendor')),
             ],

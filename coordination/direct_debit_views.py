@@ -10,10 +10,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocations import periods
-from allocations.coordination import coordinator_required
+from members import direct_debits
+from members.models import ContributionPayment, DirectDebitCollection
 
-from . import direct_debits
-from .models import ContributionPayment, DirectDebitCollection
+from .decorators import coordinator_required
 
 
 def _error(request, error: ValidationError) -> None:
@@ -27,8 +27,8 @@ def collections(request):
             collection = direct_debits.prepare_collection(request.POST.get("period", "").strip(), by=request.user)
         except ValidationError as error:
             _error(request, error)
-            return redirect("direct_debits:collections")
-        return redirect("direct_debits:collection", collection.pk)
+            return redirect("coordination:direct_debits")
+        return redirect("coordination:direct_debit", collection.pk)
     return render(request, "coordination/direct_debits.html", {
         "collections": DirectDebitCollection.objects.order_by("-period")[:24],
         "next_period": periods.current(),
@@ -56,7 +56,7 @@ def collection_file(request, pk: int):
         payment_file = direct_debits.collection_file(collection)
     except ValidationError as error:
         _error(request, error)
-        return redirect("direct_debits:collection", collection.pk)
+        return redirect("coordination:direct_debit", collection.pk)
     response = HttpResponse(payment_file.content, content_type="application/xml")
     response["Content-Disposition"] = f'attachment; filename="{payment_file.filename}"'
     return response
@@ -71,7 +71,7 @@ def confirm(request, pk: int):
         messages.success(request, _("%(count)s direct debits recorded as paid.") % {"count": count})
     except ValidationError as error:
         _error(request, error)
-    return redirect("direct_debits:collection", collection.pk)
+    return redirect("coordination:direct_debit", collection.pk)
 
 
 @require_POST
@@ -86,4 +86,4 @@ def reject(request):
                          % {"household": payment.household.reference, "period": payment.period})
     except ValidationError as error:
         _error(request, error)
-    return redirect("direct_debits:collections")
+    return redirect("coordination:direct_debits")

@@ -1,11 +1,10 @@
-"""The coordinators' pages, under /coordination/."""
+"""The coordinators' pages, all of them under /coordination/."""
 
 from django.urls import path
 
-from vendors import coordination_views as settlement_views
-
-from . import books_views
-from . import coordination_views as views
+from . import books_views, direct_debit_views, settlement_views
+from . import views
+from .audit import views as audit_views
 
 app_name = "coordination"
 
@@ -26,4 +25,10 @@ urlpatterns = [
     path("settlements/<int:pk>/", settlement_views.run_detail, name="settlement_run"),
     path("settlements/<int:pk>/pay/", settlement_views.request_payment, name="settlement_pay"),
     path("settlements/<int:pk>/sepa/", settlement_views.payment_file, name="settlement_file"),
+    path("direct-debits/", direct_debit_views.collections, name="direct_debits"),
+    path("direct-debits/<int:pk>/", direct_debit_views.collection_detail, name="direct_debit"),
+    path("direct-debits/<int:pk>/pain008.xml", direct_debit_views.collection_file, name="direct_debit_file"),
+    path("direct-debits/<int:pk>/confirm/", direct_debit_views.confirm, name="direct_debit_confirm"),
+    path("direct-debits/returns/", direct_debit_views.reject, name="direct_debit_reject"),
+    path("audit/", audit_views.audit, name="audit"),
 ]

@@ -18,10 +18,10 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from . import issuance, periods
-from .models import Account, AccountKind, Transfer, TransferKind
-from .rules import NoRulesInForce
-from .selectors import FundPosition, fund_position
+from allocations import issuance, periods
+from allocations.models import Account, AccountKind, Transfer, TransferKind
+from allocations.rules import NoRulesInForce
+from allocations.selectors import FundPosition, fund_position
 
 MIN_CELL = 10
 TREND_MONTHS = 12

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from . import reports
 from .books import _stream
-from .models import Transfer, TransferKind
+from allocations.models import Transfer, TransferKind
 
 COLUMNS = ["household", "district", "income_bracket", "age_bracket", "household_size", "contribution_band",
            "share_spent_band", "months_in_fund_band"]

@@ -1,12 +1,12 @@
 """The coordinators' audit page: /coordination/audit/, filtered by model and dates,
-paginated (a fixed number of queries per page). Thin: caisse.audit.services reads."""
+paginated (a fixed number of queries per page). Thin: coordination.audit.services reads."""
 
 from datetime import date
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from allocations.coordination import coordinator_required
+from coordination.decorators import coordinator_required
 from users.models import User
 
 from . import services

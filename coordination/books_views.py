@@ -1,5 +1,5 @@
 """The coordinators' books and research export pages, under /coordination/. Thin: the
-work is in allocations.books and allocations.research; downloads are streamed."""
+work is in coordination.books and coordination.research; downloads are streamed."""
 
 from decimal import Decimal
 
@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
 from . import books, research
-from .coordination import coordinator_required
+from .decorators import coordinator_required
 
 FIRST_YEAR = 2000
 

@@ -63,8 +63,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from .ledger import system_account
-from .models import AccountKind, Transfer, TransferKind
+from allocations.ledger import system_account
+from allocations.models import AccountKind, Transfer, TransferKind
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),

@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import approvals
-from .coordination import coordinator_required
-from .models import Approval
+from allocations import approvals
+from .decorators import coordinator_required
+from allocations.models import Approval
 
 
 @coordinator_required
@@ -55,8 +55,8 @@ from django import forms  # noqa: E402
 
 from django.db.models import Sum  # noqa: E402
 
-from . import grants as grant_services  # noqa: E402
-from .models import Grant  # noqa: E402
+from allocations import grants as grant_services  # noqa: E402
+from allocations.models import Grant  # noqa: E402
 
 
 class GrantForm(forms.ModelForm):
@@ -109,7 +109,7 @@ def grant_detail(request, pk: int):
 from django.http import Http404  # noqa: E402
 
 from . import charts, reports  # noqa: E402
-from .coordination import csv_response  # noqa: E402
+from .decorators import csv_response  # noqa: E402
 
 
 @coordinator_required
