@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
 from kernel.admin_mixins import ReadOnlyAdmin
-from governance.links import decision_link
+from kernel.links import decision_link
 
 from . import issuance
 from .models import Account, FundRules, IssuanceChunk, IssuanceRun, Transfer

@@ -9,7 +9,7 @@ from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAut
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 
-API_PREFIX = "/api/"
+from kernel.web import API_PREFIX
 
 
 class _NotForTheAPI:

@@ -35,3 +35,15 @@ def create_login_with_letter(person: Person, *, by=None) -> tuple[str, str]:
     person.user = user
     person.save(update_fields=["user"])
     return user.username, code
+
+
+def user_of_card(identifier: str):
+    """The login of an active card's holder, for the sign-in by card number."""
+    from django.contrib.auth import get_user_model
+
+    from .cards import find_card
+
+    card = find_card(identifier)
+    if card is not None and card.status == card.Status.ACTIVE and card.holder_id is not None:
+        return get_user_model().objects.filter(person__cards=card).first()
+    return None

@@ -15,10 +15,19 @@ def normalize_phone(raw: str) -> str:
     return digits
 
 
+# Identifiers that other apps know (members: a card number), registered from their
+# AppConfig.ready(): users sits below them and imports none of them.
+_identifier_finders = []
+
+
+def register_identifier(finder) -> None:
+    """`finder(identifier)` returns the one user it points at, or None."""
+    if finder not in _identifier_finders:
+        _identifier_finders.append(finder)
+
+
 def find_user(identifier: str):
     """The user an identifier points at, or None; never more than one."""
-    from members.cards import find_card
-
     identifier = (identifier or "").strip()
     if not identifier:
         return None
@@ -33,9 +42,10 @@ def find_user(identifier: str):
         users = list(User.objects.filter(Q(phone=phone))[:2])
         if len(users) == 1:  # a phone shared by two logins identifies neither
             return users[0]
-    card = find_card(identifier)
-    if card is not None and card.status == card.Status.ACTIVE and card.holder_id is not None:
-        return User.objects.filter(person__cards=card).first()
+    for finder in _identifier_finders:
+        user = finder(identifier)
+        if user is not None:
+            return user
     return None
 
 

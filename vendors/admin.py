@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from kernel.admin_mixins import ReadOnlyAdmin
-from governance.links import decision_link
+from kernel.links import decision_link
 
 from . import services
 from .models import ApiKey, IbanChange, IdempotencyRecord, Purchase, Refund, StatusChange, Vendor, VendorStaff

@@ -8,7 +8,7 @@ alone, so that the payment's hot path carries no extra statement."""
 from django.db import connection
 from pghistory.middleware import HistoryMiddleware as PgHistoryMiddleware
 
-from caisse.middleware import API_PREFIX
+from kernel.web import API_PREFIX
 
 
 class HistoryMiddleware(PgHistoryMiddleware):

@@ -1,5 +1,6 @@
 """A committee decision's reference ("CC-12") as a link to its result, for the pages of
-other apps that record it (vendors' status history, fund rules versions)."""
+every app that records one (vendors' status history, fund rules versions): by URL name, so
+the kernel imports no app."""
 
 from django.urls import reverse
 from django.utils.html import format_html
