@@ -2,7 +2,6 @@ import logging
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy
 
 from kernel.admin_mixins import ReadOnlyAdmin
@@ -57,7 +56,7 @@ def _warn_if_runway_short(request):
 class FundRulesForm(forms.ModelForm):
     class Meta:
         model = FundRules
-        exclude = ("created_by", "created_at")
+        exclude = ("created_by", "created_at")  # noqa: DJ006 (every rule the committee sets, whatever is added)
 
     def clean(self):
         cleaned = super().clean()

@@ -114,7 +114,7 @@ class ChunkResult:
 @dataclass
 class IssuanceResult:
     period: str
-    forecast: Forecast
+    forecast: Forecast | None  # None when an unfinished run is taken up: it was planned then
     run: IssuanceRun | None = None
     dry_run: bool = False
     # What this call wrote (a rerun of a finished period writes nothing)
@@ -160,7 +160,7 @@ _NOT_YET_CREDITED = (
 
 def _expire(cursor, *, period, kept, eligible, eligible_params, lo, hi, expiry_id, now) -> tuple[int, int]:
     """Move what is above `kept` from each wallet of [lo, hi) to the expiry account's side."""
-    key = f"'expiry:' || w.id || ':' || %s"
+    key = "'expiry:' || w.id || ':' || %s"
     memo = f"expiry {period}"
     if connection.vendor == "postgresql":
         # FOR UPDATE: a purchase committing meanwhile cannot make the balance read here
@@ -347,7 +347,8 @@ def start_run(
             with connection.cursor() as cursor:
                 cursor.execute(f"SELECT MIN(h.id), MAX(h.id) FROM ({eligible}) h", eligible_params)
                 first, last = cursor.fetchone()
-            size = chunk_size or getattr(settings, "ALLOCATIONS_ISSUANCE_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
+            configured: int = getattr(settings, "ALLOCATIONS_ISSUANCE_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
+            size = chunk_size or configured
             run.chunk_size = size
             run.first_household_id, run.last_household_id = first or 0, last or 0
             run.chunks_total = 0 if first is None else math.ceil((last - first + 1) / size)
@@ -480,12 +481,12 @@ def issue_period(
     chunks in parallel workers). Safe to call again: it resumes or does nothing."""
     source = source or default_source()
     if dry_run:
-        planned = forecast(period, source=source)
+        preview = forecast(period, source=source)
         return IssuanceResult(
-            period=period, forecast=planned, dry_run=True,
-            households_credited=planned.households, total_issued=planned.total,
-            households_expired=planned.wallets_expiring, total_expired=planned.total_expiring,
-            reserve_before=planned.reserve, reserve_after=planned.reserve - planned.need,
+            period=period, forecast=preview, dry_run=True,
+            households_credited=preview.households, total_issued=preview.total,
+            households_expired=preview.wallets_expiring, total_expired=preview.total_expiring,
+            reserve_before=preview.reserve, reserve_after=preview.reserve - preview.need,
         )
     reserve_before = fund_position().available_reserve
     run, planned = start_run(
@@ -589,7 +590,7 @@ def runway_warning(report: Runway) -> str:
         "amounts for a coming period)."
     ) % {
         "reserve": format_units(report.reserve),
-        "months": number_format(report.months, 1),
+        "months": number_format(report.months or 0, 1),  # only a short runway is warned of: never None
         "need": format_units(report.monthly_need),
         "threshold": f"{report.threshold_months:g}",
     }

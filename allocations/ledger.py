@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -195,7 +196,7 @@ _NEGATIVE_KINDS = [kind.value for kind in MAY_GO_NEGATIVE]
 _NEGATIVE_KINDS_SQL = "ARRAY[" + ", ".join(f"'{kind}'" for kind in _NEGATIVE_KINDS) + "]::text[]"
 
 
-def transfer(**posting) -> Posted:
+def transfer(**arguments: Any) -> Posted:
     """Move `amount` cents from `debit` to `credit` (Posting's arguments); see the module
     docstring.
 
@@ -207,7 +208,7 @@ def transfer(**posting) -> Posted:
     UnitMismatch, Account.DoesNotExist, IdempotencyConflict or (with `wait=False`)
     KeyBusy; any of them has written nothing.
     """
-    posting = Posting(**posting)
+    posting = Posting(**arguments)
     with transaction.atomic(savepoint=False), prepared_cursor() as cursor:
         row = posting.run(cursor)
     return posting.result(*row)

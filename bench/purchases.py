@@ -143,8 +143,8 @@ def till_worker(port, till, seconds, start_at, results):
         time.sleep(0.001)
     deadline = start_at + seconds
     while time.time() < deadline and n < MAX_REQUESTS_PER_TILL:
-        body = ('{"card": "%s", "pin": "1234", "amount": 123, "reference": "r%d"}'
-                % (till["cards"][n % len(till["cards"])], n)).encode()
+        card = till["cards"][n % len(till["cards"])]
+        body = f'{{"card": "{card}", "pin": "1234", "amount": 123, "reference": "r{n}"}}'.encode()
         request = head + b"Idempotency-Key: %s\r\nContent-Length: %d\r\n\r\n" % (uuid.uuid4().hex.encode(), len(body)) + body
         begin = time.perf_counter()
         sock.sendall(request)

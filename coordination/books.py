@@ -205,8 +205,9 @@ def entries(year: int) -> Iterator[Entry]:
 
         def line(key, debit, credit):
             number, title = accounts[str(key)]
-            aux = key == AccountKind.VENDOR and vendor_id is not None
-            return Line(number, title, f"F{vendor_id:06d}" if aux else "", (vendor_name or "") if aux else "",
+            # Called within this iteration only: the loop's variables are this entry's.
+            aux = key == AccountKind.VENDOR and vendor_id is not None  # noqa: B023
+            return Line(number, title, f"F{vendor_id:06d}" if aux else "", (vendor_name or "") if aux else "",  # noqa: B023
                         debit, credit)
 
         text = LABELS[effective]

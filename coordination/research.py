@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from allocations.models import Transfer, TransferKind
+
 from . import reports
 from .books import _stream
-from allocations.models import Transfer, TransferKind
 
 COLUMNS = ["household", "district", "income_bracket", "age_bracket", "household_size", "contribution_band",
            "share_spent_band", "months_in_fund_band"]

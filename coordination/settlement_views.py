@@ -9,11 +9,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocations import approvals
+from allocations.models import Approval
 from vendors import sepa, settlements
 from vendors.models import SettlementRun
 
 from .decorators import coordinator_required
-from allocations.models import Approval
 
 
 @coordinator_required

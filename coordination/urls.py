@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from . import books_views, direct_debit_views, settlement_views
-from . import views
+from . import books_views, direct_debit_views, settlement_views, views
 from .audit import views as audit_views
 
 app_name = "coordination"

@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocations import approvals
-from .decorators import coordinator_required
 from allocations.models import Approval
+
+from .decorators import coordinator_required
 
 
 @coordinator_required
@@ -52,7 +53,6 @@ def request_reversal(request):
 # --- Grants -----------------------------------------------------------------------------
 
 from django import forms  # noqa: E402
-
 from django.db.models import Sum  # noqa: E402
 
 from allocations import grants as grant_services  # noqa: E402

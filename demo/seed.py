@@ -35,27 +35,24 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from allocations import approvals, issuance, ledger
 from allocations import periods as periods_of_fund
+from allocations.models import AccountKind, Approval, TransferKind
 from allocations.rules import allocation_for, rules_for
-from allocations.models import AccountKind, Approval, Transfer, TransferKind
 from allocations.selectors import FundPosition, fund_position
 from governance.models import CommitteeMembership
-from users import roles
-from vendors.models import Vendor, VendorStaff
-from vendors.models import ApiKey
-from vendors import settlements
-from vendors.services import create_api_key, register_vendor, revoke_api_key
-
 from members import cards, contributions
 from members.models import Card, ContributionPayment, Household, Person
 from members.selectors import household_source
 from members.services import create_household
+from users import roles
+from vendors import settlements
+from vendors.models import ApiKey, Vendor, VendorStaff
+from vendors.services import create_api_key, register_vendor, revoke_api_key
 
 SEED = "caisse-demo-montpellier-v1"
 HISTORY_MONTHS = 3

@@ -7,8 +7,20 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from kernel.admin_mixins import ReadOnlyAdmin
-from .models import (Amendment, Ballot, CommitteeMembership, Elector, Meeting, MeetingTally, Notification, Policy,
-                     Proposal, Transition, VoteHistory)
+
+from .models import (
+    Amendment,
+    Ballot,
+    CommitteeMembership,
+    Elector,
+    Meeting,
+    MeetingTally,
+    Notification,
+    Policy,
+    Proposal,
+    Transition,
+    VoteHistory,
+)
 
 
 @admin.register(CommitteeMembership)

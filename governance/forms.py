@@ -4,7 +4,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allocations import rules as fund_rules
-from allocations.models import FundRules
 from vendors.models import Vendor
 
 from . import charter

@@ -22,8 +22,19 @@ from vendors.models import Vendor, VendorStaff
 from vendors.services import TRANSITIONS
 
 from . import charter, selectors
-from .models import (VENDOR_ANSWERS_KINDS, VENDOR_KINDS, Amendment, Ballot, Elector, Kind, MeetingTally, Notification,
-                     Policy, Proposal, Transition)
+from .models import (
+    VENDOR_ANSWERS_KINDS,
+    VENDOR_KINDS,
+    Amendment,
+    Ballot,
+    Elector,
+    Kind,
+    MeetingTally,
+    Notification,
+    Policy,
+    Proposal,
+    Transition,
+)
 from .notifications import notify
 
 State = Proposal.State

@@ -19,10 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from allocations.models import FundRules
 from members.selectors import household_of
 from users import roles
-
-from allocations.models import FundRules
 
 from . import charter, decisions, meetings, proposals, selectors, votes
 from .forms import MeetingForm, ProposalForm, ProxyForm, TallyForm

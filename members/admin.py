@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-
 from kernel.admin_mixins import ReadOnlyAdmin
+
 from .models import DirectDebit, DirectDebitCollection, DirectDebitMandate, Household, Notice
 
 

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from allocations import ledger, periods
 from allocations.models import AccountKind, FundRules, TransferKind
 from allocations.rules import NoRulesInForce, rules_for
-
 from kernel.money import format_cents
 
 from .brackets import INCOME_FLOOR
@@ -261,9 +260,8 @@ def monthly_statement(household: Household, period: str) -> dict:
 def remind_arrears(period: str | None = None, *, after_months: int = REMINDER_AFTER_MONTHS) -> int:
     """The gentle reminder: a notice (once a period) to each household with `after_months`
     months or more unpaid. What else arrears do is the fund's rule; by default nothing."""
-    from django.utils.translation import override
-
     from django.conf import settings
+    from django.utils.translation import override
 
     period = period or periods.current()
     sent = 0

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kernel.admin_mixins import ReadOnlyMixin
+
 from . import lottery, privacy
 from .models import (
     ContributionChoice,

@@ -14,8 +14,8 @@ Only first_name and adults are required. An empty reference gets a new one.
 from __future__ import annotations
 
 import csv
-import uuid
 import io
+import uuid
 from dataclasses import dataclass, field
 
 from django import forms
@@ -25,7 +25,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from allocations import periods
-
 from kernel.money import format_cents
 
 from . import contributions, enrolment

@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from allocations import periods
-from kernel.money import format_units
 from allocations.models import Account, Transfer
+from kernel.money import format_units
 
 from .models import Household, Notice
 

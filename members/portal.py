@@ -18,8 +18,8 @@ from django.views.decorators.http import require_POST
 from allocations.models import Transfer, TransferKind
 
 from . import cards, reports
-from .portal_forms import ChangePinForm, ShopReportForm
 from .models import Card, Notice, Person
+from .portal_forms import ChangePinForm, ShopReportForm
 from .selectors import household_of, wallet_history
 
 

@@ -51,7 +51,7 @@ def test_a_blocked_cards_number_no_longer_logs_in(client, member):
 
 
 def test_login_attempts_are_rate_limited(client, member):
-    for attempt in range(5):
+    for _attempt in range(5):
         log_in(client, "user-f-0100", "faux")
     response = log_in(client, "user-f-0100")  # even the right password, once limited
     assert "_auth_user_id" not in client.session

@@ -6,10 +6,10 @@ import uuid
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.test import Client
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from django.test import Client
 
 from allocations.models import Account, Transfer, TransferKind
 from members import cards
@@ -335,7 +335,7 @@ def test_refunds_credit_the_wallet_and_never_exceed_what_was_captured(till, shop
 
 
 def test_a_refund_after_reimbursement_takes_the_vendor_account_below_zero(till, shop, member, ledger_is_clean):
-    from tests.settlement_fixtures import IBAN, BIC, coordinators, fund_treasury, run_and_pay
+    from tests.settlement_fixtures import BIC, IBAN, coordinators, fund_treasury, run_and_pay
 
     purchase = till.pay(sale(member, 1_000)).json()
     # A real settlement (its record is what the vendor's last reimbursement reads).

@@ -3,11 +3,11 @@ response as the schema says."""
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
 
 from .member_fixtures import make_member
 from .vendor_fixtures import make_key, make_vendor

@@ -56,8 +56,8 @@ from datetime import datetime  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from allocations import ledger  # noqa: E402
-from coordination import books  # noqa: E402
 from allocations.models import AccountKind  # noqa: E402
+from coordination import books  # noqa: E402
 
 
 def _hand_built_fund():

@@ -7,7 +7,7 @@ import time_machine
 from django.utils import timezone
 
 from members import cards
-from members.models import Card, CardEvent, Household, Person
+from members.models import CardEvent, Household, Person
 from members.services import create_household
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +57,7 @@ def test_a_mistyped_number_is_unknown_not_someone_elses_card(card):
 def test_three_wrong_pins_lock_for_15_minutes_then_an_hour_then_until_unlocked(card):
     start = timezone.now()
     with time_machine.travel(start, tick=False) as clock:
-        for attempt in range(2):
+        for _attempt in range(2):
             with pytest.raises(cards.InvalidPin):
                 cards.authorize(card.number, "0000")
         with pytest.raises(cards.InvalidPin):
@@ -69,14 +69,14 @@ def test_three_wrong_pins_lock_for_15_minutes_then_an_hour_then_until_unlocked(c
             cards.authorize(card.number, "4821")
 
         clock.shift(timedelta(minutes=16))
-        for attempt in range(3):
+        for _attempt in range(3):
             with pytest.raises(cards.InvalidPin):
                 cards.authorize(card.number, "1111")
         card.refresh_from_db()
         assert card.locked_until == start + timedelta(minutes=16) + timedelta(hours=1)
 
         clock.shift(timedelta(hours=2))
-        for attempt in range(3):
+        for _attempt in range(3):
             with pytest.raises(cards.InvalidPin):
                 cards.authorize(card.number, "2222")
         card.refresh_from_db()
@@ -95,11 +95,11 @@ def test_three_wrong_pins_lock_for_15_minutes_then_an_hour_then_until_unlocked(c
 
 
 def test_a_right_pin_clears_the_count_of_wrong_ones(card):
-    for attempt in range(2):
+    for _attempt in range(2):
         with pytest.raises(cards.InvalidPin):
             cards.authorize(card.number, "9999")
     cards.authorize(card.number, "4821")
-    for attempt in range(2):
+    for _attempt in range(2):
         with pytest.raises(cards.InvalidPin):
             cards.authorize(card.number, "9999")
     card.refresh_from_db()
@@ -149,7 +149,7 @@ def test_a_pin_is_exactly_four_digits(card, pin):
 
 
 def test_reset_pin_gives_a_new_one_and_lifts_a_lock(card):
-    for attempt in range(3):
+    for _attempt in range(3):
         with pytest.raises(cards.InvalidPin):
             cards.authorize(card.number, "0000")
     new_pin = cards.reset_pin(card)

@@ -2,7 +2,7 @@
 against the official XSD), its confirmation, and the bank's returns (arrears again)."""
 
 import os
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree
 

@@ -11,14 +11,14 @@ import pytest
 import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from allocations import rules as fund_rules
 from allocations.models import FundRules
 from governance import decisions, meetings, proposals, votes
-from governance.models import Ballot, Elector, Kind, MeetingTally, Notification, Proposal, Transition, VoteHistory
+from governance.models import Ballot, Elector, Kind, Notification, Proposal, Transition, VoteHistory
 from vendors.models import StatusChange, Vendor
 
 from .governance_fixtures import make_committee, open_proposal, set_policy

@@ -4,7 +4,7 @@ import hashlib
 import json
 import threading
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -322,8 +322,9 @@ def test_under_the_pause_rule_households_beyond_the_grace_are_paused_and_get_no_
     assert (late.status, on_time.status) == (Household.Status.PAUSED, Household.Status.ACTIVE)
     assert "arrears" in late.status_changes.order_by("-pk").first().note
     # Paused households are not among those the monthly issuance credits.
-    from members.selectors import issuable_households_sql
     from django.db import connection
+
+    from members.selectors import issuable_households_sql
 
     sql, params = issuable_households_sql(periods.parse(periods.current()))
     with connection.cursor() as cursor:

@@ -218,7 +218,7 @@ def test_the_desk_unlocks_a_card_locked_by_wrong_pins(client, household):
     from members import cards
 
     card, pin = cards.issue_card(household=household)
-    for attempt in range(3):
+    for _attempt in range(3):
         with pytest.raises(cards.InvalidPin):
             cards.authorize(card.number, "0000" if pin != "0000" else "1111")
     client.force_login(user_with(roles.VOLUNTEER))

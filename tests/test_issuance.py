@@ -12,7 +12,16 @@ from django.core.management import call_command
 from django.db import connections
 
 from allocations import issuance, ledger, periods
-from allocations.models import Account, AccountKind, FundRules, IssuanceChunk, IssuanceRun, RolloverPolicy, Transfer, TransferKind
+from allocations.models import (
+    Account,
+    AccountKind,
+    FundRules,
+    IssuanceChunk,
+    IssuanceRun,
+    RolloverPolicy,
+    Transfer,
+    TransferKind,
+)
 from allocations.rules import rules_for
 from allocations.selectors import fund_position
 from members.models import Household, Notice
@@ -350,8 +359,8 @@ def test_the_daily_run_credits_a_household_that_joined_after_the_first(no_notice
 
 @pytest.mark.django_db
 def test_the_celery_tasks_issue_the_due_periods_through_chunk_tasks(no_notices, ledger_is_clean):
-    from caisse.celery import app
     from allocations import tasks
+    from caisse.celery import app
 
     fund(10_000_00)
     members = households(7)

@@ -216,7 +216,7 @@ def test_twenty_threads_spending_from_one_wallet_never_take_it_below_zero():
     def spend(n):
         try:
             start.wait()
-            for i in range(attempts_per_thread):
+            for _i in range(attempts_per_thread):
                 try:
                     posted = ledger.transfer(
                         debit=wallet.pk, credit=shops[n % 4].pk, amount=amount, kind=TransferKind.PURCHASE

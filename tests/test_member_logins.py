@@ -4,9 +4,8 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.exceptions import ValidationError
 
-from allocations import ledger
-from allocations.models import AccountKind, TransferKind
 from members.logins import create_login_with_letter
 from members.models import Household, Person
 from members.notices import notify_payment
@@ -85,7 +84,7 @@ def test_a_new_letter_voids_the_old_code(person):
 
     username, first = create_login_with_letter(person)
     _same, second = create_login_with_letter(person)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         activation.activate(username=username, code=first, password="Mon-jardin-2026")
     assert activation.activate(username=username, code=second, password="Mon-jardin-2026")
 

@@ -58,7 +58,7 @@ def test_the_history_page_costs_the_same_queries_whatever_its_length(client, ali
     client.force_login(alice.user)
     with CaptureQueriesContext(connection) as short:
         client.get("/portal/history/")
-    for n in range(60):
+    for _n in range(60):
         ledger.transfer(debit=alice.household.wallet_id, credit=shop.account_id, amount=10, kind=TransferKind.PURCHASE)
     with CaptureQueriesContext(connection) as long:
         response = client.get("/portal/history/?page=2")

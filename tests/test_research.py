@@ -8,8 +8,8 @@ import pytest
 from django.utils import timezone
 
 from allocations import ledger
-from coordination import reports, research
 from allocations.models import AccountKind, TransferKind
+from coordination import reports, research
 from members.models import Household, Person
 from members.services import create_household
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from allocations.models import Transfer, TransferKind
 from allocations.selectors import fund_position
-from governance.models import CommitteeMembership
 from demo import seed as demo
+from governance.models import CommitteeMembership
 from members.models import Household
 from users import roles
 from vendors.models import Vendor, VendorStaff

@@ -5,11 +5,12 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connections
 from django.utils import timezone
 
 from allocations import approvals
-from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
+from allocations.models import Account, Approval, Transfer, TransferKind
 from allocations.selectors import fund_position
 from tests.settlement_fixtures import coordinators, fund_treasury, make_member, pay, refund, run_and_pay, shop
 from tests.vendor_fixtures import make_staff
@@ -276,7 +277,7 @@ def test_a_reversal_takes_effect_only_with_a_second_coordinator(ledger_is_clean)
     with pytest.raises(approvals.ApprovalRequired):
         approvals.execute_reversal(approval)  # still pending
     assert not Transfer.objects.filter(reverses=mistake).exists()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         approvals.request_reversal(mistake.pk, by=first, reason="again")  # one pending per transfer
     approvals.approve(approval, by=second)
     assert Transfer.objects.get(reverses=mistake).amount == 1_000

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
+from kernel.banking import iban_valid, validate_bic, validate_rna, validate_siret
 from vendors import services
 from vendors.models import ApiKey, IbanChange, StatusChange, Vendor
-from kernel.banking import iban_valid, validate_bic, validate_rna, validate_siret
 
 from .vendor_fixtures import make_coordinator, make_user, make_vendor
 

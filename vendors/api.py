@@ -24,10 +24,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from . import payments, selectors, serializers
-from .api_errors import exception_handler
 from kernel.db import model_order, prepared_cursor
 
+from . import payments, selectors, serializers
+from .api_errors import exception_handler
 from .models import ApiKey, IdempotencyRecord, Vendor
 from .services import hash_key
 

@@ -5,7 +5,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allocations.models import Account, Transfer
-
 from kernel.banking import validate_bic, validate_iban, validate_rna, validate_siret
 
 

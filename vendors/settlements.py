@@ -38,9 +38,9 @@ from django.utils.translation import gettext as _
 
 from allocations import approvals, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
+from kernel.banking import _BIC, compact, iban_valid
 
 from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
-from kernel.banking import compact, iban_valid, _BIC
 
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table

@@ -16,7 +16,6 @@ from users.models import User
 from vendors.models import Vendor
 
 
-
 def row_events():
     # New trackers for each model: pghistory binds a tracker to the model it tracks.
     return pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent()

@@ -5,8 +5,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from allocations import approvals, issuance, periods
-from kernel.money import format_units
 from allocations.rules import NoRulesInForce
+from kernel.money import format_units
 
 
 class Command(BaseCommand):
