@@ -1,5 +1,5 @@
-"""The coordinators' pages of the allocations app: approvals (four eyes) for now.
-Thin: services do the work."""
+"""The coordinators' pages: four-eyes approvals, grants, the dashboard and its CSV tables.
+Thin: the services of allocations and the reports of this app do the work."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
