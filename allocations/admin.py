@@ -95,6 +95,11 @@ class FundRulesAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
+    # A new version comes from an adopted rules-change decision (governance applies it);
+    # here only the fund's first version, at set-up.
+    def has_add_permission(self, request):
+        return not FundRules.objects.exists() and super().has_add_permission(request)
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -16,10 +16,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from users import roles
 
-from .models import Approval
+from .models import Approval, Transfer, TransferKind
 
 A = Approval.Action
 
@@ -29,6 +30,8 @@ EXECUTORS = {
     A.SETTLEMENT_PAYMENT: "vendors.settlements.execute_payment",
     A.FORCED_ISSUANCE: "allocations.approvals.execute_forced_issuance",
     A.REVERSAL: "allocations.approvals.execute_reversal",
+    A.PURCHASE_REFUND: "vendors.payments.execute_coordinator_refund",
+    A.CONTRIBUTION_CORRECTION: "members.contributions.execute_correction",
 }
 
 
@@ -109,7 +112,37 @@ def require(approval: Approval | None, action: str, target) -> Approval:
 # --- The allocations steps ------------------------------------------------------------
 
 
+# Transfers that belong to an object of the domain: a bare reversal would leave the object
+# saying the opposite of its money (a purchase "captured, refunded 0" that the shop then
+# refunds: the member credited twice). Each names the service that corrects it.
+OWNED_BY_AN_OBJECT = {
+    TransferKind.PURCHASE: _lazy("It belongs to a purchase: correct it by a refund on the purchase."),
+    TransferKind.REFUND: _lazy("It belongs to a refund of a purchase: a refund is final; record a new purchase "
+                               "if the member must pay again."),
+    TransferKind.SETTLEMENT: _lazy("It belongs to a vendor's settlement: a difference is carried to the next "
+                                   "settlement run."),
+    TransferKind.REIMBURSEMENT: _lazy("It belongs to a vendor's settlement: a difference is carried to the next "
+                                      "settlement run."),
+    TransferKind.CONTRIBUTION: _lazy("It belongs to a contribution paid: correct the payment itself (its "
+                                     "correction, approved by a second coordinator)."),
+}
+
+
+def check_reversible(transfer_id: int) -> None:
+    """Raise ValidationError (code `owned`, naming the right correction) unless the generic
+    reversal may undo this transfer."""
+    kind = Transfer.objects.filter(pk=transfer_id).values_list("kind", flat=True).first()
+    if kind is None:
+        raise ValidationError(_("No such transfer."), code="missing")
+    if kind in OWNED_BY_AN_OBJECT:
+        raise ValidationError(
+            _("This transfer cannot be reversed on its own. %(how)s") % {"how": OWNED_BY_AN_OBJECT[kind]}, code="owned"
+        )
+
+
 def request_reversal(transfer_id: int, *, by, reason: str) -> Approval:
+    _check_coordinator(by)
+    check_reversible(transfer_id)
     return request(A.REVERSAL, transfer_id, by=by, reason=reason)
 
 
@@ -117,14 +150,15 @@ def execute_reversal(approval: Approval) -> str:
     from . import ledger
 
     require(approval, A.REVERSAL, approval.target)
+    check_reversible(int(approval.target))
     posted = ledger.reverse(int(approval.target), memo=f"reversal #{approval.target}: {approval.reason}"[:255])
     return f"transfer #{posted.transfer.pk}"
 
 
 def request_forced_issuance(period: str, *, by, reason: str) -> Approval:
-    from . import periods
+    from . import issuance
 
-    periods.parse(period)
+    issuance.check_issuable(period)
     return request(A.FORCED_ISSUANCE, period, by=by, reason=reason)
 
 

@@ -1,8 +1,16 @@
-"""The ledger's invariants, checked against what the transfers say."""
+"""The ledger's invariants, checked against what the transfers say; and what each object
+of the domain says (a purchase's refunds, a settlement, a contribution paid) against its
+own transfers.
+
+The ledger imports no domain app: each app registers its checks at startup
+(`register_check`, in its AppConfig.ready()); they run in the same snapshot.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -24,15 +32,32 @@ class BalanceMismatch:
         return self.stored - self.computed
 
 
+@dataclass(frozen=True)
+class ObjectMismatch:
+    """An object of the domain that does not agree with its transfers."""
+
+    label: str  # e.g. "purchase #12"
+    problem: str
+
+
+# name -> a function (cursor) -> list[ObjectMismatch]; filled by the apps at startup
+_CHECKS: dict[str, Callable[[Any], list[ObjectMismatch]]] = {}
+
+
+def register_check(name: str, check: Callable[[Any], list[ObjectMismatch]]) -> None:
+    _CHECKS[name] = check
+
+
 @dataclass
 class LedgerReport:
     mismatches: list[BalanceMismatch] = field(default_factory=list)
     unbalanced_units: dict[str, int] = field(default_factory=dict)  # unit -> sum of balances
     mixed_unit_transfers: list[int] = field(default_factory=list)
+    objects: list[ObjectMismatch] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.mismatches or self.unbalanced_units or self.mixed_unit_transfers)
+        return not (self.mismatches or self.unbalanced_units or self.mixed_unit_transfers or self.objects)
 
 
 def check_ledger() -> LedgerReport:
@@ -70,4 +95,6 @@ def check_ledger() -> LedgerReport:
             """
         )
         report.mixed_unit_transfers = [row[0] for row in cursor.fetchall()]
+        for name in sorted(_CHECKS):
+            report.objects.extend(_CHECKS[name](cursor))
     return report

@@ -82,6 +82,29 @@ class IssuanceRefused(IssuanceError):
         self.run = run
 
 
+class PeriodTooFarAhead(IssuanceError):
+    code = "period_too_far_ahead"
+
+
+def check_issuable(period: str) -> None:
+    """A period is issued at the earliest one period ahead (its run in the last days of the
+    month before): further ahead, the rules and the reserve it would be issued on are guesses."""
+    periods.parse(period)
+    latest = periods.shift(periods.current(), 1)
+    if period > latest:
+        raise PeriodTooFarAhead(
+            _("The allocations of %(period)s cannot be issued yet: %(latest)s is the furthest period that may be issued now.")
+            % {"period": period, "latest": latest}
+        )
+
+
+def refusal_message(planned: Forecast) -> str:
+    return _(
+        "Issuance of %(period)s refused: it needs %(need)s but the available reserve is %(reserve)s. "
+        "Add funds, change the rules for a later period, or have a coordinator force it with a reason."
+    ) % {"period": planned.period, "need": format_units(planned.need), "reserve": format_units(planned.reserve)}
+
+
 @dataclass(frozen=True)
 class Forecast:
     period: str
@@ -109,6 +132,7 @@ class ChunkResult:
     expired_total: int = 0
     already_done: bool = False
     run_finished: bool = False
+    refused: str = ""  # the late joiners' catch-up: why nobody was credited
 
 
 @dataclass
@@ -117,6 +141,8 @@ class IssuanceResult:
     forecast: Forecast | None  # None when an unfinished run is taken up: it was planned then
     run: IssuanceRun | None = None
     dry_run: bool = False
+    # A dry run: why the real run would be refused ("" if it would not be)
+    would_be_refused: str = ""
     # What this call wrote (a rerun of a finished period writes nothing)
     households_credited: int = 0
     total_issued: int = 0
@@ -280,7 +306,7 @@ def start_run(
     Raises IssuanceRefused, after recording the refusal on the run, when the reserve
     cannot cover the period and no coordinator forced it.
     """
-    periods.parse(period)
+    check_issuable(period)
     if force and not reason.strip():
         raise IssuanceError(_("Forcing an issuance needs a reason."))
     if force:
@@ -307,10 +333,7 @@ def start_run(
         run.reserve_before = planned.reserve
         if not planned.covered and not force:
             run.status = IssuanceRun.Status.REFUSED
-            run.message = refused = _(
-                "Issuance of %(period)s refused: it needs %(need)s but the available reserve is %(reserve)s. "
-                "Add funds, change the rules for a later period, or have a coordinator force it with a reason."
-            ) % {"period": period, "need": format_units(planned.need), "reserve": format_units(planned.reserve)}
+            run.message = refused = refusal_message(planned)
             run.save()
         else:
             if force:
@@ -423,6 +446,13 @@ def issue_late_joiners(period: str, *, source: HouseholdSource | None = None) ->
         run = IssuanceRun.objects.select_for_update().select_related("rules").filter(period=period).first()
         if run is None or run.status != IssuanceRun.Status.DONE:
             return ChunkResult()
+        # The same solvency check as the month's run: late joiners are not credited on a
+        # reserve that cannot back them (a forced run is the coordinators' decision, per period).
+        planned = forecast(period, rules=run.rules, source=source)
+        if planned.households and not planned.covered:
+            message = refusal_message(planned)
+            logger.error("late joiners: %s", message)
+            return ChunkResult(refused=message)
         eligible, eligible_params = source.eligible(periods.last_day(period))
         credited, issued = _allocate(
             cursor, period=period, rules=run.rules, eligible=eligible, eligible_params=eligible_params,
@@ -455,9 +485,13 @@ def issue_period(
     chunks in parallel workers). Safe to call again: it resumes or does nothing."""
     source = source or default_source()
     if dry_run:
+        check_issuable(period)
         preview = forecast(period, source=source)
+        done = IssuanceRun.objects.filter(period=period, status__in=[IssuanceRun.Status.DONE,
+                                                                     IssuanceRun.Status.RUNNING]).exists()
         return IssuanceResult(
             period=period, forecast=preview, dry_run=True,
+            would_be_refused="" if (done or preview.covered or force) else refusal_message(preview),
             households_credited=preview.households, total_issued=preview.total,
             households_expired=preview.wallets_expiring, total_expired=preview.total_expiring,
             reserve_before=preview.reserve, reserve_after=preview.reserve - preview.need,

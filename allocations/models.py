@@ -298,6 +298,8 @@ class Approval(models.Model):
         SETTLEMENT_PAYMENT = "settlement_payment", _("payment of a settlement run")
         FORCED_ISSUANCE = "forced_issuance", _("issuance forced beyond the reserve")
         REVERSAL = "reversal", _("reversal of a transfer")
+        PURCHASE_REFUND = "purchase_refund", _("refund of a purchase by a coordinator")
+        CONTRIBUTION_CORRECTION = "contribution_correction", _("correction of a contribution paid")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for a second coordinator")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -84,12 +86,30 @@ def validate_starts_in_future(effective_from: date) -> None:
         raise ValidationError(_("A rules version already starts in %(period)s.") % {"period": periods.of(effective_from)})
 
 
+# (decision reference) -> whether it is an adopted rules-change decision; governance
+# registers it at startup (the ledger's app does not import governance).
+_decision_check: Callable[[str], bool] | None = None
+
+
+def register_decision_check(check: Callable[[str], bool]) -> None:
+    global _decision_check
+    _decision_check = check
+
+
 @transaction.atomic
 def create_version(*, effective_from: date, created_by=None, decision_reference: str = "", **values) -> FundRules:
     """Adopt a new version. It can only start at a future period: the rules of a period
-    that has begun (and may have been issued) are history, and history is not rewritten."""
+    that has begun (and may have been issued) are history, and history is not rewritten.
+
+    Only an adopted rules-change decision (`decision_reference`, confirmed by governance)
+    makes a new version; the fund's very first version, at set-up, aside."""
     rules = FundRules(effective_from=effective_from, created_by=created_by, decision_reference=decision_reference, **values)
     validate_version(rules)
     validate_starts_in_future(effective_from)
+    if FundRules.objects.exists() and not (
+        decision_reference and _decision_check is not None and _decision_check(decision_reference)
+    ):
+        raise ValidationError(_("Only a rules change adopted by the committee makes a new version of the fund rules."),
+                              code="decision")
     rules.save()
     return rules

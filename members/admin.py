@@ -11,7 +11,15 @@ class HouseholdAdmin(admin.ModelAdmin):
     list_filter = ("status", "district")
     search_fields = ("reference",)
     raw_id_fields = ("wallet",)
-    readonly_fields = ("wallet",)
+    # A status moves only through the services (enrolment, the draw, the desk), each move
+    # recorded; households enter by their application and are never deleted (money history).
+    readonly_fields = ("wallet", "status", "status_changed_at", "joined_on", "erased_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Notice)
@@ -89,6 +97,9 @@ class PersonAdmin(admin.ModelAdmin):
     raw_id_fields = ("household", "user")
     actions = ["activation_letters"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # people leave through erasure (members.privacy), which keeps the money records
+
     @admin.action(description=_("Create a login and print an activation letter"))
     def activation_letters(self, request, queryset):
         letters = []
@@ -123,6 +134,9 @@ class DirectDebitMandateAdmin(admin.ModelAdmin):
     list_filter = ("revoked_on",)
     raw_id_fields = ("household",)
     readonly_fields = ("created_at", "created_by")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a mandate is revoked (revoked_on), its collections keep pointing to it
 
     def save_model(self, request, obj, form, change):
         # One mandate in force per household (a constraint): revoke the old one first.

@@ -12,3 +12,10 @@ class MembersConfig(AppConfig):
         from .logins import user_of_card
 
         register_identifier(user_of_card)
+
+        from allocations.integrity import register_check
+
+        from .integrity import contributions_agree, exited_wallets_empty
+
+        register_check("members.contributions", contributions_agree)
+        register_check("members.exited_wallets", exited_wallets_empty)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocations import ledger, periods
-from allocations.models import AccountKind, FundRules, TransferKind
+from allocations.models import AccountKind, Approval, FundRules, TransferKind
 from allocations.rules import NoRulesInForce, rules_for
 from kernel.money import format_cents
 
@@ -147,6 +147,7 @@ def record_payment(
     mandate_signed_on=None,
     paid_on=None,
     desk_session=None,
+    confirmed_held_cash: bool = False,
 ) -> ContributionPayment:
     """Record a contribution paid and move it into the treasury. A repeat (same bank
     reference, same mandate and period, same form token) returns the first payment."""
@@ -173,7 +174,8 @@ def record_payment(
             from .models import Desk, DeskSession
 
             session = DeskSession.objects.select_related("desk").get(pk=desk_session.pk)
-            if session.closed_at is not None:
+            # Held cash (above the desk's ceiling) is confirmed later, often once the desk closed.
+            if session.closed_at is not None and not confirmed_held_cash:
                 raise ValidationError(_("This desk opening is closed; open the desk again."))
             # The row lock makes receipt numbers follow each other with no gap: a payment
             # that fails rolls its number back with it.
@@ -207,6 +209,36 @@ def record_payment(
             transfer_id=posted.transfer.pk,
             recorded_by=by,
         )
+
+
+# --- Correcting a payment recorded by mistake ------------------------------------------
+
+
+def request_correction(payment: ContributionPayment, *, by, reason: str):
+    """A coordinator asks to cancel a payment recorded by mistake (a typo at the desk, a
+    transfer booked twice); it takes effect when a second coordinator approves."""
+    from allocations import approvals
+
+    if payment.reversal_id is not None:
+        raise ValidationError(_("This payment was already cancelled or returned."), code="state")
+    return approvals.request(Approval.Action.CONTRIBUTION_CORRECTION, payment.pk, by=by, reason=reason)
+
+
+def execute_correction(approval) -> str:
+    """The second coordinator approved: the payment's transfer is reversed and the payment
+    says so, in the approval's transaction; the month counts as unpaid again."""
+    from allocations import approvals
+
+    approvals.require(approval, Approval.Action.CONTRIBUTION_CORRECTION, approval.target)
+    payment = ContributionPayment.objects.select_for_update().get(pk=int(approval.target))
+    if payment.reversal_id is not None:
+        raise ValidationError(_("This payment was already cancelled or returned."), code="state")
+    posted = ledger.reverse(payment.transfer_id, memo=f"correction of contribution #{payment.pk}: {approval.reason}"[:255])
+    payment.reversal_id = posted.transfer.pk
+    payment.corrected_at = timezone.now()
+    payment.correction_reason = approval.reason
+    payment.save(update_fields=["reversal", "corrected_at", "correction_reason"])
+    return f"transfer #{posted.transfer.pk}"
 
 
 @dataclass

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.money import format_cents
 from users import roles
 
 from . import contributions
-from .models import ContributionPayment, Desk, DeskAction, DeskSession, Household
+from .models import ContributionPayment, Desk, DeskAction, DeskSession, HeldCash, Household
 
 CONTACT_FIELDS = ("phone", "email", "address", "postal_code", "district")
 
@@ -52,7 +56,55 @@ def open_session_of(desk: Desk) -> DeskSession | None:
 
 
 def session_total(session: DeskSession) -> int:
-    return sum(session.payments.values_list("amount", flat=True))
+    """The cash the desk should hold: payments recorded, and cash held for a coordinator."""
+    held = session.held_cash.filter(payment__isnull=True, decided_at__isnull=True).values_list("amount", flat=True)
+    return sum(session.payments.values_list("amount", flat=True)) + sum(held)
+
+
+@transaction.atomic
+def confirm_held_cash(held: HeldCash, *, by) -> ContributionPayment:
+    """A coordinator confirms cash taken above the ceiling: now it is a payment, with its receipt."""
+    if not roles.is_coordinator(by):
+        raise PermissionDenied(_("Only a coordinator may confirm this payment."))
+    held = HeldCash.objects.select_for_update().select_related("session", "household").get(pk=held.pk)
+    if held.payment_id is not None:
+        return held.payment
+    if held.decided_at is not None:
+        raise ValidationError(_("This cash was refused."), code="state")
+    payment = contributions.record_payment(
+        held.household, amount=held.amount, method=ContributionPayment.Method.CASH, by=held.taken_by,
+        token=f"held:{held.token}", desk_session=held.session, confirmed_held_cash=True)
+    held.payment, held.decided_by, held.decided_at = payment, by, timezone.now()
+    held.save(update_fields=["payment", "decided_by", "decided_at"])
+    return payment
+
+
+def notify_difference(desk_id: int, difference: int) -> None:
+    """Tell the coordinators that a desk closed with a difference (after the commit)."""
+    recipients = list(get_user_model().objects.filter(groups__name=roles.COORDINATOR, is_active=True)
+                      .exclude(email="").values_list("email", flat=True))
+    if recipients:
+        desk = Desk.objects.get(pk=desk_id)
+        send_mail(_("%(desk)s closed with a difference of %(amount)s") % {"desk": desk.name, "amount": format_cents(difference)},
+                  _("The cash counted differs from the payments recorded. A coordinator must explain it."), None, recipients)
+
+
+def unexplained_differences():
+    """Desk closings whose cash counted differs from what was recorded, not yet explained."""
+    return DeskSession.objects.filter(closed_at__isnull=False, difference_explained_at__isnull=True).exclude(difference=0)
+
+
+@transaction.atomic
+def explain_difference(session: DeskSession, *, by, explanation: str) -> DeskSession:
+    if not roles.is_coordinator(by):
+        raise PermissionDenied(_("Only a coordinator may close a desk's difference."))
+    if not (explanation or "").strip():
+        raise ValidationError(_("Say what explains the difference."), code="explanation")
+    session = DeskSession.objects.select_for_update().get(pk=session.pk)
+    session.difference_explanation = explanation.strip()
+    session.difference_explained_by, session.difference_explained_at = by, timezone.now()
+    session.save(update_fields=["difference_explanation", "difference_explained_by", "difference_explained_at"])
+    return session
 
 
 @transaction.atomic
@@ -64,7 +116,11 @@ def close_session(session: DeskSession, *, by, counted_cash: int) -> DeskSession
     if isinstance(counted_cash, bool) or not isinstance(counted_cash, int) or counted_cash < 0:
         raise ValidationError(_("The cash counted must be an amount in euros, zero or more."))
     session.closed_at, session.closed_by, session.counted_cash = timezone.now(), by, counted_cash
-    session.save(update_fields=["closed_at", "closed_by", "counted_cash"])
+    session.difference = counted_cash - session_total(session)
+    session.save(update_fields=["closed_at", "closed_by", "counted_cash", "difference"])
+    if session.difference:
+        desk_id, difference = session.desk_id, session.difference
+        transaction.on_commit(lambda: notify_difference(desk_id, difference))
     record(by, DeskAction.Kind.DESK_CLOSED, desk=session.desk, receipts=session.payments.count())
     return session
 
@@ -93,8 +149,26 @@ def find(query: str, *, by=None, limit: int = 20) -> list[Household]:
     return found
 
 
+def cash_ceiling() -> int:
+    """The most a desk records for one cash payment (cents) without a coordinator."""
+    return int(getattr(settings, "CAISSE_DESK_CASH_CEILING_CENTS", 20_000))
+
+
+class CashHeld(ValidationError):
+    """The cash is above the ceiling: kept as HeldCash until a coordinator confirms it."""
+
+
 def take_cash(session: DeskSession, household: Household, *, amount: int, by, token: str) -> ContributionPayment:
-    """A cash contribution at the desk, with the next receipt number of that desk."""
+    """A cash contribution at the desk, with the next receipt number of that desk.
+
+    Above `cash_ceiling()`, unless a coordinator takes it, nothing enters the books: the
+    cash waits (HeldCash) for a coordinator to confirm it, and CashHeld says so."""
+    if isinstance(amount, int) and amount > cash_ceiling() and not roles.is_coordinator(by):
+        held, _created = HeldCash.objects.get_or_create(
+            token=token, defaults={"session": session, "household": household, "amount": amount, "taken_by": by})
+        raise CashHeld(
+            _("Above %(ceiling)s, a coordinator confirms a cash payment before it is recorded. Keep the cash apart: "
+              "it is waiting for a coordinator.") % {"ceiling": format_cents(cash_ceiling())}, code="held")
     payment = contributions.record_payment(
         household, amount=amount, method=ContributionPayment.Method.CASH, by=by, token=token, desk_session=session
     )

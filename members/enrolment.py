@@ -82,7 +82,8 @@ def set_status(household: Household, status: str, *, by=None, note: str = "") ->
             % {"from": S(household.status).label, "to": S(status).label}
         )
     with transaction.atomic():
-        HouseholdStatusChange.objects.create(household=household, status_from=household.status, status_to=status, by=by, note=note)
+        change = HouseholdStatusChange.objects.create(
+            household=household, status_from=household.status, status_to=status, by=by, note=note)
         fields = ["status", "status_changed_at"]
         if status == S.ACTIVE and household.status == S.DRAWN:
             # Membership (allocations and contributions) starts the day the place is taken.
@@ -91,7 +92,19 @@ def set_status(household: Household, status: str, *, by=None, note: str = "") ->
         household.status = status
         household.status_changed_at = timezone.now()
         household.save(update_fields=fields)
+        if status == S.EXITED:
+            _return_wallet(household, key=f"exit:{household.pk}:{change.pk}")
     return household
+
+
+def _return_wallet(household: Household, *, key: str) -> None:
+    """Whatever an exited household's wallet holds returns to the fund (the expiry
+    account): no exited wallet counts in circulation."""
+    wallet = household.wallet
+    wallet.refresh_from_db()
+    if wallet.balance > 0:
+        ledger.transfer(debit=wallet, credit=ledger.system_account(AccountKind.EXPIRY), amount=wallet.balance,
+                        kind=TransferKind.EXIT, idempotency_key=key, memo=f"exit {household.reference}")
 
 
 @transaction.atomic
@@ -99,17 +112,15 @@ def exit_household(household: Household, *, by=None, note: str = "") -> Househol
     """The household leaves. What remains in its wallet returns to the fund (the expiry
     account), by a recorded transfer; the household's money history stays."""
     household = Household.objects.select_for_update().get(pk=household.pk)
-    set_status(household, S.EXITED, by=by, note=note)
-    change = household.status_changes.latest("id")
-    wallet = household.wallet
-    wallet.refresh_from_db()
-    if wallet.balance > 0:
-        ledger.transfer(
-            debit=wallet,
-            credit=ledger.system_account(AccountKind.EXPIRY),
-            amount=wallet.balance,
-            kind=TransferKind.EXIT,
-            idempotency_key=f"exit:{household.pk}:{change.pk}",
-            memo=f"exit {household.reference}",
-        )
-    return household
+    return set_status(household, S.EXITED, by=by, note=note)
+
+
+def return_after_exit(*, wallet_id: int, amount: int, idempotency_key: str) -> bool:
+    """In the caller's transaction: money that reached the wallet of a household that
+    already left (a shop's refund) goes back to the fund at once. True if it did."""
+    exited = Household.objects.filter(wallet_id=wallet_id, status=S.EXITED).values_list("reference", flat=True).first()
+    if exited is None:
+        return False
+    ledger.transfer(debit=wallet_id, credit=ledger.system_account(AccountKind.EXPIRY), amount=amount,
+                    kind=TransferKind.EXIT, idempotency_key=idempotency_key, memo=f"exit {exited} (refund)")
+    return True

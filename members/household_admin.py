@@ -4,12 +4,12 @@ Money and history are read-only here: payments are recorded through the desk pag
 `members.contributions`, so that each is a ledger transfer."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kernel.admin_mixins import ReadOnlyMixin
 
-from . import lottery, privacy
+from . import desk, lottery, privacy
 from .models import (
     ContributionChoice,
     ContributionPayment,
@@ -19,6 +19,7 @@ from .models import (
     Draw,
     DrawEntry,
     ErasureRequest,
+    HeldCash,
     HouseholdStatusChange,
 )
 
@@ -91,8 +92,27 @@ class DeskAdmin(admin.ModelAdmin):
 
 @admin.register(DeskSession)
 class DeskSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("desk", "opened_by", "opened_at", "closed_by", "closed_at", "counted_cash")
+    list_display = ("desk", "opened_by", "opened_at", "closed_by", "closed_at", "counted_cash", "difference",
+                    "difference_explained_at")
     list_filter = ("desk",)
+
+
+@admin.register(HeldCash)
+class HeldCashAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Cash above the desk's ceiling, waiting for a coordinator before it enters the books."""
+
+    list_display = ("household", "amount", "session", "taken_by", "taken_at", "decided_by", "payment")
+    actions = ["confirm"]
+
+    @admin.action(description=_("Confirm: record the payment"))
+    def confirm(self, request, queryset):
+        for held in queryset.filter(payment__isnull=True, decided_at__isnull=True):
+            try:
+                desk.confirm_held_cash(held, by=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR)
+                return
+        self.message_user(request, _("Payments recorded."))
 
 
 @admin.register(DeskAction)

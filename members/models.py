@@ -331,6 +331,14 @@ class DeskSession(models.Model):
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     counted_cash = models.PositiveIntegerField(_("cash counted at closing (cents)"), null=True, blank=True)
+    # Counted minus recorded at closing: a non-zero one waits for a coordinator's explanation.
+    difference = models.BigIntegerField(_("difference at closing (cents)"), default=0)
+    difference_explanation = models.TextField(_("explanation of the difference"), blank=True)
+    difference_explained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("difference explained by"),
+    )
+    difference_explained_at = models.DateTimeField(_("difference explained at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("desk opening (cash book)")
@@ -384,6 +392,10 @@ class ContributionPayment(models.Model):
         "allocations.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="rejected_contribution",
         verbose_name=_("reversing transfer"),
     )
+    # A payment recorded by mistake (a typo at the desk): corrected under four eyes, its
+    # transfer reversed (`reversal`), the payment kept on record.
+    corrected_at = models.DateTimeField(_("corrected at"), null=True, blank=True)
+    correction_reason = models.TextField(_("reason of the correction"), blank=True)
 
     class Meta:
         verbose_name = _("contribution paid")
@@ -597,3 +609,28 @@ class ShopReport(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.get_category_display()}"
+
+
+class HeldCash(models.Model):
+    """Cash taken at a desk above the fund's ceiling for one payment: it enters the books
+    (and the reserve the issuance trusts) only once a coordinator confirms it."""
+
+    session = models.ForeignKey(DeskSession, on_delete=models.PROTECT, related_name="held_cash")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveIntegerField(_("amount (cents)"))
+    token = models.CharField(max_length=64, unique=True)
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("taken by"))
+    taken_at = models.DateTimeField(_("taken at"), default=timezone.now)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("confirmed or refused by"))
+    decided_at = models.DateTimeField(_("confirmed or refused at"), null=True, blank=True)
+    payment = models.OneToOneField(ContributionPayment, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("payment recorded"))
+
+    class Meta:
+        verbose_name = _("cash waiting for a coordinator")
+        verbose_name_plural = _("cash waiting for a coordinator")
+
+    def __str__(self):
+        return f"{self.household} {self.amount}"

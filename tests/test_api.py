@@ -19,7 +19,7 @@ from vendors.models import IdempotencyRecord, Purchase, Vendor
 from vendors.serializers import PurchaseRequest, RefundRequest, validated_if_plainly_valid
 
 from .member_fixtures import make_member
-from .vendor_fixtures import make_coordinator, make_key, make_vendor
+from .vendor_fixtures import adopted_decision, make_coordinator, make_key, make_vendor
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,8 @@ def test_a_vendor_that_is_no_longer_approved_is_refused_from_that_moment(status,
     if status == Vendor.Status.PAUSED:
         services.pause_or_resume(shop, by=None)
     else:
-        services.change_status(shop, status, by=coordinator, reason="décision du comité")
+        services.change_status(shop, status, by=coordinator, reason="décision du comité",
+                               decision=adopted_decision(shop, status))
     response = till.pay(sale(member, 500))
     assert response.status_code == 403 and error(response)["code"] == "vendor_not_approved"
     refund = till.refund(first["id"], {"amount": 100})

@@ -23,7 +23,7 @@ from vendors.models import StatusChange, Vendor
 
 from .governance_fixtures import make_committee, open_proposal, set_policy
 from .member_fixtures import make_member
-from .vendor_fixtures import make_key, make_staff, make_vendor
+from .vendor_fixtures import adopted_decision, make_key, make_staff, make_vendor
 
 pytestmark = pytest.mark.django_db
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -462,7 +462,8 @@ def test_an_effect_that_cannot_apply_leaves_the_outcome_adopted_with_the_reason(
     votes.cast(p, members[0], "for")
     from vendors.services import change_status
 
-    change_status(vendor, Vendor.Status.REVOKED, by=None, reason="fraude")
+    change_status(vendor, Vendor.Status.REVOKED, by=None, reason="fraude",
+                  decision=adopted_decision(vendor, Vendor.Status.REVOKED))
     closed = decisions.close(p, by=members[0], early=True)
     assert closed.state == S.ADOPTED and "could not be applied" in closed.effect_note
 

@@ -46,11 +46,19 @@ def test_a_new_version_starts_at_a_future_period_only(django_user_model):
         with translation.override("fr"), pytest.raises(ValidationError) as refused:
             rules.create_version(effective_from=start, allocation_per_household=15_000, created_by=coordinator)
         assert "période future" in refused.value.messages[0]
+    from governance.models import Kind, Proposal
+
+    with pytest.raises(ValidationError) as refused:  # no committee decision: no new version
+        rules.create_version(effective_from=datetime.date(2026, 12, 1), allocation_per_household=15_000,
+                             decision_reference="D-2026-14", created_by=coordinator)
+    assert refused.value.code == "decision"
+    decision = Proposal.objects.create(kind=Kind.CHANGE_RULES, title="150 €", author=coordinator,
+                                       state=Proposal.State.ADOPTED).reference
     adopted = rules.create_version(
         effective_from=datetime.date(2026, 12, 1),
         allocation_per_household=15_000,
         supplement_per_extra_adult=7_500,
-        decision_reference="D-2026-14",
+        decision_reference=decision,
         created_by=coordinator,
     )
     assert rules.rules_for("2026-11").allocation_per_household == 10_000  # history unchanged

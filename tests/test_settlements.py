@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from allocations import approvals
-from allocations.models import Account, Approval, Transfer, TransferKind
+from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
 from allocations.selectors import fund_position
 from tests.settlement_fixtures import coordinators, fund_treasury, make_member, pay, refund, run_and_pay, shop
 from tests.vendor_fixtures import make_staff
@@ -269,9 +269,10 @@ def test_a_reversal_takes_effect_only_with_a_second_coordinator(ledger_is_clean)
     fund_treasury()
     first, second = coordinators()
     member = make_member("F-1", balance=5_000)
-    mistake = ledger.transfer(debit=member.household.wallet_id, credit=shop().account_id, amount=1_000,
-                              kind=TransferKind.PURCHASE).transfer
-    approval = approvals.request_reversal(mistake.pk, by=first, reason="typed 10 € instead of 1 €")
+    # An allocation credited twice by hand: no object of the domain owns it, the generic reversal corrects it.
+    mistake = ledger.transfer(debit=ledger.system_account(AccountKind.ISSUANCE), credit=member.household.wallet_id,
+                              amount=1_000, kind=TransferKind.ALLOCATION).transfer
+    approval = approvals.request_reversal(mistake.pk, by=first, reason="credited twice")
     with pytest.raises(approvals.ApprovalRequired):
         approvals.approve(approval, by=first)
     with pytest.raises(approvals.ApprovalRequired):
@@ -285,6 +286,20 @@ def test_a_reversal_takes_effect_only_with_a_second_coordinator(ledger_is_clean)
     ledger_is_clean()
 
 
+def test_the_generic_reversal_refuses_what_an_object_owns_and_names_its_correction():
+    from allocations import ledger
+
+    fund_treasury()
+    first, _second = coordinators()
+    member = make_member("F-1", balance=5_000)
+    purchase = ledger.transfer(debit=member.household.wallet_id, credit=shop().account_id, amount=1_000,
+                               kind=TransferKind.PURCHASE).transfer
+    with translation.override("fr"), pytest.raises(ValidationError) as refused:
+        approvals.request_reversal(purchase.pk, by=first, reason="typed 10 € instead of 1 €")
+    assert refused.value.code == "owned" and "remboursement" in refused.value.messages[0]
+    assert not Approval.objects.filter(action=Approval.Action.REVERSAL).exists()
+
+
 def test_only_coordinators_ask_or_approve():
     from django.core.exceptions import PermissionDenied
 
@@ -292,8 +307,12 @@ def test_only_coordinators_ask_or_approve():
 
     first, _second = coordinators()
     nobody = make_user("benevole")
+    from allocations import ledger
+
+    grant = ledger.transfer(debit=ledger.system_account(AccountKind.GRANTS),
+                            credit=ledger.system_account(AccountKind.TREASURY), amount=100, kind=TransferKind.GRANT).transfer
     with pytest.raises(PermissionDenied):
-        approvals.request_reversal(1, by=nobody, reason="x")
-    approval = approvals.request_reversal(1, by=first, reason="x")
+        approvals.request_reversal(grant.pk, by=nobody, reason="x")
+    approval = approvals.request_reversal(grant.pk, by=first, reason="x")
     with pytest.raises(PermissionDenied):
         approvals.approve(approval, by=nobody)

@@ -10,7 +10,7 @@ from kernel.banking import iban_valid, validate_bic, validate_rna, validate_sire
 from vendors import services
 from vendors.models import ApiKey, IbanChange, StatusChange, Vendor
 
-from .vendor_fixtures import make_coordinator, make_user, make_vendor
+from .vendor_fixtures import adopted_decision, make_coordinator, make_user, make_vendor
 
 pytestmark = pytest.mark.django_db
 S = Vendor.Status
@@ -39,12 +39,13 @@ def test_every_status_change_is_recorded_with_who_why_and_the_decision():
     coordinator = make_coordinator()
     vendor = make_vendor(status=S.APPLIED)
     services.change_status(vendor, S.UNDER_REVIEW, by=coordinator, reason="dossier complet")
-    services.change_status(vendor, S.APPROVED, by=coordinator, reason="vote du comité", decision="D-2026-14")
+    decision = adopted_decision(vendor, S.APPROVED)
+    services.change_status(vendor, S.APPROVED, by=coordinator, reason="vote du comité", decision=decision)
     vendor.refresh_from_db()
     assert vendor.status == S.APPROVED
     last = vendor.status_changes.first()
     assert (last.from_status, last.to_status, last.by, last.reason, last.decision_reference) == (
-        S.UNDER_REVIEW, S.APPROVED, coordinator, "vote du comité", "D-2026-14")
+        S.UNDER_REVIEW, S.APPROVED, coordinator, "vote du comité", decision)
     assert [c.to_status for c in vendor.status_changes.order_by("at", "id")] == [S.APPLIED, S.UNDER_REVIEW, S.APPROVED]
 
 
@@ -53,7 +54,8 @@ def test_impossible_steps_are_refused_and_a_revoked_vendor_may_apply_again():
     vendor = make_vendor(status=S.APPLIED)
     with pytest.raises(ValidationError):
         services.change_status(vendor, S.PAUSED, by=coordinator, reason="x")
-    services.change_status(vendor, S.REVOKED, by=coordinator, reason="refus")
+    services.change_status(vendor, S.REVOKED, by=coordinator, reason="refus",
+                           decision=adopted_decision(vendor, S.REVOKED))
     services.change_status(vendor, S.APPLIED, by=None, reason="nouvelle candidature")
     vendor.refresh_from_db()
     assert vendor.status == S.APPLIED

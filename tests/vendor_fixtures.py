@@ -34,3 +34,20 @@ def make_staff(vendor: Vendor, username: str = "vendeur"):
     user = make_user(username, roles.VENDOR_STAFF)
     VendorStaff.objects.create(user=user, vendor=vendor)
     return user
+
+
+def adopted_decision(vendor: Vendor, status: str, *, kind: str | None = None) -> str:
+    """The reference of an adopted committee decision moving `vendor` to `status` (a vendor's
+    status changes only by one, or by the emergency suspension)."""
+    from governance.models import Kind, Proposal
+    from governance.proposals import VENDOR_TARGET
+
+    if kind is None:
+        if status == Vendor.Status.APPROVED:
+            kind = Kind.REINSTATE_VENDOR if vendor.status == Vendor.Status.SUSPENDED else Kind.APPROVE_VENDOR
+        else:
+            kind = next(k for k, target in VENDOR_TARGET.items() if target == status)
+    author = get_user_model().objects.filter(username="comite").first() or make_user("comite")
+    proposal = Proposal.objects.create(kind=kind, title=f"{kind} {vendor.slug}", author=author, vendor=vendor,
+                                       state=Proposal.State.ADOPTED)
+    return proposal.reference

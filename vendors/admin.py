@@ -124,6 +124,9 @@ class VendorAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ("status", "iban", "bic", "created_at")
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # a vendor is revoked by the committee; its purchases and settlements stay
+
     def get_exclude(self, request, obj=None):
         return ("account",) if obj is None else ()
 

@@ -215,6 +215,9 @@ class Refund(models.Model):
     amount = models.BigIntegerField(_("amount (cents)"))
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # A coordinator's correction of the purchase; None: the shop refunded it from its till.
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="+", verbose_name=_("recorded by (coordinator)"))
 
     class Meta:
         verbose_name = _("refund")

@@ -30,19 +30,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from allocations import ledger
-from allocations.models import TransferKind
+from allocations import approvals, ledger
+from allocations.models import Approval, TransferKind
 from kernel.db import prepared_cursor
-from members import cards, notices
+from members import cards, enrolment, notices
+from users import roles
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor
 
@@ -399,26 +402,91 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
     try:
         with transaction.atomic():
             try:
-                posted = ledger.transfer(debit=vendor.account_id, credit=wallet_id, amount=amount,
-                                         kind=TransferKind.REFUND, idempotency_key=_ledger_key("refund", vendor.pk, key),
-                                         wait=False)
+                refund = _refund_in_transaction(
+                    vendor=vendor, purchase_id=purchase_id, wallet_id=wallet_id, amount=amount, reason=reason,
+                    ledger_key=_ledger_key("refund", vendor.pk, key), wait=False)
             except ledger.KeyBusy:
                 raise RequestInProgress(param="Idempotency-Key")
-            if not posted.created:
-                raise _KeyTaken()
-            # One conditional UPDATE, no read-modify-write: of two concurrent refunds, the
-            # second is checked against what the first left (and rolled back, transfer
-            # included, when it would pass what the purchase captured).
-            if not Purchase.objects.filter(pk=purchase_id, refunded__lte=F("amount") - amount).update(
-                    refunded=F("refunded") + amount):
-                raise RefundExceedsCaptured(param="amount")
-            refund = Refund.objects.create(purchase_id=purchase_id, transfer_id=posted.transfer.pk, amount=amount,
-                                           reason=reason, created_at=posted.transfer.created_at)
             body = refund_body(refund)
             IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
-            shop = vendor.display_name
-            transaction.on_commit(
-                lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
     except (_KeyTaken, ledger.IdempotencyConflict):
         return _answered_before(vendor.pk, key, print_)
     return Outcome(201, body)
+
+
+def _refund_in_transaction(*, vendor: Vendor, purchase_id: int, wallet_id: int, amount: int, reason: str,
+                           ledger_key: str, wait: bool = True, recorded_by=None) -> Refund:
+    """The one way a purchase is corrected, whoever asks (the shop's till, a coordinator):
+    the transfer back to the wallet, the purchase's `refunded`, and the Refund row, in the
+    caller's transaction. Raises RefundExceedsCaptured (the transfer rolled back with it)."""
+    posted = ledger.transfer(debit=vendor.account_id, credit=wallet_id, amount=amount, kind=TransferKind.REFUND,
+                             idempotency_key=ledger_key, wait=wait)
+    if not posted.created:
+        raise _KeyTaken()
+    # One conditional UPDATE, no read-modify-write: of two concurrent refunds, the second
+    # (which waited on the accounts' locks) is checked against what the first left, and
+    # rolled back, transfer included, when it would pass what the purchase captured.
+    if not Purchase.objects.filter(pk=purchase_id, refunded__lte=F("amount") - amount).update(
+            refunded=F("refunded") + amount):
+        raise RefundExceedsCaptured(param="amount")
+    refund = Refund.objects.create(purchase_id=purchase_id, transfer_id=posted.transfer.pk, amount=amount,
+                                   reason=reason, created_at=posted.transfer.created_at, recorded_by=recorded_by)
+    # A household that left meanwhile: the units go back to the fund in this transaction,
+    # so no exited wallet ever holds a balance.
+    returned = enrolment.return_after_exit(wallet_id=wallet_id, amount=amount,
+                                           idempotency_key=f"exit-refund:{posted.transfer.pk}")
+    if not returned:
+        shop = vendor.display_name
+        transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
+    return refund
+
+
+# --- A coordinator's correction of a purchase -------------------------------------------
+
+
+def refund_four_eyes_above() -> int:
+    """Above this amount (cents), a coordinator's refund waits for a second coordinator."""
+    return int(getattr(settings, "CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS", 5_000))
+
+
+def coordinator_refund(*, purchase_id: int, amount: int, reason: str, by) -> Refund | Approval:
+    """A coordinator corrects a purchase (a wrong amount typed at the till, a shop that
+    cannot refund): a refund recorded on the purchase, like the shop's own, so that a
+    later refund by the shop can never pay the member twice.
+
+    Up to `refund_four_eyes_above()` it is made now; above, it waits as an Approval that a
+    second coordinator gives (allocations.approvals.approve) and is returned as such."""
+    if by is None or not roles.is_coordinator(by):
+        raise PermissionDenied(_("Only a coordinator may refund a purchase."))
+    if not (reason or "").strip():
+        raise InvalidRequest(_("Say why this purchase is refunded."), param="reason")
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise InvalidRequest(_("The amount must be a whole number of cents, more than zero."), param="amount")
+    purchase = Purchase.objects.filter(pk=purchase_id).first()
+    if purchase is None:
+        raise NotFound()
+    if purchase.refunded + amount > purchase.amount:
+        raise RefundExceedsCaptured(param="amount")
+    if amount > refund_four_eyes_above():
+        return approvals.request(Approval.Action.PURCHASE_REFUND, f"{purchase_id}:{amount}", by=by, reason=reason)
+    with transaction.atomic():
+        return _coordinator_refund(purchase, amount=amount, reason=reason.strip(), by=by,
+                                   ledger_key=f"coordinator-refund:{purchase_id}:{uuid.uuid4().hex}")
+
+
+def _coordinator_refund(purchase: Purchase, *, amount: int, reason: str, by, ledger_key: str) -> Refund:
+    try:
+        return _refund_in_transaction(vendor=purchase.vendor, purchase_id=purchase.pk, wallet_id=purchase.wallet_id,
+                                      amount=amount, reason=reason[:255], ledger_key=ledger_key, recorded_by=by)
+    except _KeyTaken:
+        return Refund.objects.get(transfer__idempotency_key=ledger_key)
+
+
+def execute_coordinator_refund(approval: Approval) -> str:
+    """The second coordinator approved: the refund is made now, in the approval's transaction."""
+    approvals.require(approval, Approval.Action.PURCHASE_REFUND, approval.target)
+    purchase_id, amount = (int(part) for part in approval.target.split(":"))
+    purchase = Purchase.objects.select_related("vendor").get(pk=purchase_id)
+    refund = _coordinator_refund(purchase, amount=amount, reason=approval.reason, by=approval.requested_by,
+                                 ledger_key=f"coordinator-refund:approval:{approval.pk}")
+    return f"refund #{refund.pk}"

@@ -1,7 +1,8 @@
 """The vendor registry: registration, the status lifecycle, IBAN changes, API keys, import.
 
-Governance calls `change_status()` when the committee decides; coordinators call it from
-the admin, `suspend_now()` in an emergency. Every change leaves a StatusChange.
+Governance calls `change_status()` when the committee decides (with the decision's
+reference, which governance itself confirms); coordinators call `suspend_now()` in an
+emergency, which lapses unless the committee confirms it. Every change leaves a StatusChange.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import csv
 import hashlib
 import io
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -86,20 +90,58 @@ def apply(**fields) -> Vendor:
     return register_vendor(reason=_("Application from the public form"), **fields)
 
 
+# Steps that are the registry's own work (a file reviewed, a new application): every other
+# step (approval, suspension, revocation, reinstatement) is the committee's, and needs the
+# reference of an adopted decision; or, for a suspension only, the emergency service.
+ADMINISTRATIVE_STEPS = {(S.APPLIED, S.UNDER_REVIEW), (S.UNDER_REVIEW, S.APPLIED), (S.REVOKED, S.APPLIED)}
+
+# (decision reference, vendor id, new status) -> whether an adopted committee decision says
+# so. Governance registers it at startup (GovernanceConfig.ready): vendors does not import it.
+_decision_check: Callable[[str, int, str], bool] | None = None
+
+
+def register_decision_check(check: Callable[[str, int, str], bool]) -> None:
+    global _decision_check
+    _decision_check = check
+
+
+class DecisionRequired(ValidationError):
+    pass
+
+
 @transaction.atomic
 def change_status(vendor: Vendor, new_status: str, *, by, reason: str, decision: str | None = None,
                   emergency: bool = False) -> StatusChange:
     """Move a vendor to `new_status`, recording who, why and the decision behind it.
 
-    Takes effect at once: the API reads the status on every request.
+    Only through an adopted committee decision (`decision`, checked with governance), the
+    emergency suspension (`suspend_now`), the vendor's own pause, or an administrative
+    step of the registry; anything else is refused (DecisionRequired). Takes effect at
+    once: the API reads the status on every request.
     """
     vendor = Vendor.objects.select_for_update().get(pk=vendor.pk)
+    if vendor.status == new_status == S.SUSPENDED and decision and _decision_check is not None \
+            and _decision_check(decision, vendor.pk, new_status):
+        # The committee confirms an emergency suspension: it no longer lapses.
+        return StatusChange.objects.create(vendor=vendor, from_status=vendor.status, to_status=new_status, by=by,
+                                           reason=reason, decision_reference=decision)
     if new_status not in TRANSITIONS.get(vendor.status, set()):
         raise InvalidTransition(
             _("A vendor cannot go from %(old)s to %(new)s.")
             % {"old": vendor.get_status_display(), "new": S(new_status).label},
             code="transition",
         )
+    step = (vendor.status, new_status)
+    if emergency:
+        if new_status != S.SUSPENDED or not roles.is_coordinator(by) or not (reason or "").strip():
+            raise DecisionRequired(_("An emergency suspension needs a coordinator and a reason."), code="decision")
+    elif step not in ADMINISTRATIVE_STEPS and step not in VENDOR_OWN_STEPS:
+        if not decision or _decision_check is None or not _decision_check(decision, vendor.pk, new_status):
+            raise DecisionRequired(
+                _("Only an adopted committee decision changes this vendor's status (or, to suspend it at once, "
+                  "the emergency suspension)."),
+                code="decision",
+            )
     change = StatusChange.objects.create(
         vendor=vendor, from_status=vendor.status, to_status=new_status, by=by, reason=reason,
         decision_reference=decision or "", emergency=emergency,
@@ -110,12 +152,52 @@ def change_status(vendor: Vendor, new_status: str, *, by, reason: str, decision:
 
 def suspend_now(vendor: Vendor, *, by, reason: str) -> StatusChange:
     """A coordinator's emergency suspension (suspected fraud): immediate, with a reason the
-    committee sees; the committee then confirms, lifts it or revokes."""
+    committee is told of; it lapses after EMERGENCY_SUSPENSION_DAYS unless the committee
+    confirms it by a vote (`lapse_emergency_suspensions`, daily)."""
     if not roles.is_coordinator(by):
         raise ValidationError(_("Only a coordinator may suspend a vendor in an emergency."), code="permission")
     if not reason.strip():
         raise ValidationError(_("Say why the vendor is suspended: the committee will read it."), code="reason")
-    return change_status(vendor, S.SUSPENDED, by=by, reason=reason, emergency=True)
+    change = change_status(vendor, S.SUSPENDED, by=by, reason=reason, emergency=True)
+    if _committee_told is not None:
+        told, change_id = _committee_told, change.pk
+        transaction.on_commit(lambda: told(change_id))
+    return change
+
+
+# (status change id) -> None: tells the committee of an emergency suspension; registered by
+# governance at startup.
+_committee_told: Callable[[int], None] | None = None
+
+
+def register_committee_notice(notice: Callable[[int], None]) -> None:
+    global _committee_told
+    _committee_told = notice
+
+
+def emergency_suspension_days() -> int:
+    return int(getattr(settings, "CAISSE_EMERGENCY_SUSPENSION_DAYS", 14))
+
+
+def lapse_emergency_suspensions(*, now=None) -> int:
+    """Emergency suspensions older than `emergency_suspension_days()` that no committee
+    decision confirmed end: the vendor is approved again, the lapse recorded."""
+    now = now or timezone.now()
+    limit = now - timedelta(days=emergency_suspension_days())
+    lapsed = 0
+    for vendor in Vendor.objects.filter(status=S.SUSPENDED):
+        last = vendor.status_changes.order_by("-id").first()
+        if last is None or not last.emergency or last.at > limit:
+            continue
+        with transaction.atomic():
+            locked = Vendor.objects.select_for_update().get(pk=vendor.pk)
+            if locked.status != S.SUSPENDED:
+                continue
+            StatusChange.objects.create(vendor=locked, from_status=S.SUSPENDED, to_status=S.APPROVED, by=None,
+                                        reason=_("Emergency suspension lapsed: no committee decision confirmed it."))
+            Vendor.objects.filter(pk=locked.pk).update(status=S.APPROVED)
+        lapsed += 1
+    return lapsed
 
 
 def pause_or_resume(vendor: Vendor, *, by, reason: str = "") -> StatusChange:

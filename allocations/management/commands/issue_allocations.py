@@ -23,7 +23,8 @@ class Command(BaseCommand):
     def handle(self, *args, period, dry_run, force, reason, by, chunk_size, **options):
         period = period or periods.current()
         if force:
-            # Four eyes: this only asks; another coordinator approves (`manage.py approve`).
+            # Four eyes: this only asks; another coordinator, signed in, approves it on the
+            # approvals page (no command approves: a shell would act in anyone's name).
             if not by:
                 raise CommandError("--force needs --by: the coordinator asking for it")
             forced_by = get_user_model().objects.filter(username=by).first()
@@ -31,11 +32,11 @@ class Command(BaseCommand):
                 raise CommandError(f"no user named {by!r}")
             try:
                 approval = approvals.request_forced_issuance(period, by=forced_by, reason=reason)
-            except (ValidationError, PermissionDenied, periods.InvalidPeriod) as exc:
+            except (ValidationError, PermissionDenied, periods.InvalidPeriod, issuance.IssuanceError) as exc:
                 raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
             self.stdout.write(
-                f"forced issuance of {period} asked (approval #{approval.pk}): another coordinator approves it "
-                f"with `manage.py approve {approval.pk} --by <username>`"
+                f"forced issuance of {period} asked (approval #{approval.pk}): another coordinator approves it, "
+                f"signed in, at /coordination/approvals/"
             )
             return
         try:
@@ -51,6 +52,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"reserve before: {format_units(result.reserve_before)}")
         self.stdout.write(f"reserve after: {format_units(result.reserve_after)}")
+        if result.would_be_refused:
+            self.stdout.write(f"THE REAL RUN WOULD BE REFUSED: {result.would_be_refused}")
         if result.run is not None:
             run = result.run
             self.stdout.write(

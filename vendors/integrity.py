@@ -1,0 +1,57 @@
+"""What check_ledger asks of the vendors' objects: each purchase and each settlement
+agrees with its own transfers (registered in VendorsConfig.ready())."""
+
+from __future__ import annotations
+
+from allocations.integrity import ObjectMismatch
+from allocations.models import Transfer
+
+from .models import Purchase, Refund, Settlement
+
+_T, _P, _R, _S = Transfer._meta.db_table, Purchase._meta.db_table, Refund._meta.db_table, Settlement._meta.db_table
+
+
+def purchases_agree(cursor) -> list[ObjectMismatch]:
+    """Captured equals its transfer, refunded equals its refunds' transfers, and no bare
+    reversal touched the purchase's transfer (that is how a purchase got paid twice)."""
+    cursor.execute(
+        f"""
+        SELECT p.id, p.amount, p.refunded, t.amount, COALESCE(r.recorded, 0), COALESCE(r.moved, 0), COALESCE(v.total, 0)
+        FROM {_P} p
+        JOIN {_T} t ON t.id = p.transfer_id
+        LEFT JOIN (SELECT rf.purchase_id, SUM(rf.amount) AS recorded, SUM(rt.amount) AS moved
+                   FROM {_R} rf JOIN {_T} rt ON rt.id = rf.transfer_id GROUP BY rf.purchase_id) r ON r.purchase_id = p.id
+        LEFT JOIN (SELECT reverses_id, SUM(amount) AS total FROM {_T}
+                   WHERE reverses_id IS NOT NULL GROUP BY reverses_id) v ON v.reverses_id = p.transfer_id
+        WHERE t.amount <> p.amount OR COALESCE(r.recorded, 0) <> p.refunded OR COALESCE(r.moved, 0) <> p.refunded
+              OR v.total IS NOT NULL
+        ORDER BY p.id LIMIT 1000
+        """
+    )
+    return [
+        ObjectMismatch(
+            f"purchase #{id_}",
+            f"says captured {amount}, refunded {refunded}; its transfers say captured {moved}, "
+            f"refunds recorded {recorded}, refunded {refunds_moved}, reversed {reversed_}",
+        )
+        for id_, amount, refunded, moved, recorded, refunds_moved, reversed_ in cursor.fetchall()
+    ]
+
+
+def settlements_agree(cursor) -> list[ObjectMismatch]:
+    """A paid settlement has both transfers, each of its amount; an unpaid one has none."""
+    cursor.execute(
+        f"""
+        SELECT s.number, s.status, s.amount, u.amount, e.amount
+        FROM {_S} s LEFT JOIN {_T} u ON u.id = s.units_transfer_id LEFT JOIN {_T} e ON e.id = s.euros_transfer_id
+        WHERE (s.status = %s) <> (u.id IS NOT NULL AND e.id IS NOT NULL)
+              OR u.amount <> s.amount OR e.amount <> s.amount
+        ORDER BY s.id LIMIT 1000
+        """,
+        [Settlement.Status.PAID],
+    )
+    return [
+        ObjectMismatch(f"settlement {number}",
+                       f"says {status}, {amount}; its transfers say units retired {units}, euros paid {euros}")
+        for number, status, amount, units, euros in cursor.fetchall()
+    ]
