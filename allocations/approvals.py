@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from users import roles
 
@@ -116,14 +116,14 @@ def require(approval: Approval | None, action: str, target) -> Approval:
 # saying the opposite of its money (a purchase "captured, refunded 0" that the shop then
 # refunds: the member credited twice). Each names the service that corrects it.
 OWNED_BY_AN_OBJECT = {
-    TransferKind.PURCHASE: _lazy("It belongs to a purchase: correct it by a refund on the purchase."),
-    TransferKind.REFUND: _lazy("It belongs to a refund of a purchase: a refund is final; record a new purchase "
+    TransferKind.PURCHASE: gettext_lazy("It belongs to a purchase: correct it by a refund on the purchase."),
+    TransferKind.REFUND: gettext_lazy("It belongs to a refund of a purchase: a refund is final; record a new purchase "
                                "if the member must pay again."),
-    TransferKind.SETTLEMENT: _lazy("It belongs to a vendor's settlement: a difference is carried to the next "
+    TransferKind.SETTLEMENT: gettext_lazy("It belongs to a vendor's settlement: a difference is carried to the next "
                                    "settlement run."),
-    TransferKind.REIMBURSEMENT: _lazy("It belongs to a vendor's settlement: a difference is carried to the next "
+    TransferKind.REIMBURSEMENT: gettext_lazy("It belongs to a vendor's settlement: a difference is carried to the next "
                                       "settlement run."),
-    TransferKind.CONTRIBUTION: _lazy("It belongs to a contribution paid: correct the payment itself (its "
+    TransferKind.CONTRIBUTION: gettext_lazy("It belongs to a contribution paid: correct the payment itself (its "
                                      "correction, approved by a second coordinator)."),
 }
 

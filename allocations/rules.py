@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from datetime import date
 
 from django.core.exceptions import ValidationError

@@ -9,15 +9,14 @@ import uuid
 
 import pytest
 import time_machine
-from django.core import mail
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.test import Client
 from django.utils import translation
 
-from allocations import approvals, issuance, ledger, periods
-from allocations.models import Account, AccountKind, Approval, FundRules, IssuanceRun, TransferKind
+from allocations import approvals, issuance, ledger
+from allocations.models import Account, AccountKind, Approval, FundRules, IssuanceRun
 from members import contributions, desk, enrolment
 from members.models import ContributionPayment, Desk, HeldCash, Household
 from users import roles
@@ -89,8 +88,6 @@ def test_a_coordinator_refund_above_the_fund_amount_waits_for_a_second_coordinat
 
 @pytest.mark.django_db
 def test_a_coordinator_refund_needs_a_coordinator_and_a_reason():
-    from django.core.exceptions import PermissionDenied
-
     first, _second = coordinators()
     member = make_member("F-1", balance=5_000)
     purchase = pay(member, shop(), 1_000)
@@ -102,6 +99,32 @@ def test_a_coordinator_refund_needs_a_coordinator_and_a_reason():
         payments.coordinator_refund(purchase_id=purchase["id"], amount=1_001, reason="trop", by=first)
 
 
+def refund_from_both_sides_at_once(purchase_id, *, coordinator, key) -> dict:
+    start, outcomes = threading.Barrier(2), {}
+
+    def by_coordinator():
+        try:
+            start.wait()
+            payments.coordinator_refund(purchase_id=purchase_id, amount=1_000, reason="correction", by=coordinator)
+            outcomes["coordinator"] = "refunded"
+        except payments.RefundExceedsCaptured as refused:
+            outcomes["coordinator"] = refused.code
+        finally:
+            connections.close_all()
+
+    def by_shop():
+        start.wait()
+        response = shop_refund(key, purchase_id, 1_000)
+        outcomes["shop"] = "refunded" if response.status_code == 201 else response.json()["error"]["code"]
+
+    workers = [threading.Thread(target=by_coordinator), threading.Thread(target=by_shop)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return outcomes
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_coordinator_and_the_shop_refunding_at_once_credit_the_member_once():
     FundRules.objects.exists() or rules_from("2020-01")
@@ -111,28 +134,7 @@ def test_a_coordinator_and_the_shop_refunding_at_once_credit_the_member_once():
     member = make_member("F-1", balance=5_000)
     for round_ in range(3):
         purchase = pay(member, vendor, 1_000)
-        start, outcomes = threading.Barrier(2), {}
-
-        def by_coordinator():
-            try:
-                start.wait()
-                payments.coordinator_refund(purchase_id=purchase["id"], amount=1_000, reason="correction", by=first)
-                outcomes["coordinator"] = "refunded"
-            except payments.RefundExceedsCaptured as refused:
-                outcomes["coordinator"] = refused.code
-            finally:
-                connections.close_all()
-
-        def by_shop():
-            start.wait()
-            response = shop_refund(key, purchase["id"], 1_000)
-            outcomes["shop"] = "refunded" if response.status_code == 201 else response.json()["error"]["code"]
-
-        workers = [threading.Thread(target=by_coordinator), threading.Thread(target=by_shop)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
+        outcomes = refund_from_both_sides_at_once(purchase["id"], coordinator=first, key=key)
         assert sorted(outcomes.values()) == ["refund_exceeds_captured", "refunded"], (round_, outcomes)
         assert Purchase.objects.get(pk=purchase["id"]).refunded == 1_000
         assert balance(member.household.wallet_id) == 5_000
@@ -366,7 +368,7 @@ def test_cash_above_the_ceiling_waits_for_a_coordinator(settings, ledger_is_clea
     assert not ContributionPayment.objects.exists() and balance(treasury.pk) == before
     desk.take_cash(session, member.household, amount=1_500, by=volunteer, token="t-2")  # under: as before
     waiting = HeldCash.objects.get()
-    with pytest.raises(Exception):
+    with pytest.raises(PermissionDenied):
         desk.confirm_held_cash(waiting, by=volunteer)
     payment = desk.confirm_held_cash(waiting, by=coordinator)
     assert payment.amount == 999_999 and payment.receipt_number
