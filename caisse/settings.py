@@ -265,6 +265,12 @@ REST_FRAMEWORK = {
 CAISSE_MAX_PURCHASE_CENTS = int(os.environ.get("MAX_PURCHASE_CENTS", "50000"))
 CAISSE_DAILY_CAP_PER_CARD_CENTS = int(os.environ.get("DAILY_CAP_PER_CARD_CENTS", "0"))
 CAISSE_API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
+# Corrections and cash (issue 15): a coordinator's refund of a purchase above this waits
+# for a second coordinator; one cash payment at a desk above this waits for a coordinator;
+# a shop's emergency suspension lapses after this many days unless the committee confirms it.
+CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = int(os.environ.get("REFUND_FOUR_EYES_ABOVE_CENTS", "5000"))
+CAISSE_DESK_CASH_CEILING_CENTS = int(os.environ.get("DESK_CASH_CEILING_CENTS", "20000"))
+CAISSE_EMERGENCY_SUSPENSION_DAYS = int(os.environ.get("EMERGENCY_SUSPENSION_DAYS", "14"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caisse API",
     "DESCRIPTION": "The API of a caisse commune de l'alimentation: tills record purchases and refunds. Amounts are integers in cents.",
