@@ -16,7 +16,7 @@ from allocations.selectors import fund_position
 from governance.models import CommitteeMembership
 from members import demo
 from members.models import Household
-from users import roles
+from users import roles, second_factor
 from vendors.models import Vendor, VendorStaff
 
 pytestmark = pytest.mark.django_db
@@ -59,9 +59,14 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     assert Vendor.objects.filter(kind=Vendor.Kind.COOPERATIVE).count() == 1
     assert Vendor.objects.filter(status=Vendor.Status.APPROVED).count() == 7
 
-    coordinator = get_user_model().objects.get(username=demo.COORDINATOR_USERNAME)
-    assert coordinator.is_staff and coordinator.is_superuser
-    assert coordinator.groups.filter(name=roles.COORDINATOR).exists()
+    # Two coordinators and a desk volunteer; none a superuser: the roles are all they need.
+    for username, role in ((demo.COORDINATOR_USERNAME, roles.COORDINATOR),
+                           (demo.SECOND_COORDINATOR_USERNAME, roles.COORDINATOR),
+                           (demo.VOLUNTEER_USERNAME, roles.VOLUNTEER)):
+        staff = get_user_model().objects.get(username=username)
+        assert not staff.is_superuser and staff.is_demo and staff.has_usable_password()
+        assert staff.groups.filter(name=role).exists()
+    assert roles.is_coordinator(get_user_model().objects.get(username=demo.COORDINATOR_USERNAME))
     assert all(staff.user.groups.filter(name=roles.VENDOR_STAFF).exists() for staff in VendorStaff.objects.all())
     assert not Household.objects.exclude(persons__user__isnull=False).exists()
 
@@ -124,8 +129,14 @@ def test_three_months_of_history_go_through_the_ledger(tmp_path):
 def test_the_credentials_file_has_the_agreed_shape_and_every_password_works(tmp_path):
     credentials, _ = seed(tmp_path)
 
-    assert set(credentials) == {"coordinator", "members", "committee", "vendors"}
-    assert set(credentials["coordinator"]) == {"username", "password"}
+    assert set(credentials) == {"coordinator", "second_coordinator", "volunteer", "members", "committee", "vendors"}
+    for key in ("coordinator", "second_coordinator", "volunteer"):
+        assert set(credentials[key]) == {"username", "password", "totp_secret"}
+        assert logs_in(credentials[key]["username"], credentials[key]["password"])
+        # The secret is the one of the account's authenticator: demo_totp prints its code.
+        out = io.StringIO()
+        call_command("demo_totp", credentials[key]["username"], stdout=out)
+        assert out.getvalue().strip() == second_factor.current_code(credentials[key]["totp_secret"])
     assert len(credentials["members"]) == 30
     assert all(set(row) == {"username", "password", "card_number", "qr_token", "pin"} for row in credentials["members"])
     # Each member's card pays with its PIN: the till and the API can be tried with them.
@@ -161,6 +172,8 @@ def test_running_it_twice_creates_nothing_and_renews_the_passwords(tmp_path, led
     assert fund_position() == position
     assert "0 virements passés" in out
     assert second["coordinator"]["password"] != first["coordinator"]["password"]
+    # The second factor stays: an authenticator app set up from the first file still works.
+    assert second["coordinator"]["totp_secret"] == first["coordinator"]["totp_secret"]
     assert logs_in(**second["coordinator"])
     assert not logs_in(**first["coordinator"])
     for role in ("members", "committee", "vendors"):
