@@ -11,6 +11,8 @@ from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
+from users.middleware import LAST_SEEN_KEY
+
 
 def log_in_staff(client, user):
     totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
@@ -23,5 +25,6 @@ def log_in_staff(client, user):
         {"method": "mfa", "at": time.time(), "id": totp.pk, "type": "totp"},
     ]
     session["account_authentication_methods_user"] = str(user.pk)
+    session[LAST_SEEN_KEY] = time.time()  # as the first request after a sign-in records it
     session.save()
     return client

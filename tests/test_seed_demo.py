@@ -42,7 +42,7 @@ def counts():
     }
 
 
-def logs_in(username, password):
+def logs_in(username, password, **_other_fields):
     return authenticate(username=username, password=password) is not None
 
 
@@ -285,3 +285,21 @@ def test_the_committee_finds_votes_open_to_try(tmp_path):
     open_votes = Proposal.objects.filter(state="open")
     assert set(open_votes.values_list("kind", flat=True)) == {"motion", "approve_vendor"}
     assert open_votes.count() == 2 and all(p.electors.count() == 10 for p in open_votes)
+
+
+def test_each_demo_role_signs_in_with_the_credentials_file(tmp_path, client):
+    credentials, _ = seed(tmp_path)
+    lands = {"coordinator": "/coordination/", "second_coordinator": "/coordination/", "volunteer": "/desk/"}
+    for key, landing in lands.items():
+        row = credentials[key]
+        response = client.post("/accounts/login/", {"login": row["username"], "password": row["password"]})
+        assert response["Location"] == "/accounts/2fa/authenticate/", key
+        response = client.post(response["Location"], {"code": second_factor.current_code(row["totp_secret"])})
+        assert response["Location"] == landing, key
+        assert client.get(landing).status_code == 200, key
+        client.logout()
+    for key, landing in (("members", "/portal/"), ("vendors", "/vendor/terminal/")):
+        row = credentials[key][0]
+        response = client.post("/accounts/login/", {"login": row["username"], "password": row["password"]})
+        assert response["Location"] == landing, key
+        client.logout()
