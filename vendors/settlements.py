@@ -132,9 +132,8 @@ def _statement(account_id: int, start: datetime | None, cutoff: datetime) -> Sta
 
 
 def _lock_runs() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RUN_LOCK])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RUN_LOCK])
 
 
 def _next_numbers(year: int, count: int) -> list[str]:
