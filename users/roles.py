@@ -9,13 +9,16 @@ committee, a `VendorStaff`). Nobody needs to be a superuser to run the fund.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import wraps
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 COORDINATOR = "coordinator"
@@ -91,22 +94,26 @@ def may_use_admin(user) -> bool:
     return _authenticated(user) and (user.is_staff or is_coordinator(user))
 
 
+# The apps below are above users in the layers (users imports none of them): their rows
+# are reached by model name.
+
+
 def is_vendor_staff(user) -> bool:
-    from vendors.models import VendorStaff
-
-    return _authenticated(user) and VendorStaff.objects.filter(user=user).exists()
+    return _authenticated(user) and apps.get_model("vendors", "VendorStaff").objects.filter(user=user).exists()
 
 
-def is_committee_member(user) -> bool:
-    from governance.selectors import is_committee_member as holds_a_seat
-
-    return _authenticated(user) and holds_a_seat(user)
+def is_committee_member(user, on: date | None = None) -> bool:
+    """Holds a seat on the committee on `on` (today by default)."""
+    if not _authenticated(user):
+        return False
+    day = on or timezone.localdate()
+    seats = apps.get_model("governance", "CommitteeMembership").objects.filter(user=user, starts_on__lte=day)
+    return seats.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day)).exists()
 
 
 def is_member(user) -> bool:
-    from members.selectors import household_of
-
-    return _authenticated(user) and household_of(user) is not None
+    """A login is a person's: a person of a household is a member."""
+    return _authenticated(user) and apps.get_model("members", "Person").objects.filter(user=user).exists()
 
 
 def requires_second_factor(user) -> bool:
@@ -180,7 +187,6 @@ desk_required = role_required(may_use_desk)
 
 def sync_groups(using: str = "default") -> None:
     """Create the groups and give each exactly its permissions (after every migration)."""
-    from django.apps import apps
     from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
 
