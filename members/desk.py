@@ -27,15 +27,6 @@ from .models import ContributionPayment, Desk, DeskAction, DeskSession, HeldCash
 CONTACT_FIELDS = ("phone", "email", "address", "postal_code", "district")
 
 
-def may_use_desk(user) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or user.groups.filter(name__in=[roles.VOLUNTEER, roles.COORDINATOR]).exists()
-    )
-
-
-is_coordinator = roles.is_coordinator
-
-
 def record(actor, kind: str, household: Household | None = None, desk: Desk | None = None, **detail) -> DeskAction:
     return DeskAction.objects.create(actor=actor, kind=kind, household=household, desk=desk, detail=detail)
 
