@@ -74,7 +74,13 @@ def _hand_built_fund():
     ledger.transfer(debit=one.household.wallet_id, credit=ledger.system_account(AccountKind.EXPIRY), amount=100,
                     kind=TransferKind.EXPIRY)
     second_contribution = ContributionPayment.objects.get(amount=200)
-    ledger.reverse(second_contribution.transfer_id)
+    # Cancelled by its own correction (four eyes), which reverses its transfer and says so.
+    from allocations import approvals
+    from members import contributions
+    from tests.vendor_fixtures import make_coordinator
+
+    asked = contributions.request_correction(second_contribution, by=make_coordinator("books-a"), reason="doublon")
+    approvals.approve(asked, by=make_coordinator("books-b"))
     return fund
 
 
