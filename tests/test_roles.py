@@ -16,7 +16,7 @@ from users import roles, second_factor
 from users.models import ActivationCode, SecondFactorReset, User
 
 from .member_fixtures import PASSWORD, make_member
-from .settlement_fixtures import fund_treasury, shop
+from .settlement_fixtures import fund_treasury
 from .staff import log_in_staff
 from .vendor_fixtures import make_staff, make_user, make_vendor
 
@@ -80,13 +80,14 @@ def test_a_coordinator_who_is_not_a_superuser_does_every_coordinator_task(client
     )
     assert response.status_code in (200, 302)
     fund_treasury()
-    mistake = shop().account_id
     from allocations import ledger
+    from allocations.models import AccountKind
 
     member = make_member("F-1", balance=5_000)
-    transfer = ledger.transfer(debit=member.household.wallet_id, credit=mistake, amount=1_000,
-                               kind=TransferKind.PURCHASE).transfer
-    approval = approvals.request_reversal(transfer.pk, by=first, reason="10 € au lieu de 1 €")
+    # An allocation credited twice by hand: no object owns it, the generic reversal undoes it.
+    transfer = ledger.transfer(debit=ledger.system_account(AccountKind.ISSUANCE), credit=member.household.wallet_id,
+                               amount=1_000, kind=TransferKind.ALLOCATION).transfer
+    approval = approvals.request_reversal(transfer.pk, by=first, reason="crédité deux fois")
     client.post(f"/coordination/approvals/{approval.pk}/", {"decision": "approve"})
     assert Transfer.objects.filter(reverses=transfer).exists()
     household_url = reverse("admin:members_household_change", args=[member.household.pk])
