@@ -12,6 +12,7 @@ from vendors.models import Vendor
 
 from .governance_fixtures import make_committee, open_proposal
 from .member_fixtures import make_member
+from .staff import log_in_staff
 from .vendor_fixtures import make_coordinator, make_staff, make_vendor
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def client_for(user):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
+    log_in_staff(client, user)
     return client
 
 
