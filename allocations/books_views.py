@@ -2,11 +2,14 @@
 work is in allocations.books and allocations.research; downloads are streamed."""
 
 from decimal import Decimal
+from itertools import chain
 
 from django import forms
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+
+from kernel import csv as kernel_csv
 
 from . import books, research
 from .coordination import coordinator_required
@@ -66,7 +69,7 @@ def books_fec(request, year: int):
 @coordinator_required
 def books_csv(request, year: int):
     year = _year(year, books.current_year())
-    return _download(books.csv_lines(year), f"ecritures-{books.year_label(year)}.csv", "text/csv; charset=utf-8")
+    return _download(books.csv_lines(year), f"ecritures-{books.year_label(year)}.csv", kernel_csv.CONTENT_TYPE)
 
 
 @coordinator_required
@@ -78,18 +81,4 @@ def research_page(request):
 
 @coordinator_required
 def research_export(request):
-    def lines():
-        import csv
-        import io
-
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";")
-        writer.writerow(research.COLUMNS)
-        yield "\ufeff" + out.getvalue()
-        for row in research.rows():
-            out.seek(0)
-            out.truncate()
-            writer.writerow(row)
-            yield out.getvalue()
-
-    return _download(lines(), "recherche-anonymisee.csv", "text/csv; charset=utf-8")
+    return kernel_csv.streaming_response(chain([research.COLUMNS], research.rows()), "recherche-anonymisee.csv")

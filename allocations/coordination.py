@@ -4,7 +4,6 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
 
 from users import roles
 
@@ -19,9 +18,3 @@ def coordinator_required(view):
 
     return wrapper
 
-
-def csv_response(content: str, filename: str) -> HttpResponse:
-    # A BOM so that spreadsheets open the accents right.
-    response = HttpResponse("\ufeff" + content, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response

@@ -109,7 +109,7 @@ def grant_detail(request, pk: int):
 from django.http import Http404  # noqa: E402
 
 from . import charts, reports  # noqa: E402
-from .coordination import csv_response  # noqa: E402
+from kernel import csv as kernel_csv  # noqa: E402
 
 
 @coordinator_required
@@ -132,14 +132,7 @@ def dashboard(request):
 
 @coordinator_required
 def export_table(request, name: str):
-    import csv
-    import io
-
     if name not in reports.TABLES:
         raise Http404
     header, rows = reports.table(name)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return csv_response(out.getvalue(), f"{name}.csv")
+    return kernel_csv.response([header, *rows], f"{name}.csv")

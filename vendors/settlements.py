@@ -25,8 +25,6 @@ carry keys made from its number.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocations import approvals, ledger
+from kernel import csv as kernel_csv
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
 
 from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
@@ -276,29 +275,28 @@ def statement_csv(settlement: Settlement) -> str:
     def euros(cents):
         return f"{cents / 100:.2f}".replace(".", ",")
 
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([_("Settlement"), settlement.number])
-    writer.writerow([_("Vendor"), settlement.vendor.display_name])
-    writer.writerow([_("From"), timezone.localtime(settlement.period_start).isoformat() if settlement.period_start else ""])
-    writer.writerow([_("To (cut-off)"), timezone.localtime(settlement.cutoff).isoformat()])
-    writer.writerow([_("Purchases"), settlement.purchases_count, euros(settlement.purchases_total)])
-    writer.writerow([_("Refunds"), "", euros(settlement.refunds_total)])
-    writer.writerow([_("Carried over"), "", euros(settlement.carried_over)])
-    writer.writerow([_("Amount"), "", euros(settlement.amount)])
-    writer.writerow([_("Status"), settlement.get_status_display()])
-    writer.writerow([])
-    writer.writerow([_("Day"), _("Purchases"), _("Total"), _("Refunded")])
+    rows = []
+    rows.append([_("Settlement"), settlement.number])
+    rows.append([_("Vendor"), settlement.vendor.display_name])
+    rows.append([_("From"), timezone.localtime(settlement.period_start).isoformat() if settlement.period_start else ""])
+    rows.append([_("To (cut-off)"), timezone.localtime(settlement.cutoff).isoformat()])
+    rows.append([_("Purchases"), settlement.purchases_count, euros(settlement.purchases_total)])
+    rows.append([_("Refunds"), "", euros(settlement.refunds_total)])
+    rows.append([_("Carried over"), "", euros(settlement.carried_over)])
+    rows.append([_("Amount"), "", euros(settlement.amount)])
+    rows.append([_("Status"), settlement.get_status_display()])
+    rows.append([])
+    rows.append([_("Day"), _("Purchases"), _("Total"), _("Refunded")])
     for row in settlement.statement.get("per_day", []):
-        writer.writerow([row["day"], row["count"], euros(row["total"]), euros(row["refunded"])])
-    writer.writerow([])
-    writer.writerow([_("Till"), _("Purchases"), _("Total"), _("Refunded")])
+        rows.append([row["day"], row["count"], euros(row["total"]), euros(row["refunded"])])
+    rows.append([])
+    rows.append([_("Till"), _("Purchases"), _("Total"), _("Refunded")])
     for row in settlement.statement.get("per_till", []):
-        writer.writerow([row["till"], row["count"], euros(row["total"]), euros(row["refunded"])])
-    writer.writerow([])
-    writer.writerow([_("Date"), _("Till"), _("Reference"), _("Card"), _("Amount"), _("Refunded")])
+        rows.append([row["till"], row["count"], euros(row["total"]), euros(row["refunded"])])
+    rows.append([])
+    rows.append([_("Date"), _("Till"), _("Reference"), _("Card"), _("Amount"), _("Refunded")])
     for purchase in statement_purchases(settlement).iterator():
-        writer.writerow([timezone.localtime(purchase.created_at).isoformat(timespec="seconds"), purchase.till,
+        rows.append([timezone.localtime(purchase.created_at).isoformat(timespec="seconds"), purchase.till,
                          purchase.reference, f"•••• {purchase.card_last4}", euros(purchase.amount),
                          euros(purchase.refunded)])
-    return out.getvalue()
+    return kernel_csv.text(rows)

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from caisse.money import format_cents
+from kernel import csv as kernel_csv
 
 from . import payments, selectors, services, settlements
 from .models import ApiKey, Purchase, Vendor, VendorStaff
@@ -172,7 +173,7 @@ def statement(request, number: str):
 @vendor_staff_required
 def statement_csv(request, number: str):
     settlement = get_object_or_404(request.vendor.settlements.select_related("vendor"), number=number)
-    response = HttpResponse(settlements.statement_csv(settlement), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(settlements.statement_csv(settlement), content_type=kernel_csv.CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="releve-{settlement.number}.csv"'
     return response
 
