@@ -1,7 +1,6 @@
 """The coordinators' books and research export pages, under /coordination/. Thin: the
 work is in allocations.books and allocations.research; downloads are streamed."""
 
-from decimal import Decimal
 from itertools import chain
 
 from django import forms
@@ -9,6 +8,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from caisse.money import EurosField
 from kernel import csv as kernel_csv
 
 from . import books, research
@@ -19,7 +19,7 @@ FIRST_YEAR = 2000
 
 class BankBalanceForm(forms.Form):
     day = forms.DateField(label=_("Date of the bank statement"), widget=forms.DateInput(attrs={"type": "date"}))
-    balance = forms.DecimalField(label=_("Balance on the bank statement (€)"), decimal_places=2, max_digits=14)
+    balance = EurosField(label=_("Balance on the bank statement (€)"), signed=True)
 
 
 def _year(value, default: int) -> int:
@@ -41,7 +41,7 @@ def books_page(request):
     difference = None
     if form.is_bound and form.is_valid():
         ledger_balance, gap = books.bank_difference(
-            form.cleaned_data["day"], int(form.cleaned_data["balance"] * Decimal(100)))
+            form.cleaned_data["day"], form.cleaned_data["balance"])
         difference = {"day": form.cleaned_data["day"], "ledger": ledger_balance, "gap": gap,
                       "bank": ledger_balance + gap}
     return render(request, "coordination/books.html", {

@@ -80,20 +80,6 @@ def contribution_for(household: Household, period: str) -> int:
     return choice.amount if choice else household.monthly_contribution
 
 
-def parse_euros(text: str | int) -> int:
-    """“12”, “12,50” or “12.5” euros to cents; a clear error otherwise."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text * 100
-    raw = str(text or "").strip().replace("€", "").replace(" ", "").replace("\u202f", "").replace(",", ".")
-    try:
-        whole, _sep, fraction = raw.partition(".")
-        if not whole.isdigit() or (fraction and (not fraction.isdigit() or len(fraction) > 2)):
-            raise ValueError
-        return int(whole) * 100 + int((fraction + "00")[:2])
-    except ValueError:
-        raise ValidationError(_("“%(value)s” is not an amount in euros (for example 12 or 12,50).") % {"value": text})
-
-
 @transaction.atomic
 def choose(household: Household, amount: int, *, by=None, period: str | None = None) -> ContributionChoice:
     """The household's new monthly amount, from the next period (a period that has begun
