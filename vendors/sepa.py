@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from sepaxml import SepaTransfer
 
+from kernel.banking import compact, iban_valid
+
 from .models import Settlement, SettlementRun
-from .validators import compact, iban_valid
 
 SCHEMAS = ("pain.001.001.09", "pain.001.001.03")
 DEFAULT_SCHEMA = SCHEMAS[0]

@@ -20,10 +20,10 @@ from django.utils.translation import gettext as _
 
 from allocations import ledger
 from allocations.models import AccountKind
+from kernel.banking import compact
 from users import roles
 
 from .models import ApiKey, IbanChange, StatusChange, Vendor
-from .validators import compact
 
 S = Vendor.Status
 

@@ -35,11 +35,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocations import approvals, ledger
-from kernel import csv as kernel_csv
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
+from kernel import csv as kernel_csv
+from kernel.banking import bic_valid, compact, iban_valid
 
 from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
-from .validators import compact, iban_valid, _BIC
 
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
@@ -190,7 +190,7 @@ def create_run(cutoff: datetime | None = None, *, by=None) -> RunResult:
 
 def vendor_payable(vendor: Vendor) -> bool:
     """Whether a credit transfer can reach the vendor: a valid IBAN and BIC."""
-    return iban_valid(vendor.iban or "") and bool(_BIC.match(compact(vendor.bic or "")))
+    return iban_valid(vendor.iban or "") and bic_valid(vendor.bic or "")
 
 
 def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:

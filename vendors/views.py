@@ -21,10 +21,10 @@ from django.views.decorators.http import require_POST
 
 from caisse.money import format_cents, parse_euros
 from kernel import csv as kernel_csv
+from kernel.banking import compact
 
 from . import payments, selectors, services, settlements
 from .models import ApiKey, Purchase, Vendor, VendorStaff
-from .validators import compact
 
 
 def vendor_staff_required(view):
