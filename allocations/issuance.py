@@ -37,6 +37,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from caisse.money import format_units
+from kernel.errors import DomainError
 
 from . import periods
 from .ledger import system_account
@@ -70,7 +71,7 @@ def default_source() -> HouseholdSource:
     return import_string(path)()
 
 
-class IssuanceError(Exception):
+class IssuanceError(DomainError):
     code = "issuance_error"
 
 

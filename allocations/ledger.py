@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from caisse.db import prepared_cursor
+from kernel.errors import DomainError
 
 from .models import EURO_KINDS, MAY_GO_NEGATIVE, Account, AccountKind, Transfer, TransferKind, Unit
 
@@ -37,13 +38,9 @@ _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
 
 
-class LedgerError(Exception):
+class LedgerError(DomainError):
     code = "ledger_error"
     message = _("The transfer could not be made.")
-
-    def __init__(self, message=None, **context):
-        self.context = context
-        super().__init__(message or self.message)
 
 
 class KeyBusy(LedgerError):

@@ -40,6 +40,7 @@ from sepaxml import SepaDD
 
 from allocations import ledger, periods
 from kernel.banking import compact, iban_valid
+from kernel.errors import DomainError
 
 from .contributions import contribution_for, idempotency_key, record_payment
 from .models import (
@@ -72,8 +73,10 @@ REASONS = {
 }
 
 
-class DirectDebitError(ValidationError):
-    pass
+class DirectDebitError(DomainError, ValidationError):
+    """A ValidationError too: the forms and views that show these catch ValidationError."""
+
+    code = "direct_debit_refused"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from allocations import ledger
 from allocations.models import TransferKind
 from caisse.db import prepared_cursor
+from kernel.errors import DomainError
 from members import cards, notices
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor
@@ -50,7 +51,7 @@ from .models import IdempotencyRecord, Purchase, Refund, Vendor
 MAX_KEY_LENGTH = 255
 
 
-class PaymentError(Exception):
+class PaymentError(DomainError):
     """A refusal with a stable code, an HTTP status, and the parameter at fault."""
 
     code = "payment_error"

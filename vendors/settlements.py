@@ -38,6 +38,7 @@ from allocations import approvals, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
 from kernel import csv as kernel_csv
 from kernel.banking import bic_valid, compact, iban_valid
+from kernel.errors import DomainError
 
 from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
 
@@ -48,8 +49,8 @@ _VENDOR = Vendor._meta.db_table
 _RUN_LOCK = 0x5E771E
 
 
-class SettlementError(Exception):
-    pass
+class SettlementError(DomainError):
+    code = "settlement_refused"
 
 
 def weekly_cutoff(now: datetime | None = None) -> datetime:
