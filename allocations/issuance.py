@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from caisse.money import format_units
 from kernel.errors import DomainError
 
-from . import periods
+from . import keys, periods
 from .ledger import system_account
 from .models import Account, AccountKind, FundRules, IssuanceChunk, IssuanceRun, Transfer, TransferKind, Unit
 from .rules import rules_for
@@ -155,13 +155,13 @@ def _system_ids() -> tuple[int, int]:
 # manual rerun) must not expire it. The expiry key alone would not say so when the
 # first pass had nothing to expire.
 _NOT_YET_CREDITED = (
-    f"EXISTS (SELECT 1 FROM {_TRANSFER} c WHERE c.idempotency_key = 'allocation:' || a.id || ':' || %s)"
+    f"EXISTS (SELECT 1 FROM {_TRANSFER} c WHERE c.idempotency_key = {keys.allocation_sql('a.id')})"
 )
 
 
 def _expire(cursor, *, period, kept, eligible, eligible_params, lo, hi, expiry_id, now) -> tuple[int, int]:
     """Move what is above `kept` from each wallet of [lo, hi) to the expiry account's side."""
-    key = f"'expiry:' || w.id || ':' || %s"
+    key = keys.expiry_sql("w.id")
     memo = f"expiry {period}"
     if connection.vendor == "postgresql":
         # FOR UPDATE: a purchase committing meanwhile cannot make the balance read here
@@ -211,7 +211,7 @@ def _expire(cursor, *, period, kept, eligible, eligible_params, lo, hi, expiry_i
 def _allocate(cursor, *, period, rules, eligible, eligible_params, lo, hi, issuance_id, now, joined_after=None):
     """Credit the allocation of every eligible household of [lo, hi) not yet credited."""
     amount, amount_params = _amount_sql(rules, period)
-    key = "'allocation:' || s.wallet_id || ':' || %s"
+    key = keys.allocation_sql("s.wallet_id")
     memo = f"allocation {period}"
     where, where_params = "h.id >= %s AND h.id < %s", [lo, hi]
     if joined_after is not None:
@@ -276,7 +276,7 @@ def forecast(period: str, *, rules: FundRules | None = None, source: HouseholdSo
                 SELECT {amount} AS amount, {expiring} AS expiring
                 FROM ({eligible}) h JOIN {_ACCOUNT} a ON a.id = h.wallet_id
                 WHERE NOT EXISTS (SELECT 1 FROM {_TRANSFER} t
-                                  WHERE t.idempotency_key = 'allocation:' || h.wallet_id || ':' || %s)
+                                  WHERE t.idempotency_key = {keys.allocation_sql('h.wallet_id')})
             ) s WHERE s.amount > 0
             """,
             [*amount_params, *expiring_params, *eligible_params, period],

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 from caisse.db import prepared_cursor
 from kernel.errors import DomainError
 
+from . import keys
 from .models import EURO_KINDS, MAY_GO_NEGATIVE, Account, AccountKind, Transfer, TransferKind, Unit
 
 _ACCOUNT = Account._meta.db_table
@@ -219,7 +220,7 @@ def reverse(original: Transfer | int, *, memo: str = "") -> Posted:
         credit=original.debit_id,
         amount=original.amount,
         kind=TransferKind.REVERSAL,
-        idempotency_key=f"reversal:{original.pk}",
+        idempotency_key=keys.reversal(original.pk),
         memo=memo or f"reversal of #{original.pk}",
         reverses=original.pk,
     )

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import ledger, periods
+from allocations import keys, ledger, periods
 from allocations.models import AccountKind, FundRules, TransferKind
 from allocations.rules import NoRulesInForce, rules_for
 
@@ -111,14 +111,14 @@ def idempotency_key(method: str, *, token: str = "", reference: str = "", mandat
     if method == ContributionPayment.Method.BANK_TRANSFER:
         if not reference:
             raise ValidationError(_("A bank transfer needs its bank reference."))
-        return f"contribution:transfer:{reference}"
+        return keys.contribution_transfer(reference)
     if method == ContributionPayment.Method.DIRECT_DEBIT:
         if not mandate_reference:
             raise ValidationError(_("A direct debit needs its mandate reference."))
-        return f"contribution:sepa:{mandate_reference}:{period}"
+        return keys.contribution_direct_debit(mandate_reference, period)
     if not token:
         raise ValidationError(_("This form has expired; please fill it in again."))
-    return f"contribution:{method}:{token}"
+    return keys.contribution_at_desk(method, token)
 
 
 def record_payment(

@@ -15,7 +15,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from allocations import periods
+from allocations import keys, periods
 from caisse.money import format_units
 from allocations.models import Account, Transfer
 
@@ -44,7 +44,7 @@ def notify_allocation_issued(period: str, lo: int, hi: int) -> int:
             f"""
             INSERT INTO {_NOTICE} (household_id, kind, period, text, created_at)
             SELECT h.id, %s, %s, %s, %s FROM {_HOUSEHOLD} h
-            JOIN {_TRANSFER} t ON t.idempotency_key = 'allocation:' || h.wallet_id || ':' || %s
+            JOIN {_TRANSFER} t ON t.idempotency_key = {keys.allocation_sql('h.wallet_id')}
             WHERE h.id >= %s AND h.id < %s
             ON CONFLICT (household_id, kind, period) DO NOTHING
             RETURNING household_id

@@ -40,7 +40,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from allocations import ledger
+from allocations import keys, ledger
 from allocations.models import TransferKind
 from caisse.db import prepared_cursor
 from kernel.errors import DomainError
@@ -214,12 +214,6 @@ def _stored(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> O
     return Outcome(status_code, json.loads(body) if isinstance(body, str) else body, replayed=True)
 
 
-def _ledger_key(prefix: str, vendor_id: int, key: str) -> str:
-    # The ledger's own key (unique across the fund) backs the idempotency row up: even
-    # a path that skipped the lock could not move this money twice.
-    return f"{prefix}:{vendor_id}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
-
-
 # --- Capture ---------------------------------------------------------------------------
 
 
@@ -259,7 +253,7 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
 
     posting = ledger.Posting(debit=auth.wallet_id, credit=vendor.account_id, amount=amount, kind=TransferKind.PURCHASE,
-                             idempotency_key=_ledger_key("purchase", vendor.pk, key), wait=False, up_to=partial)
+                             idempotency_key=keys.purchase(vendor.pk, key), wait=False, up_to=partial)
     purchase = Purchase(vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4,
                         wallet_id=auth.wallet_id, requested=amount, reference=reference, created_at=posting.at)
     try:
@@ -403,7 +397,7 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
         with transaction.atomic():
             try:
                 posted = ledger.transfer(debit=vendor.account_id, credit=wallet_id, amount=amount,
-                                         kind=TransferKind.REFUND, idempotency_key=_ledger_key("refund", vendor.pk, key),
+                                         kind=TransferKind.REFUND, idempotency_key=keys.refund(vendor.pk, key),
                                          wait=False)
             except ledger.KeyBusy:
                 raise RequestInProgress(param="Idempotency-Key")

@@ -34,7 +34,7 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import approvals, ledger
+from allocations import approvals, keys, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
 from kernel import csv as kernel_csv
 from kernel.banking import bic_valid, compact, iban_valid
@@ -236,13 +236,13 @@ def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | Non
                 continue
             units = ledger.transfer(
                 debit=vendor.account_id, credit=accounts[AccountKind.ISSUANCE], amount=settlement.amount,
-                kind=TransferKind.SETTLEMENT, idempotency_key=f"settlement:{settlement.number}:units",
+                kind=TransferKind.SETTLEMENT, idempotency_key=keys.settlement_units(settlement.number),
                 memo=f"settlement {settlement.number}", at=now,
             )
             euros = ledger.transfer(
                 debit=accounts[AccountKind.TREASURY], credit=accounts[AccountKind.REIMBURSEMENTS],
                 amount=settlement.amount, kind=TransferKind.REIMBURSEMENT,
-                idempotency_key=f"settlement:{settlement.number}:euros",
+                idempotency_key=keys.settlement_euros(settlement.number),
                 memo=f"{vendor.display_name} — {settlement.number}"[:255], at=now,
             )
             settlement.status, settlement.paid_at = Settlement.Status.PAID, now
