@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from caisse.db import prepared_cursor
+from kernel import locks
 from kernel.errors import DomainError
 
 from . import keys
@@ -154,9 +155,7 @@ class Posting:
             raise IntegrityError("transfer_distinct_accounts: a transfer needs two distinct accounts")
         if key is not None:
             if cursor.db.vendor == "postgresql":
-                lock = "pg_advisory_xact_lock" if self.wait else "pg_try_advisory_xact_lock"
-                cursor.execute(f"SELECT {lock}(hashtextextended(%s, 0))", ["ledger:" + key])
-                if cursor.fetchone()[0] is False:
+                if not locks.lock(cursor, locks.LEDGER_KEY, key, wait=self.wait):
                     return None, "busy", None, None, None
             cursor.execute(f"SELECT 1 FROM {_TRANSFER} WHERE idempotency_key = %s", [key])
             if cursor.fetchone():

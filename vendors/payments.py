@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from allocations import keys, ledger
 from allocations.models import TransferKind
 from caisse.db import prepared_cursor
+from kernel import locks
 from kernel.errors import DomainError
 from members import cards, notices
 
@@ -180,11 +181,6 @@ def fingerprint(operation: str, fields: dict) -> str:
     """What the request asked, without the PIN: sorted JSON of the validated fields."""
     payload = json.dumps({"op": operation, **fields}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _lock_id(vendor_id: int, key: str) -> int:
-    digest = hashlib.sha256(f"{vendor_id}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 # What a key's record holds, as `_stored` reads it; the API reads the same columns along
@@ -364,7 +360,7 @@ def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -
     # two tills cannot both pass the cap.
     if connection.vendor == "postgresql":  # SQLite's immediate transactions already serialise writers
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(vendor_id, f"cap:{card_id}")])
+            locks.lock(cursor, locks.CARD_DAILY_CAP, vendor_id, card_id)
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     spent = Purchase.objects.filter(vendor_id=vendor_id, card_id=card_id, created_at__gte=start).aggregate(
         total=Sum(F("amount") - F("refunded")))["total"] or 0

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from allocations import approvals, keys, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
 from kernel import csv as kernel_csv
+from kernel import locks
 from kernel.banking import bic_valid, compact, iban_valid
 from kernel.errors import DomainError
 
@@ -45,10 +46,6 @@ from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
 _VENDOR = Vendor._meta.db_table
-# Any constant will do: it names "the settlement runs" among the advisory locks.
-_RUN_LOCK = 0x5E771E
-
-
 class SettlementError(DomainError):
     code = "settlement_refused"
 
@@ -134,7 +131,7 @@ def _statement(account_id: int, start: datetime | None, cutoff: datetime) -> Sta
 def _lock_runs() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RUN_LOCK])
+            locks.lock(cursor, locks.SETTLEMENT_RUNS)
 
 
 def _next_numbers(year: int, count: int) -> list[str]:
