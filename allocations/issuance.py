@@ -37,6 +37,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from caisse.money import format_units
+from kernel import mail
 from kernel.errors import DomainError
 
 from . import keys, periods
@@ -599,7 +600,6 @@ def runway_warning(report: Runway) -> str:
 def warn_if_runway_short(*, source: HouseholdSource | None = None) -> Runway:
     """Log and e-mail the coordinators when the runway falls under the threshold."""
     from django.contrib.auth import get_user_model
-    from django.core.mail import send_mail
 
     from users.roles import COORDINATOR
 
@@ -615,7 +615,7 @@ def warn_if_runway_short(*, source: HouseholdSource | None = None) -> Runway:
         )
         if recipients:
             subject = _("%(fund)s: the reserve is running low") % {"fund": settings.FUND_NAME}
-            transaction.on_commit(lambda: send_mail(subject, message, None, recipients))
+            mail.send_after_commit((subject, message, address) for address in recipients)
     return report
 
 

@@ -45,7 +45,8 @@ from allocations.models import TransferKind
 from caisse.db import prepared_cursor
 from kernel import locks
 from kernel.errors import DomainError
-from members import cards, notices
+from members import cards
+from members import tasks as member_tasks
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor
 
@@ -266,7 +267,9 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         return _answered_before(vendor.pk, key, print_)
     if auth.notify_payments:
         shop, wallet_id, captured = vendor.display_name, auth.wallet_id, purchase.amount
-        transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
+        at = purchase.created_at.isoformat()
+        transaction.on_commit(lambda: member_tasks.notify_payment_task.delay(
+            wallet_id=wallet_id, amount=captured, shop=shop, at=at))
     return Outcome(201, body)
 
 
@@ -410,8 +413,9 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
             body = refund_body(refund)
             IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
             shop = vendor.display_name
-            transaction.on_commit(
-                lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
+            at = refund.created_at.isoformat()
+            transaction.on_commit(lambda: member_tasks.notify_payment_task.delay(
+                wallet_id=wallet_id, amount=amount, shop=shop, refund=True, at=at))
     except (_KeyTaken, ledger.IdempotencyConflict):
         return _answered_before(vendor.pk, key, print_)
     return Outcome(201, body)
