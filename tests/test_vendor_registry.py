@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
 from vendors import services
@@ -96,9 +96,9 @@ def test_an_iban_change_takes_effect_only_when_a_second_coordinator_confirms():
     vendor.refresh_from_db()
     assert vendor.iban == "FR7630006000011234567890189"  # nothing yet
 
-    with pytest.raises(ValidationError):  # the same coordinator cannot confirm
+    with pytest.raises(PermissionDenied):  # the same coordinator cannot confirm
         services.confirm_iban_change(change, by=first)
-    with pytest.raises(ValidationError):  # nor can someone who is not a coordinator
+    with pytest.raises(PermissionDenied):  # nor can someone who is not a coordinator
         services.confirm_iban_change(change, by=make_user("vendeur"))
     with pytest.raises(ValidationError):  # one pending change at a time
         services.request_iban_change(vendor, iban="FR7630006000011234567890189", bic="AGRIFRPP", by=second)
@@ -110,6 +110,41 @@ def test_an_iban_change_takes_effect_only_when_a_second_coordinator_confirms():
     assert (vendor.iban, vendor.bic) == ("DE89370400440532013000", "COBADEFFXXX")
     change.refresh_from_db()
     assert change.status == IbanChange.Status.CONFIRMED and change.decided_by == second
+
+
+def test_an_iban_change_waits_on_the_approvals_page_like_every_four_eyes_step(client):
+    from allocations import approvals
+    from allocations.models import Approval
+    from tests.dashboard_fixtures import with_totp
+
+    first, second = make_coordinator("coord-a"), with_totp(make_coordinator("coord-b"))
+    vendor = make_vendor(iban="FR7630006000011234567890189", bic="AGRIFRPP")
+    change = services.request_iban_change(vendor, iban="DE89 3704 0044 0532 0130 00", bic="COBADEFFXXX", by=first,
+                                          reason="Nouvelle banque")
+    approval = approvals.pending(services.IBAN_CHANGE, change.pk)
+    assert (approval.requested_by, approval.reason) == (first, "Nouvelle banque")
+
+    client.force_login(second)
+    page = client.get("/coordination/approvals/").content.decode()
+    assert "IBAN" in page and "Nouvelle banque" in page  # the step's label, registered by vendors
+    client.post(f"/coordination/approvals/{approval.pk}/", {"decision": "approve"})
+
+    vendor.refresh_from_db()
+    change.refresh_from_db()
+    assert vendor.iban == "DE89370400440532013000" and change.status == IbanChange.Status.CONFIRMED
+    assert Approval.objects.get(pk=approval.pk).status == Approval.Status.EXECUTED
+
+
+def test_a_refused_iban_change_frees_the_vendor_for_another():
+    from allocations import approvals
+
+    first, second = make_coordinator("coord-a"), make_coordinator("coord-b")
+    vendor = make_vendor(iban="FR7630006000011234567890189", bic="AGRIFRPP")
+    change = services.request_iban_change(vendor, iban="DE89 3704 0044 0532 0130 00", bic="COBADEFFXXX", by=first)
+    approvals.refuse(approvals.pending(services.IBAN_CHANGE, change.pk), by=second, reason="Appel du commerce : non")
+    change.refresh_from_db()
+    assert change.status == IbanChange.Status.CANCELLED
+    services.request_iban_change(vendor, iban="DE89 3704 0044 0532 0130 00", bic="COBADEFFXXX", by=first)
 
 
 def test_an_invalid_iban_is_refused_before_it_waits():

@@ -191,12 +191,16 @@ def vendor_payable(vendor: Vendor) -> bool:
     return iban_valid(vendor.iban or "") and bic_valid(vendor.bic or "")
 
 
+# The four-eyes step of paying a run (registered in VendorsConfig.ready).
+SETTLEMENT_PAYMENT = "settlement_payment"
+
+
 def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
     """First coordinator: asks to pay the run; a second one approves (approvals.approve)."""
     if run.status != SettlementRun.Status.AWAITING_APPROVAL:
         raise SettlementError(_("This run has nothing left to pay."))
     return approvals.request(
-        Approval.Action.SETTLEMENT_PAYMENT, run.pk, by=by,
+        SETTLEMENT_PAYMENT, run.pk, by=by,
         reason=reason or _("Payment of the settlement run of %(cutoff)s") % {
             "cutoff": timezone.localtime(run.cutoff).strftime("%Y-%m-%d %H:%M")},
     )
@@ -213,7 +217,7 @@ def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | Non
     A vendor without a valid IBAN is not paid: its settlement is marked carried over (the
     amount comes back in the next run) and the run's page lists it.
     """
-    approvals.require(approval, Approval.Action.SETTLEMENT_PAYMENT, run.pk)
+    approvals.require(approval, SETTLEMENT_PAYMENT, run.pk)
     accounts = {kind: ledger.system_account(kind).pk for kind in (
         AccountKind.ISSUANCE, AccountKind.TREASURY, AccountKind.REIMBURSEMENTS)}
     paid = carried = 0
