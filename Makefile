@@ -29,7 +29,7 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(VENV)/bin/python bin/run.py
 
-## make test: the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local servers by default)
+## make test: the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL; embedded ones where unset)
 test: $(VENV)/.installed-test
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

@@ -38,13 +38,13 @@ class LedgerReport:
 def check_ledger() -> LedgerReport:
     """Each stored balance equals credits minus debits; each unit's balances sum to zero.
 
-    Runs in one snapshot (REPEATABLE READ on PostgreSQL) so that transfers committed
+    Runs in one snapshot (REPEATABLE READ) so that transfers committed
     while it reads cannot show up as false alarms.
     """
     report = LedgerReport()
     own_transaction = not connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
-        if own_transaction and connection.vendor == "postgresql":
+        if own_transaction:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         cursor.execute(
             f"""

@@ -138,10 +138,7 @@ def _amount_sql(rules: FundRules, period: str) -> tuple[str, list]:
     if not rules.prorate_first_month:
         return base, base_params
     start, end = periods.parse(period), periods.last_day(period)
-    if connection.vendor == "postgresql":
-        days_left = "(CAST(%s AS DATE) - h.joined_on + 1)"
-    else:
-        days_left = "(CAST(julianday(%s) - julianday(h.joined_on) AS INTEGER) + 1)"
+    days_left = "(CAST(%s AS DATE) - h.joined_on + 1)"
     # Integer division: a prorated amount is rounded down to the cent.
     sql = f"(CASE WHEN h.joined_on > %s THEN {base} * {days_left} / %s ELSE {base} END)"
     return sql, [start, *base_params, end, periods.days_in(period), *base_params]
@@ -164,49 +161,31 @@ def _expire(cursor, *, period, kept, eligible, eligible_params, lo, hi, expiry_i
     """Move what is above `kept` from each wallet of [lo, hi) to the expiry account's side."""
     key = keys.expiry_sql("w.id")
     memo = f"expiry {period}"
-    if connection.vendor == "postgresql":
-        # FOR UPDATE: a purchase committing meanwhile cannot make the balance read here
-        # stale (the row is re-read once locked), so the debit never breaks the CHECK.
-        cursor.execute(
-            f"""
-            WITH w AS (
-                SELECT a.id, a.balance - %s AS amount
-                FROM {_ACCOUNT} a JOIN ({eligible}) h ON h.wallet_id = a.id
-                WHERE h.id >= %s AND h.id < %s AND a.balance > %s AND NOT {_NOT_YET_CREDITED}
-                FOR UPDATE OF a
-            ), written AS (
-                INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, memo, created_at)
-                SELECT w.id, %s, %s, w.amount, %s, {key}, %s, %s FROM w
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING debit_id, amount
-            ), moved AS (
-                UPDATE {_ACCOUNT} a SET balance = a.balance - written.amount
-                FROM written WHERE a.id = written.debit_id
-                RETURNING written.amount
-            )
-            SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM moved
-            """,
-            [kept, *eligible_params, lo, hi, kept, period, expiry_id, Unit.FUND_UNIT, TransferKind.EXPIRY, period, memo, now],
-        )
-        count, total = cursor.fetchone()
-        return int(count), int(total)
-    # SQLite: no INSERT inside a CTE. The immediate transaction holds the write lock, so
-    # the balances read by the INSERT cannot move before the UPDATEs below.
+    # FOR UPDATE: a purchase committing meanwhile cannot make the balance read here
+    # stale (the row is re-read once locked), so the debit never breaks the CHECK.
     cursor.execute(
         f"""
-        INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, memo, created_at)
-        SELECT w.id, %s, %s, w.amount, %s, {key}, %s, %s
-        FROM (SELECT a.id, a.balance - %s AS amount FROM {_ACCOUNT} a JOIN ({eligible}) h ON h.wallet_id = a.id
-              WHERE h.id >= %s AND h.id < %s AND a.balance > %s AND NOT {_NOT_YET_CREDITED}) w
-        WHERE true
-        ON CONFLICT (idempotency_key) DO NOTHING
-        RETURNING debit_id, amount
+        WITH w AS (
+            SELECT a.id, a.balance - %s AS amount
+            FROM {_ACCOUNT} a JOIN ({eligible}) h ON h.wallet_id = a.id
+            WHERE h.id >= %s AND h.id < %s AND a.balance > %s AND NOT {_NOT_YET_CREDITED}
+            FOR UPDATE OF a
+        ), written AS (
+            INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, memo, created_at)
+            SELECT w.id, %s, %s, w.amount, %s, {key}, %s, %s FROM w
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING debit_id, amount
+        ), moved AS (
+            UPDATE {_ACCOUNT} a SET balance = a.balance - written.amount
+            FROM written WHERE a.id = written.debit_id
+            RETURNING written.amount
+        )
+        SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM moved
         """,
-        [expiry_id, Unit.FUND_UNIT, TransferKind.EXPIRY, period, memo, now, kept, *eligible_params, lo, hi, kept, period],
+        [kept, *eligible_params, lo, hi, kept, period, expiry_id, Unit.FUND_UNIT, TransferKind.EXPIRY, period, memo, now],
     )
-    written = cursor.fetchall()
-    cursor.executemany(f"UPDATE {_ACCOUNT} SET balance = balance - %s WHERE id = %s", [(a, i) for i, a in written])
-    return len(written), sum(amount for _, amount in written)
+    count, total = cursor.fetchone()
+    return int(count), int(total)
 
 
 def _allocate(cursor, *, period, rules, eligible, eligible_params, lo, hi, issuance_id, now, joined_after=None):
@@ -224,28 +203,23 @@ def _allocate(cursor, *, period, rules, eligible, eligible_params, lo, hi, issua
     """
     params = [issuance_id, Unit.FUND_UNIT, TransferKind.ALLOCATION, period, memo, now, *amount_params, *eligible_params, *where_params]
     insert = f"INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, memo, created_at)"
-    if connection.vendor == "postgresql":
-        cursor.execute(
-            f"""
-            WITH written AS (
-                {insert} {select}
-                ON CONFLICT (idempotency_key) DO NOTHING
-                RETURNING credit_id, amount
-            ), moved AS (
-                UPDATE {_ACCOUNT} a SET balance = a.balance + written.amount
-                FROM written WHERE a.id = written.credit_id
-                RETURNING written.amount
-            )
-            SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM moved
-            """,
-            params,
+    cursor.execute(
+        f"""
+        WITH written AS (
+            {insert} {select}
+            ON CONFLICT (idempotency_key) DO NOTHING
+            RETURNING credit_id, amount
+        ), moved AS (
+            UPDATE {_ACCOUNT} a SET balance = a.balance + written.amount
+            FROM written WHERE a.id = written.credit_id
+            RETURNING written.amount
         )
-        count, total = cursor.fetchone()
-        return int(count), int(total)
-    cursor.execute(f"{insert} {select} ON CONFLICT (idempotency_key) DO NOTHING RETURNING credit_id, amount", params)
-    written = cursor.fetchall()
-    cursor.executemany(f"UPDATE {_ACCOUNT} SET balance = balance + %s WHERE id = %s", [(a, i) for i, a in written])
-    return len(written), sum(amount for _, amount in written)
+        SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM moved
+        """,
+        params,
+    )
+    count, total = cursor.fetchone()
+    return int(count), int(total)
 
 
 def _post_totals(cursor, *, issuance_id, issued, expiry_id, expired):

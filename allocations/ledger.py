@@ -14,10 +14,8 @@ transaction, without a table-wide lock, in this order:
    usable;
 4. the two balance updates and the transfer row.
 
-On PostgreSQL this is one statement, the `ledger_transfer()` function (migration
-allocations 0009), which a caller may also embed in a statement of its own (Posting);
-elsewhere (the SQLite demo) the same steps run one by one. The tests run both on
-PostgreSQL, so they cannot drift apart.
+This is one statement, the `ledger_transfer()` function (migration allocations 0009),
+which a caller may also embed in a statement of its own (Posting).
 """
 
 from __future__ import annotations
@@ -25,12 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from caisse.db import prepared_cursor
-from kernel import locks
 from kernel.errors import DomainError
 
 from . import keys
@@ -104,7 +101,7 @@ class Posting:
         self.wait, self.up_to = wait, up_to
 
     def statement(self) -> tuple[str, list]:
-        """PostgreSQL only: the SELECT that posts the transfer, with its parameters."""
+        """The SELECT that posts the transfer, with its parameters."""
         return (
             f"SELECT {', '.join(self.COLUMNS)} "
             f"FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, {_NEGATIVE_KINDS_SQL}, %s, %s)",
@@ -113,10 +110,8 @@ class Posting:
         )
 
     def run(self, cursor) -> tuple:
-        if cursor.db.vendor == "postgresql":
-            cursor.execute(*self.statement())
-            return cursor.fetchone()
-        return self._run_step_by_step(cursor)
+        cursor.execute(*self.statement())
+        return cursor.fetchone()
 
     def result(self, transfer_id, outcome, unit, balance, moved) -> Posted:
         """The Posted transfer; or the refusal raised (nothing was written)."""
@@ -145,45 +140,6 @@ class Posting:
         if (first.debit_id, first.credit_id, first.kind) != (self.debit_id, self.credit_id, self.kind) or not same_amount:
             raise IdempotencyConflict(key=self.key)
         return first
-
-    def _run_step_by_step(self, cursor) -> tuple:
-        """ledger_transfer(), statement by statement (SQLite has no functions, and its
-        immediate transactions already keep every other writer out). The tests run it on
-        PostgreSQL too."""
-        debit_id, credit_id, key = self.debit_id, self.credit_id, self.key
-        if debit_id == credit_id:
-            raise IntegrityError("transfer_distinct_accounts: a transfer needs two distinct accounts")
-        if key is not None:
-            if cursor.db.vendor == "postgresql":
-                if not locks.lock(cursor, locks.LEDGER_KEY, key, wait=self.wait):
-                    return None, "busy", None, None, None
-            cursor.execute(f"SELECT 1 FROM {_TRANSFER} WHERE idempotency_key = %s", [key])
-            if cursor.fetchone():
-                return None, "replayed", None, None, None
-        for_update = " FOR UPDATE" if cursor.db.features.has_select_for_update else ""
-        cursor.execute(f"SELECT id, unit, kind, balance FROM {_ACCOUNT} WHERE id IN (%s, %s) ORDER BY id{for_update}",
-                       [debit_id, credit_id])
-        accounts = {row[0]: row[1:] for row in cursor.fetchall()}
-        if debit_id not in accounts:
-            return None, "no_debit_account", None, None, None
-        if credit_id not in accounts:
-            return None, "no_credit_account", None, None, None
-        (unit, debit_kind, balance), credit_unit = accounts[debit_id], accounts[credit_id][0]
-        if unit != credit_unit:
-            return None, "unit_mismatch", unit, balance, None
-        moved = self.amount
-        if balance < moved and debit_kind not in _NEGATIVE_KINDS:
-            if not (self.up_to and balance > 0):
-                return None, "insufficient_funds", unit, balance, None
-            moved = balance
-        cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance - %s WHERE id = %s", [moved, debit_id])
-        cursor.execute(f"UPDATE {_ACCOUNT} SET balance = balance + %s WHERE id = %s", [moved, credit_id])
-        cursor.execute(
-            f"INSERT INTO {_TRANSFER} (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id, memo,"
-            f" created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            [debit_id, credit_id, unit, moved, self.kind, key, self.reverses_id, self.memo, self.at],
-        )
-        return cursor.fetchone()[0], "posted", unit, balance, moved
 
 
 _NEGATIVE_KINDS = [kind.value for kind in MAY_GO_NEGATIVE]

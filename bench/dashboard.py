@@ -96,18 +96,21 @@ def build(households: int, vendors: int, transfers: int) -> None:
            SELECT %s, h.wallet_id, 'UNIT', 10000, 'allocation', 'allocation:' || h.wallet_id || ':' || m, '',
                   (m || '-01')::date + interval '1 hour'
            FROM members_household h CROSS JOIN unnest(%s::text[]) m""", [ids["issuance"], months])
-    # Contributions: each household each month, with its payment row.
-    sql("""WITH t AS (
+    # Contributions: each household each month, with its payment row (every other column
+    # at its model default, so that a new column cannot break the benchmark).
+    columns, values, params = _defaults(ContributionPayment, {
+        "household_id": "split_part(memo, ':', 1)::bigint", "amount": "amount", "method": "'sepa'",
+        "period": "split_part(memo, ':', 2)", "paid_on": "created_at::date", "reference": "''",
+        "mandate_reference": "'M-' || split_part(memo, ':', 1)", "transfer_id": "id", "recorded_at": "created_at",
+    })
+    sql(f"""WITH t AS (
              INSERT INTO allocations_transfer (debit_id, credit_id, unit, amount, kind, idempotency_key, memo, created_at)
              SELECT %s, %s, 'EUR', 100 + (h.id %% 40) * 100, 'contribution', 'contribution:' || h.id || ':' || m,
                     h.id::text || ':' || m, (m || '-05')::date + interval '10 hours'
              FROM members_household h CROSS JOIN unnest(%s::text[]) m
              RETURNING id, amount, memo, created_at)
-           INSERT INTO members_contributionpayment (household_id, amount, method, period, paid_on, reference,
-                  mandate_reference, transfer_id, recorded_at)
-           SELECT split_part(memo, ':', 1)::bigint, amount, 'sepa', split_part(memo, ':', 2), created_at::date, '',
-                  'M-' || split_part(memo, ':', 1), id, created_at FROM t""",
-        [ids["contributions"], ids["treasury"], months])
+           INSERT INTO members_contributionpayment ({", ".join(columns)}) SELECT {", ".join(values)} FROM t""",
+        [ids["contributions"], ids["treasury"], months, *params])
     # Grants: one a month.
     sql("""INSERT INTO allocations_transfer (debit_id, credit_id, unit, amount, kind, idempotency_key, memo, created_at)
            SELECT %s, %s, 'EUR', %s, 'grant', 'bench-grant:' || m, '', (m || '-02')::date FROM unnest(%s::text[]) m""",

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import statistics
@@ -37,6 +36,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import _database  # noqa: E402
+
 PYTHON = sys.executable
 DB = f"caisse_bench_purchases_{os.getpid()}"
 CARDS_PER_TILL = 8
@@ -46,7 +48,7 @@ MAX_REQUESTS_PER_TILL = 200_000  # a bound on top of the time limit
 def env(**extra) -> dict:
     return {
         **os.environ,
-        "DATABASE_URL": f"postgres:///{DB}",
+        "DATABASE_URL": _database.url_of(DB),
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "DJANGO_SETTINGS_MODULE": "caisse.settings",
         "DEBUG": "0",
@@ -105,7 +107,7 @@ for i in range(30):
     one(i)
 profiler = Profiler(interval=0.0002)
 profiler.start()
-for i in range(300):
+for i in range(int(sys.argv[2])):
     one(i)
 profiler.stop()
 print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=True))
@@ -212,12 +214,15 @@ def main():
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
     parser.add_argument("--threads", type=int, help="threads per worker (default: gunicorn.conf.py's)")
     parser.add_argument("--pgbench-seconds", type=int, default=30)
+    parser.add_argument("--pgbench-scale", type=int, default=10)
+    parser.add_argument("--profile-purchases", type=int, default=300)
     args = parser.parse_args()
     levels = [int(n) for n in args.tills.split(",")]
-    if not shutil.which("pgbench"):
+    pgbench = _database.pgbench()
+    if not pgbench:
         sys.exit("pgbench is needed (PostgreSQL client tools)")
 
-    run(["createdb", DB])
+    _database.create(DB)
     gunicorn = None
     try:
         run([PYTHON, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env())
@@ -250,20 +255,21 @@ def main():
         gunicorn.wait(10)
         gunicorn = None
 
-        run(["pgbench", "-i", "-q", "-s", "10", DB])
-        out = run(["pgbench", "-c", "8", "-j", "2", "-T", str(args.pgbench_seconds), DB]).stdout
+        run([pgbench, "-i", "-q", "-s", str(args.pgbench_scale), _database.url_of(DB)])
+        out = run([pgbench, "-c", "8", "-j", "2", "-T", str(args.pgbench_seconds), _database.url_of(DB)]).stdout
         tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
         print(f"pgbench tpcb-like -c 8 -j 2: {tps:.1f} tps")
         for n, rate in figures.items():
             print(f"ratio at {n} tills: {100 * rate / tps:.1f} % of pgbench (goal at 8 tills: 12 %)")
 
-        print("\nProfile of 300 purchases in-process (pyinstrument):")
-        print(run([PYTHON, "-c", PROFILE, json.dumps(tills[-1])], cwd=ROOT, env=env()).stdout)
+        print(f"\nProfile of {args.profile_purchases} purchases in-process (pyinstrument):")
+        print(run([PYTHON, "-c", PROFILE, json.dumps(tills[-1]), str(args.profile_purchases)], cwd=ROOT,
+                  env=env()).stdout)
     finally:
         if gunicorn is not None:
             os.killpg(gunicorn.pid, signal.SIGTERM)
             gunicorn.wait(10)
-        subprocess.run(["dropdb", "--if-exists", DB], check=False)
+        _database.drop(DB)
 
 
 if __name__ == "__main__":

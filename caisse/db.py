@@ -44,13 +44,9 @@ def prepared_cursor(using: str = DEFAULT_DB_ALIAS):
     Django binds parameters on the client, so PostgreSQL parses and plans each statement
     anew; for the dozen short statements of a payment that was half of the database's
     work (measured with pgbench on the very statements). The statements are the same, in
-    the same transaction; on SQLite (the demo) this is Django's own cursor.
+    the same transaction.
     """
     db = connections[using]
-    if db.vendor != "postgresql":
-        with db.cursor() as cursor:
-            yield cursor
-        return
     db.close_if_health_check_failed()
     db.ensure_connection()
     # Django's connections make client-binding cursors by default; this one binds on the server.

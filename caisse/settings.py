@@ -1,11 +1,11 @@
 """Caisse settings, read from the environment (12-factor).
 
-Two shapes:
-- configured: DATABASE_URL (PostgreSQL) and REDIS_URL (cache, Celery broker and results);
-- zero-config, for trying Caisse with `make run`: a SQLite file and a file-based task
-  queue under CAISSE_DATA_DIR (default ./var). It is not for running a fund.
+PostgreSQL (DATABASE_URL) and Redis (REDIS_URL: cache, Celery broker and results),
+always. With nothing configured, `make run` starts embedded ones (caisse.embedded) and
+passes their URLs on: the same code, for trying Caisse on one's own machine.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -30,18 +30,36 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 DATA_DIR = Path(os.environ.get("CAISSE_DATA_DIR", BASE_DIR / "var"))
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-REDIS_URL = os.environ.get("REDIS_URL", "")
-# Zero-config: no database configured means the embedded demo shape.
-ZERO_CONFIG = not DATABASE_URL
+# `make run` (CAISSE_LOCAL_RUN=1): on this machine only, plain HTTP, a secret key kept in
+# DATA_DIR unless SECRET_KEY is set. With embedded engines it also writes their URLs to
+# DATA_DIR/engines.json while they run, so that `python manage.py ...` reaches them.
+LOCAL_RUN = env_bool("CAISSE_LOCAL_RUN", False)
+ENGINES_FILE = DATA_DIR / "engines.json"
+
+
+def _engine_urls() -> tuple[str, str]:
+    database, redis = os.environ.get("DATABASE_URL", ""), os.environ.get("REDIS_URL", "")
+    if not (database and redis) and ENGINES_FILE.exists():
+        running = json.loads(ENGINES_FILE.read_text())
+        database, redis = database or running["database_url"], redis or running["redis_url"]
+    missing = [name for name, value in (("DATABASE_URL", database), ("REDIS_URL", redis)) if not value]
+    if missing:
+        raise ImproperlyConfigured(
+            f"{' and '.join(missing)} not set: Caisse runs on PostgreSQL and Redis. `make run` starts embedded ones "
+            "when nothing is configured; otherwise set both (README: Configuration)."
+        )
+    return database, redis
+
+
+DATABASE_URL, REDIS_URL = _engine_urls()
 
 
 def _secret_key() -> str:
     key = os.environ.get("SECRET_KEY", "")
     if key:
         return key
-    if not (DEBUG or ZERO_CONFIG):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off and a database is configured.")
+    if not (DEBUG or LOCAL_RUN):
+        raise ImproperlyConfigured("SECRET_KEY must be set (outside `make run`).")
     # For trying Caisse: a random key kept on disk, so sessions survive a restart.
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     key_file = DATA_DIR / "secret_key"
@@ -148,68 +166,30 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-if ZERO_CONFIG:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "caisse.sqlite3",
-            "OPTIONS": {
-                # Web, worker and beat share one file: WAL lets readers run beside a
-                # writer, IMMEDIATE takes the write lock up front (no upgrade deadlock),
-                # and the timeout waits for it rather than failing at once.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 30,
-            },
-        }
-    }
-else:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))}
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["ENGINE"] = "caisse.postgresql"  # health checks after idleness only
-    # Django turns psycopg's prepared statements off (its cursors bind parameters on the
-    # client and could not use them); the payment's statements, run through
-    # caisse.db.prepared_cursor, ask for them explicitly.
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...).")
+DATABASES["default"]["ENGINE"] = "caisse.postgresql"  # health checks after idleness only
+# Django turns psycopg's prepared statements off (its cursors bind parameters on the
+# client and could not use them); the payment's statements, run through
+# caisse.db.prepared_cursor, ask for them explicitly.
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
 
 # --- Cache, Celery --------------------------------------------------------------------
 CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "caisse")
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-        }
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
     }
-    CELERY_BROKER_URL = REDIS_URL
-    CELERY_RESULT_BACKEND = REDIS_URL
-else:
-    # Shared between web, worker and beat processes, unlike the local-memory cache.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": DATA_DIR / "cache",
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-        }
-    }
-    _queue_dir = DATA_DIR / "queue"
-    for _sub in ("messages", "processed", "results", "control"):
-        (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir / "messages"),
-        "data_folder_out": str(_queue_dir / "messages"),
-        "processed_folder": str(_queue_dir / "processed"),
-        "control_folder": str(_queue_dir / "control"),
-        "store_processed": False,
-    }
-    CELERY_RESULT_BACKEND = f"file://{_queue_dir / 'results'}"
+}
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
 
 CELERY_TIMEZONE = os.environ.get("TIME_ZONE", "Europe/Paris")
 CELERY_TASK_ACKS_LATE = True
@@ -296,11 +276,11 @@ SPECTACULAR_SETTINGS = {
 # --- Security (production) ------------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not ZERO_CONFIG)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not LOCAL_RUN)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not ZERO_CONFIG)
+    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not LOCAL_RUN)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if LOCAL_RUN else "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True

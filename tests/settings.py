@@ -1,9 +1,23 @@
-"""Settings for the test suite: the real settings, with local PostgreSQL and Redis by default."""
+"""Settings for the test suite: the real settings, on the PostgreSQL and Redis of
+DATABASE_URL and REDIS_URL (CI sets them to the machine's servers), or, where either is
+not set, on embedded ones started here (caisse.embedded; data under var/test-engines/),
+stopped when the run ends. Processes the tests start inherit the URLs."""
 
+import atexit
 import os
+from pathlib import Path
 
-os.environ.setdefault("DATABASE_URL", "postgres:///caisse")
-os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+    from caisse import embedded
+
+    _folder = Path(os.environ.get("CAISSE_TEST_ENGINES_DIR", Path(__file__).resolve().parent.parent / "var" / "test-engines"))
+    embedded.check_writable(_folder)
+    _engines = embedded.Engines()
+    atexit.register(_engines.stop)
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["DATABASE_URL"] = _engines.start_postgres(_folder / "postgres")
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = _engines.start_redis(_folder / "redis")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 # Playwright's sync API runs an event loop in the test thread, beside the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -16,15 +16,6 @@ def allocate(wallet, amount, key=None):
     return ledger.transfer(debit=issuance, credit=wallet, amount=amount, kind=TransferKind.ALLOCATION, idempotency_key=key)
 
 
-@pytest.fixture(autouse=True, params=["one statement", "step by step"])
-def ledger_path(request, monkeypatch):
-    """Every test here runs against both ways the ledger posts: PostgreSQL's
-    ledger_transfer() function, and the statements the SQLite demo runs instead, so
-    that the two cannot drift apart."""
-    if request.param == "step by step":
-        monkeypatch.setattr(ledger.Posting, "run", ledger.Posting._run_step_by_step)
-
-
 @pytest.fixture
 def wallet(db):
     return ledger.open_account(AccountKind.WALLET)

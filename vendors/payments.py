@@ -254,7 +254,7 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
     purchase = Purchase(vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4,
                         wallet_id=auth.wallet_id, requested=amount, reference=reference, created_at=posting.at)
     try:
-        if connection.vendor == "postgresql" and not daily_cap():
+        if not daily_cap():
             body = _post_and_record_in_one_statement(posting, purchase, key, print_)
         else:
             with transaction.atomic():
@@ -361,9 +361,8 @@ def _record_purchase(purchase: Purchase, key: str, print_: str) -> dict:
 def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -> None:
     # Serialise this card's purchases at this vendor for the rest of the transaction, so
     # two tills cannot both pass the cap.
-    if connection.vendor == "postgresql":  # SQLite's immediate transactions already serialise writers
-        with connection.cursor() as cursor:
-            locks.lock(cursor, locks.CARD_DAILY_CAP, vendor_id, card_id)
+    with connection.cursor() as cursor:
+        locks.lock(cursor, locks.CARD_DAILY_CAP, vendor_id, card_id)
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     spent = Purchase.objects.filter(vendor_id=vendor_id, card_id=card_id, created_at__gte=start).aggregate(
         total=Sum(F("amount") - F("refunded")))["total"] or 0

@@ -129,9 +129,8 @@ def _statement(account_id: int, start: datetime | None, cutoff: datetime) -> Sta
 
 
 def _lock_runs() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            locks.lock(cursor, locks.SETTLEMENT_RUNS)
+    with connection.cursor() as cursor:
+        locks.lock(cursor, locks.SETTLEMENT_RUNS)
 
 
 def _next_numbers(year: int, count: int) -> list[str]:

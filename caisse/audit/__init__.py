@@ -6,6 +6,5 @@ Not recorded: ledger transfers (immutable already, and a trigger would slow the 
 paths) and governance ballots and electors (a secret ballot is secret from everyone).
 
 The event models live here, on proxies of the tracked models, so that the tracked apps
-keep their models untouched. On SQLite (the zero-config demo) pgtrigger installs no
-trigger and nothing is recorded; the page says so.
+keep their models untouched.
 """

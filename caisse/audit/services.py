@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime, time
 
 from django.apps import apps
-from django.db import connection
 from django.utils import timezone
 
 # What coordinators filter by: a label and the event model behind it.
@@ -17,11 +16,6 @@ TRACKED = {
     "user": "audit.UserEvent",
     "group": "audit.GroupMembershipEvent",
 }
-
-
-def recording() -> bool:
-    """Triggers exist on PostgreSQL only (pgtrigger skips other databases)."""
-    return connection.vendor == "postgresql"
 
 
 def events(*, model: str = "", since: date | None = None, until: date | None = None):

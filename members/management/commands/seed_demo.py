@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from members import demo
+from members.models import Household
 
 
 def _euros(cents: int) -> str:
@@ -35,8 +36,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help=gettext_lazy("load the demo even beside real households")
         )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help=gettext_lazy("load the demo only into a database without households (make run: a restart reuses it)"),
+        )
 
     def handle(self, *args, **options):
+        if options["if_empty"] and (households := Household.objects.count()):
+            self.stdout.write(
+                _("The database already holds %(count)d households: it is used as it is, and no demo is loaded.")
+                % {"count": households}
+            )
+            return
         try:
             report = demo.seed_demo(
                 households=options["households"],
