@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 from caisse.money import EurosField
 
-from . import contributions
 from .brackets import AgeBracket, IncomeBracket
 from .models import ContributionPayment
 
