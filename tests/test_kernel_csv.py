@@ -55,7 +55,7 @@ def test_a_shop_named_like_a_formula_reaches_its_statement_as_text(client, ledge
 def test_a_shop_named_like_a_formula_reaches_the_books_as_text(client, ledger_is_clean):
     from django.utils import timezone
 
-    from tests.dashboard_fixtures import with_totp
+    from tests.staff import log_in_staff
     from tests.vendor_fixtures import make_coordinator
 
     fund_treasury()
@@ -64,7 +64,7 @@ def test_a_shop_named_like_a_formula_reaches_the_books_as_text(client, ledger_is
     evil = shop("evil", name=EVIL)
     pay(member, evil, 1_000)
     run_and_pay(first, second)
-    client.force_login(with_totp(make_coordinator("reader")))
+    log_in_staff(client, make_coordinator("reader"))
 
     response = client.get(f"/coordination/books/{timezone.localdate().year}/entries.csv")
 

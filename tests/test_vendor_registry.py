@@ -115,16 +115,16 @@ def test_an_iban_change_takes_effect_only_when_a_second_coordinator_confirms():
 def test_an_iban_change_waits_on_the_approvals_page_like_every_four_eyes_step(client):
     from allocations import approvals
     from allocations.models import Approval
-    from tests.dashboard_fixtures import with_totp
+    from tests.staff import log_in_staff
 
-    first, second = make_coordinator("coord-a"), with_totp(make_coordinator("coord-b"))
+    first, second = make_coordinator("coord-a"), make_coordinator("coord-b")
     vendor = make_vendor(iban="FR7630006000011234567890189", bic="AGRIFRPP")
     change = services.request_iban_change(vendor, iban="DE89 3704 0044 0532 0130 00", bic="COBADEFFXXX", by=first,
                                           reason="Nouvelle banque")
     approval = approvals.pending(services.IBAN_CHANGE, change.pk)
     assert (approval.requested_by, approval.reason) == (first, "Nouvelle banque")
 
-    client.force_login(second)
+    log_in_staff(client, second)
     page = client.get("/coordination/approvals/").content.decode()
     assert "IBAN" in page and "Nouvelle banque" in page  # the step's label, registered by vendors
     client.post(f"/coordination/approvals/{approval.pk}/", {"decision": "approve"})
