@@ -144,7 +144,7 @@ def vote(request, pk):
 def _secret_vote_done(request, proposal, result):
     response = render(request, "governance/secret_vote_done.html", {
         "proposal": proposal, "receipt": result.receipt, "changed": result.changed,
-        "choice": Choice(result.ballot.choice).label,
+        "choice": Choice(result.ballot.choice).label, "result": decisions.result_of(proposal),
     })
     add_never_cache_headers(response)
     if result.receipt:
