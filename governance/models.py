@@ -231,9 +231,11 @@ class Ballot(models.Model):
     """One online vote.
 
     Public ballot: `voter` is set (unique per proposal) and each change goes to the
-    history. Secret ballot: no voter, no time, a random primary key (no insertion order to
-    line up with anything) and only the SHA-256 of a random receipt that the member's
-    browser keeps: nothing in the database links a member to a choice.
+    history. Secret ballot, pending until the close: no voter, no time, a random primary
+    key (no sequence to line up with anything) and only the SHA-256 of a random receipt
+    that the member keeps. Below the application, PostgreSQL still ties it to its voter's
+    Elector row while the vote is open (one transaction wrote both); the close replaces
+    the pending ballots by shuffled Receipts and rewrites the Electors (votes.seal).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
