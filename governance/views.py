@@ -114,6 +114,10 @@ def proposal_detail(request, pk):
         "criteria_labels": charter.CRITERIA,
         "rules_labels": {f.name: f.verbose_name for f in FundRules._meta.fields},
         "result": result, "is_author": proposal.author_id == request.user.pk,
+        # A secret vote's objections appearing one by one, beside who has voted since,
+        # would tell whose they are: shown only when its results are.
+        "objections": result.objections if result and (not proposal.secret or selectors.results_visible(proposal))
+        else [],
         "is_facilitator": request.is_facilitator,
         "can_close_early": bool(request.is_facilitator and proposal.state == Proposal.State.OPEN and result
                                 and decisions.everyone_took_part(proposal, result)),

@@ -247,3 +247,17 @@ def test_a_member_checks_their_secret_vote_with_the_receipt_code():
     set_policy(Kind.MOTION, secret=False)
     public = open_proposal(Kind.MOTION, members[0])
     assert other_phone.get(f"/committee/p/{public.pk}/receipt/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_secret_consent_vote_shows_its_objections_only_with_its_results():
+    set_policy(Kind.MOTION, method="consent", secret=True, results_before_close=False)
+    members = make_committee(4)
+    p = open_proposal(Kind.MOTION, members[0], title="Ouvrir le samedi ?")
+    votes.cast(p, members[2], "object", reason="Le samedi, je garde mes petits-enfants.")
+    author = client_for(members[0])
+    assert "petits-enfants" not in author.get(f"/committee/p/{p.pk}/").content.decode()
+    for member in (members[0], members[1], members[3]):
+        votes.cast(p, member, "consent")
+    decisions.close(p, by=members[0], early=True)
+    assert "petits-enfants" in author.get(f"/committee/p/{p.pk}/").content.decode()  # to amend the text
