@@ -8,20 +8,20 @@ the server-side session, next to the user's id.
 
 from __future__ import annotations
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kernel import csv as kernel_csv
 from members.selectors import household_of
 from users import roles
 
@@ -253,18 +253,17 @@ def results_csv(request, pk):
     if not _may_read(request, proposal) or not selectors.results_visible(proposal):
         raise Http404
     result = decisions.result_of(proposal)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{proposal.reference}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["reference", "question", "eligible", "took_part", "quorum_needed", *Choice.values, "outcome"])
-    writer.writerow([proposal.reference, proposal.title, result.eligible, result.participants, result.quorum_needed,
-                     *[result.counts[c] for c in Choice.values], proposal.state])
+    rows = [
+        ["reference", "question", "eligible", "took_part", "quorum_needed", *Choice.values, "outcome"],
+        [proposal.reference, proposal.title, result.eligible, result.participants, result.quorum_needed,
+         *[result.counts[c] for c in Choice.values], proposal.state],
+    ]
     if not proposal.secret and proposal.closed_at:
-        writer.writerow([])
-        writer.writerow(["member", "vote", "recorded_by_facilitator"])
+        rows.append([])
+        rows.append(["member", "vote", "recorded_by_facilitator"])
         for ballot in proposal.ballots.select_related("voter", "proxy_by").order_by("voter__username"):
-            writer.writerow([ballot.voter.get_username(), ballot.choice, ballot.proxy_by or ""])
-    return response
+            rows.append([ballot.voter.get_username(), ballot.choice, ballot.proxy_by or ""])
+    return kernel_csv.response(rows, f"{proposal.reference}.csv")
 
 
 @fund_member_required

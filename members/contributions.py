@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import ledger, periods
+from allocations import keys, ledger, periods
 from allocations.models import AccountKind, FundRules, TransferKind
 from allocations.rules import NoRulesInForce, rules_for
 
@@ -80,20 +80,6 @@ def contribution_for(household: Household, period: str) -> int:
     return choice.amount if choice else household.monthly_contribution
 
 
-def parse_euros(text: str | int) -> int:
-    """“12”, “12,50” or “12.5” euros to cents; a clear error otherwise."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text * 100
-    raw = str(text or "").strip().replace("€", "").replace(" ", "").replace("\u202f", "").replace(",", ".")
-    try:
-        whole, _sep, fraction = raw.partition(".")
-        if not whole.isdigit() or (fraction and (not fraction.isdigit() or len(fraction) > 2)):
-            raise ValueError
-        return int(whole) * 100 + int((fraction + "00")[:2])
-    except ValueError:
-        raise ValidationError(_("“%(value)s” is not an amount in euros (for example 12 or 12,50).") % {"value": text})
-
-
 @transaction.atomic
 def choose(household: Household, amount: int, *, by=None, period: str | None = None) -> ContributionChoice:
     """The household's new monthly amount, from the next period (a period that has begun
@@ -125,14 +111,14 @@ def idempotency_key(method: str, *, token: str = "", reference: str = "", mandat
     if method == ContributionPayment.Method.BANK_TRANSFER:
         if not reference:
             raise ValidationError(_("A bank transfer needs its bank reference."))
-        return f"contribution:transfer:{reference}"
+        return keys.contribution_transfer(reference)
     if method == ContributionPayment.Method.DIRECT_DEBIT:
         if not mandate_reference:
             raise ValidationError(_("A direct debit needs its mandate reference."))
-        return f"contribution:sepa:{mandate_reference}:{period}"
+        return keys.contribution_direct_debit(mandate_reference, period)
     if not token:
         raise ValidationError(_("This form has expired; please fill it in again."))
-    return f"contribution:{method}:{token}"
+    return keys.contribution_at_desk(method, token)
 
 
 def record_payment(

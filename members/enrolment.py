@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import ledger
+from allocations import keys, ledger
 from allocations.models import AccountKind, TransferKind
 
 from .models import DeskAction, Household, HouseholdStatusChange, Person
@@ -109,7 +109,7 @@ def exit_household(household: Household, *, by=None, note: str = "") -> Househol
             credit=ledger.system_account(AccountKind.EXPIRY),
             amount=wallet.balance,
             kind=TransferKind.EXIT,
-            idempotency_key=f"exit:{household.pk}:{change.pk}",
+            idempotency_key=keys.household_exit(household.pk, change.pk),
             memo=f"exit {household.reference}",
         )
     return household

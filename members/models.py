@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allocations.models import Account
-from vendors.validators import compact, validate_bic, validate_iban
+from kernel.banking import compact, validate_bic, validate_iban
 
 
 class Household(models.Model):

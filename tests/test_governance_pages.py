@@ -139,7 +139,7 @@ def test_the_register_and_a_public_ballot_name_each_vote_after_the_close(admin_c
     results = household.get(f"/committee/p/{p.pk}/results/").content.decode()
     assert "m2: against" in results and "Adopted: 2 for, 1 against." in results
     csv = household.get(f"/committee/p/{p.pk}/results.csv").content.decode()
-    assert "m2,against" in csv
+    assert "m2;against" in csv
 
 
 def test_the_vendor_answers_from_its_page():

@@ -5,8 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from allocations.models import Account, Transfer
-
-from .validators import validate_bic, validate_iban, validate_rna, validate_siret
+from kernel.banking import validate_bic, validate_iban, validate_rna, validate_siret
 
 
 class Vendor(models.Model):

@@ -40,17 +40,20 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from allocations import ledger
+from allocations import keys, ledger
 from allocations.models import TransferKind
 from caisse.db import prepared_cursor
-from members import cards, notices
+from kernel import locks
+from kernel.errors import DomainError
+from members import cards
+from members import tasks as member_tasks
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor
 
 MAX_KEY_LENGTH = 255
 
 
-class PaymentError(Exception):
+class PaymentError(DomainError):
     """A refusal with a stable code, an HTTP status, and the parameter at fault."""
 
     code = "payment_error"
@@ -181,11 +184,6 @@ def fingerprint(operation: str, fields: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _lock_id(vendor_id: int, key: str) -> int:
-    digest = hashlib.sha256(f"{vendor_id}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 # What a key's record holds, as `_stored` reads it; the API reads the same columns along
 # with the till's key (vendors.api.key_of_till), one round trip less per payment.
 RECORD_COLUMNS = ("fingerprint", "status_code", "body")
@@ -211,12 +209,6 @@ def _stored(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> O
     if fingerprint_ != print_:
         raise KeyReused(param="Idempotency-Key")
     return Outcome(status_code, json.loads(body) if isinstance(body, str) else body, replayed=True)
-
-
-def _ledger_key(prefix: str, vendor_id: int, key: str) -> str:
-    # The ledger's own key (unique across the fund) backs the idempotency row up: even
-    # a path that skipped the lock could not move this money twice.
-    return f"{prefix}:{vendor_id}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
 # --- Capture ---------------------------------------------------------------------------
@@ -258,7 +250,7 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
 
     posting = ledger.Posting(debit=auth.wallet_id, credit=vendor.account_id, amount=amount, kind=TransferKind.PURCHASE,
-                             idempotency_key=_ledger_key("purchase", vendor.pk, key), wait=False, up_to=partial)
+                             idempotency_key=keys.purchase(vendor.pk, key), wait=False, up_to=partial)
     purchase = Purchase(vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4,
                         wallet_id=auth.wallet_id, requested=amount, reference=reference, created_at=posting.at)
     try:
@@ -275,7 +267,9 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         return _answered_before(vendor.pk, key, print_)
     if auth.notify_payments:
         shop, wallet_id, captured = vendor.display_name, auth.wallet_id, purchase.amount
-        transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
+        at = purchase.created_at.isoformat()
+        transaction.on_commit(lambda: member_tasks.notify_payment_task.delay(
+            wallet_id=wallet_id, amount=captured, shop=shop, at=at))
     return Outcome(201, body)
 
 
@@ -368,7 +362,7 @@ def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -
     # Serialise this card's purchases at this vendor for the rest of the transaction, so
     # two tills cannot both pass the cap.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(vendor_id, f"cap:{card_id}")])
+        locks.lock(cursor, locks.CARD_DAILY_CAP, vendor_id, card_id)
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     spent = Purchase.objects.filter(vendor_id=vendor_id, card_id=card_id, created_at__gte=start).aggregate(
         total=Sum(F("amount") - F("refunded")))["total"] or 0
@@ -401,7 +395,7 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
         with transaction.atomic():
             try:
                 posted = ledger.transfer(debit=vendor.account_id, credit=wallet_id, amount=amount,
-                                         kind=TransferKind.REFUND, idempotency_key=_ledger_key("refund", vendor.pk, key),
+                                         kind=TransferKind.REFUND, idempotency_key=keys.refund(vendor.pk, key),
                                          wait=False)
             except ledger.KeyBusy:
                 raise RequestInProgress(param="Idempotency-Key")
@@ -418,8 +412,9 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
             body = refund_body(refund)
             IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
             shop = vendor.display_name
-            transaction.on_commit(
-                lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
+            at = refund.created_at.isoformat()
+            transaction.on_commit(lambda: member_tasks.notify_payment_task.delay(
+                wallet_id=wallet_id, amount=amount, shop=shop, refund=True, at=at))
     except (_KeyTaken, ledger.IdempotencyConflict):
         return _answered_before(vendor.pk, key, print_)
     return Outcome(201, body)

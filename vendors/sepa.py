@@ -18,15 +18,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from sepaxml import SepaTransfer
 
+from kernel.banking import compact, iban_valid
+from kernel.errors import DomainError
+
 from .models import Settlement, SettlementRun
-from .validators import compact, iban_valid
 
 SCHEMAS = ("pain.001.001.09", "pain.001.001.03")
 DEFAULT_SCHEMA = SCHEMAS[0]
 
 
-class SepaError(Exception):
-    pass
+class SepaError(DomainError):
+    code = "sepa_refused"
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 done = approvals.approve(request, by=user)
         except (ValidationError, PermissionDenied) as exc:
             raise CommandError(" ".join(getattr(exc, "messages", [str(exc)]))) from exc
-        self.stdout.write(f"{done.get_action_display()} {done.target}: {done.get_status_display()} {done.outcome}")
+        self.stdout.write(f"{done.action_label} {done.target}: {done.get_status_display()} {done.outcome}")
         if done.action == Approval.Action.FORCED_ISSUANCE and done.status == Approval.Status.EXECUTED:
             # From the command line, issue the planned chunks here rather than wait for a worker.
             result = issuance.issue_period(done.target)
