@@ -29,11 +29,12 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(VENV)/bin/python bin/run.py
 
-## make test: the import contracts, ruff and the scoped mypy, then the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local servers by default)
+## make test: the import contracts, ruff, the scoped mypy and models against migrations, then the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local servers by default)
 test: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:
