@@ -34,7 +34,7 @@ test: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=tests.typecheck_settings $(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

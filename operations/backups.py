@@ -298,6 +298,7 @@ def open_backup(name: str, folder: Path, *, target=None, key: str | None = None)
     anything is restored. Returns its manifest."""
     key_bytes = crypto.load_key(key if key is not None else settings.BACKUP_ENCRYPTION_KEY)
     target = target or default_target()
+    folder.mkdir(parents=True, exist_ok=True)
     sealed, plain = folder / "sealed", folder / "plain.tar"
     with open(sealed, "wb") as out:
         if Path(name).is_file():

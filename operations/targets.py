@@ -32,7 +32,10 @@ class LocalTarget:
                 shutil.copyfileobj(source, out, 1024 * 1024)
             partial.replace(path)  # never a half-written file under the final name
         except OSError as error:
-            partial.unlink(missing_ok=True)
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:
+                pass  # the folder itself is what is wrong
             raise TargetError(_("Cannot write to the backup folder %(folder)s: %(error)s") % {"folder": self.folder, "error": error.strerror or error})
 
     def get(self, name: str, out: BinaryIO) -> None:
