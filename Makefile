@@ -29,7 +29,7 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(VENV)/bin/python bin/run.py
 
-## make test: the import contracts, ruff, the scoped mypy and models against migrations, then the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local servers by default)
+## make test: the import contracts, ruff, the scoped mypy and models against migrations, then the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL; embedded ones where unset)
 test: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .

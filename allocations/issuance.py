@@ -572,18 +572,16 @@ def runway_warning(report: Runway) -> str:
 
 def warn_if_runway_short(*, source: HouseholdSource | None = None) -> Runway:
     """Log and e-mail the coordinators when the runway falls under the threshold."""
-    from django.contrib.auth import get_user_model
     from django.core.mail import send_mail
 
-    from users.roles import COORDINATOR
+    from users import roles
 
     report = runway(source=source)
     if report.short:
         message = runway_warning(report)
         logger.warning(message)
         recipients = list(
-            get_user_model()
-            .objects.filter(groups__name=COORDINATOR, is_active=True)
+            roles.coordinators()
             .exclude(email="")
             .values_list("email", flat=True)
         )

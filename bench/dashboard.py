@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -196,17 +197,28 @@ def main():
     (count,) = sql("SELECT COUNT(*) FROM allocations_transfer")[0]
     print(f"{count} transfers, {args.households} households, {args.vendors} vendors")
 
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    user, created = get_user_model().objects.get_or_create(username="bench-coordinator", defaults={"is_staff": True})
+    from users import second_factor
+
+    user, _created = get_user_model().objects.get_or_create(username="bench-coordinator")
     user.groups.add(Group.objects.get_or_create(name="coordinator")[0])
-    if created:
-        TOTP.activate(user, generate_totp_secret())
+    password = secrets.token_urlsafe(16)
+    user.set_password(password)
+    user.save()
+    totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    secret = get_adapter().decrypt(totp.data["secret"]) if totp else generate_totp_secret()
+    if totp is None:
+        TOTP.activate(user, secret)
     settings.ALLOWED_HOSTS = ["*"]
     client = Client(HTTP_HOST="localhost")
-    client.force_login(user)
+    # Signed in as a coordinator is: password, then the code (a session without it is signed out).
+    client.post("/accounts/login/", {"login": user.username, "password": password}, secure=True)
+    client.post("/accounts/2fa/authenticate/", {"code": second_factor.current_code(secret)}, secure=True)
 
     labels, start = reports.window()
     values = {"tz": settings.TIME_ZONE, "start": start, "first_period": labels[0],

@@ -163,6 +163,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "caisse.context_processors.fund",
+                "users.context_processors.spaces",
             ],
         },
     },
@@ -222,6 +223,11 @@ ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = None
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("FUND_NAME", "Caisse")
+# Recovery codes are shown once, right after the set-up: they are for a lost phone.
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Staff sessions (coordinators, desk volunteers) end after this long without a request:
+# desk computers are shared. Closing the desk signs the volunteer out too.
+STAFF_IDLE_TIMEOUT = int(os.environ.get("STAFF_IDLE_MINUTES", "20")) * 60
 LOGIN_REDIRECT_URL = "/portal/"
 LOGIN_URL = "account_login"
 

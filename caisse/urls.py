@@ -1,4 +1,3 @@
-from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -10,7 +9,7 @@ from vendors import api_urls as vendor_api_urls
 from . import views
 
 # The admin's login goes through allauth: its rate limits and second factor apply.
-admin.site.login = secure_admin_login(admin.site.login)
+admin.site.login = users_views.admin_login(admin.site.login)
 
 urlpatterns = [
     # The tills' API first (each payment resolves its address; no need to try the pages'

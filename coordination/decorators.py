@@ -1,23 +1,8 @@
 """What every coordination page shares: only coordinators get in."""
 
-from functools import wraps
-
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 
-from users import roles
-
-
-def coordinator_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not roles.is_coordinator(request.user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
+from users.roles import coordinator_required  # noqa: F401  (who is a coordinator: users.roles)
 
 
 def csv_response(content: str, filename: str) -> HttpResponse:

@@ -1,6 +1,7 @@
 """The demo fund: a realistic, deterministic Montpellier-like caisse for trying Caisse.
 
-`seed_demo()` upserts households, vendors, a committee and a coordinator, then posts a
+`seed_demo()` upserts households, vendors, a committee, two coordinators and a desk
+volunteer (none a superuser, each with a second factor), then posts a
 few months of history (grants, contributions, allocations, purchases, settlements)
 through `allocations.ledger.transfer`, never by writing a balance.
 
@@ -16,7 +17,9 @@ Rerunning it is safe:
   to the demo. (Purchases an earlier run sent to other vendors are kept as they were.)
 
 Only the passwords change from one run to the next (they are random and written to the
-credentials file): one hash per role, because PBKDF2 is slow by design.
+credentials file): one hash per role, because PBKDF2 is slow by design. The staff's TOTP
+secrets stay, so an authenticator app set up with one keeps working; every demo account
+is flagged `is_demo`, the only accounts `manage.py demo_totp` gives a code for.
 """
 
 from __future__ import annotations
@@ -63,6 +66,15 @@ DEFAULT_HOUSEHOLDS = 400
 DEFAULT_VENDORS = 50
 MAX_DEFAULT_COMMITTEE = 50
 COORDINATOR_USERNAME = "coordination"
+SECOND_COORDINATOR_USERNAME = f"{COORDINATOR_USERNAME}-2"
+VOLUNTEER_USERNAME = "accueil"
+# The demo's staff: (credentials key, username, role, first name, last name). None is a
+# superuser: the roles' groups are all the fund needs.
+STAFF = (
+    ("coordinator", COORDINATOR_USERNAME, roles.COORDINATOR, "Coordination", ""),
+    ("second_coordinator", SECOND_COORDINATOR_USERNAME, roles.COORDINATOR, "Coordination", "(2)"),
+    ("volunteer", VOLUNTEER_USERNAME, roles.VOLUNTEER, "Accueil", "(bénévole)"),
+)
 DEMO_PREFIX = "DEMO"
 
 # --- What Montpellier looks like -------------------------------------------------------
@@ -453,10 +465,10 @@ def _upsert_users(rows: list[tuple[str, str, str]], password_hash: str) -> dict[
     existing = set()
     for chunk in _chunks(usernames, 1000):
         existing.update(User.objects.filter(username__in=chunk).values_list("username", flat=True))
-        User.objects.filter(username__in=chunk).update(password=password_hash, is_active=True)
+        User.objects.filter(username__in=chunk).update(password=password_hash, is_active=True, is_demo=True)
     User.objects.bulk_create(
         [
-            User(username=username, first_name=first, last_name=last, password=password_hash)
+            User(username=username, first_name=first, last_name=last, password=password_hash, is_demo=True)
             for username, first, last in rows
             if username not in existing
         ],
@@ -623,15 +635,38 @@ def _seed_committee(seats: list[SeatSpec], user_ids: dict[str, int], starts_on: 
         CommitteeMembership.objects.bulk_update(changed, ["role"])
 
 
-def _seed_coordinator(password: str) -> None:
+def _totp_secret_of(user) -> str:
+    """The demo account's TOTP secret: kept from an earlier run, so that an authenticator
+    app set up with it keeps working; made on the first."""
+    from allauth.mfa.adapter import get_adapter
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if existing is not None:
+        return get_adapter().decrypt(existing.data["secret"])
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def _seed_staff(passwords: dict[str, str]) -> dict[str, dict]:
+    """Two coordinators and a desk volunteer, each with a password and a second factor;
+    returns their credentials by key."""
     User = get_user_model()
+    credentials = {}
     with transaction.atomic():
-        user, _created = User.objects.get_or_create(username=COORDINATOR_USERNAME)
-        user.password = make_password(password)
-        user.is_staff = user.is_superuser = user.is_active = True
-        user.first_name = user.first_name or "Coordination"
-        user.save()
-        _join_group(roles.COORDINATOR, [user.pk])
+        for key, username, role, first_name, last_name in STAFF:
+            user, _created = User.objects.get_or_create(username=username)
+            user.password = make_password(passwords[key])
+            user.is_active = user.is_demo = True
+            user.is_staff = user.is_superuser = False
+            user.first_name = user.first_name or first_name
+            user.last_name = user.last_name or last_name
+            user.save()
+            _join_group(role, [user.pk])
+            credentials[key] = {"username": username, "password": passwords[key], "totp_secret": _totp_secret_of(user)}
+    return credentials
 
 
 # --- The history -----------------------------------------------------------------------
@@ -763,17 +798,8 @@ def _demo_iban(index: int) -> tuple[str, str]:
 
 
 def _second_coordinator():
-    """Approves the demo history's payments: four eyes hold in the demo too. It cannot log
-    in (no usable password); the coordinator of the credentials file is the first pair."""
-    User = get_user_model()
-    user, _created = User.objects.get_or_create(
-        username=f"{COORDINATOR_USERNAME}-2", defaults={"first_name": "Coordination", "last_name": "(2)"}
-    )
-    if user.has_usable_password():
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    _join_group(roles.COORDINATOR, [user.pk])
-    return user
+    """Approves the demo history's payments: four eyes hold in the demo too."""
+    return get_user_model().objects.get(username=SECOND_COORDINATOR_USERNAME)
 
 
 def _settle_month(period: str, tally: Tally) -> None:
@@ -824,9 +850,10 @@ def seed_demo(
     seat_plan = committee_specs(committee, household_plan)
     other_seats = [seat for seat in seat_plan if seat.household_index is None]
 
-    passwords = {role: secrets.token_urlsafe(12) for role in ("coordinator", "members", "committee", "vendors")}
+    staff_keys = [key for key, *_rest in STAFF]
+    passwords = {role: secrets.token_urlsafe(12) for role in (*staff_keys, "members", "committee", "vendors")}
     # One hash per role: PBKDF2 is slow on purpose, and hundreds of them would take minutes.
-    hashes = {role: make_password(password) for role, password in passwords.items() if role != "coordinator"}
+    hashes = {role: make_password(password) for role, password in passwords.items() if role not in staff_keys}
 
     member_ids = _upsert_users(
         [(spec.username, spec.first_name, spec.last_name) for spec in household_plan], hashes["members"]
@@ -837,7 +864,7 @@ def seed_demo(
     committee_ids = _upsert_users(
         [(seat.username, seat.first_name, seat.last_name) for seat in other_seats], hashes["committee"]
     )
-    _seed_coordinator(passwords["coordinator"])
+    staff_credentials = _seed_staff(passwords)
     household_rows = _seed_households(household_plan)
     member_cards = _seed_cards(household_plan, household_rows, member_ids)
     vendor_rows = _seed_vendors(vendor_plan, vendor_user_ids)
@@ -869,7 +896,7 @@ def seed_demo(
     issuance.issue_period(this_month, source=household_source())
 
     credentials = {
-        "coordinator": {"username": COORDINATOR_USERNAME, "password": passwords["coordinator"]},
+        **staff_credentials,
         "members": [
             {
                 "username": spec.username,

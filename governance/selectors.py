@@ -7,6 +7,8 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from users import roles
+
 from .models import CommitteeMembership, Elector, Proposal
 
 
@@ -16,7 +18,7 @@ def current_seats(on: date | None = None) -> QuerySet[CommitteeMembership]:
 
 
 def is_committee_member(user) -> bool:
-    return bool(user and user.is_authenticated) and current_seats().filter(user=user).exists()
+    return roles.is_committee_member(user)
 
 
 def is_facilitator(user) -> bool:

@@ -26,6 +26,7 @@ class NoticeAdmin(admin.ModelAdmin):
 # --- Cards, logins and reports (the portal's side) -------------------------------------
 
 from django.contrib import messages  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
 from django.shortcuts import render  # noqa: E402
 from django.utils.translation import gettext_lazy as _  # noqa: E402
 
@@ -86,15 +87,24 @@ class CardEventAdmin(ReadOnlyAdmin):
 class PersonAdmin(admin.ModelAdmin):
     list_display = ("__str__", "household", "is_adult", "user")
     search_fields = ("first_name", "last_name", "household__reference")
-    raw_id_fields = ("household", "user")
+    raw_id_fields = ("household",)
+    # A login is made for its person by the letter action, never attached by hand: attaching
+    # someone else's login would let its letter sign in as them.
+    readonly_fields = ("user",)
     actions = ["activation_letters"]
 
     @admin.action(description=_("Create a login and print an activation letter"))
     def activation_letters(self, request, queryset):
         letters = []
         for person in queryset.select_related("household"):
-            username, code = logins.create_login_with_letter(person, by=request.user)
+            try:
+                username, code = logins.create_login_with_letter(person, by=request.user)
+            except ValidationError as refused:
+                self.message_user(request, " ".join(refused.messages), messages.ERROR)
+                continue
             letters.append({"person": person, "username": username, "code": code})
+        if not letters:
+            return None
         return render(request, "members/activation_letters.html", {"letters": letters})
 
 

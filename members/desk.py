@@ -15,21 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from users import roles
-
 from . import contributions
 from .models import ContributionPayment, Desk, DeskAction, DeskSession, Household
 
 CONTACT_FIELDS = ("phone", "email", "address", "postal_code", "district")
-
-
-def may_use_desk(user) -> bool:
-    return user.is_authenticated and (
-        user.is_superuser or user.groups.filter(name__in=[roles.VOLUNTEER, roles.COORDINATOR]).exists()
-    )
-
-
-is_coordinator = roles.is_coordinator
 
 
 def record(actor, kind: str, household: Household | None = None, desk: Desk | None = None, **detail) -> DeskAction:

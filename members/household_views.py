@@ -9,7 +9,7 @@ from functools import wraps
 
 import segno
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocations import periods
+from users import roles
 
 from . import cards, contributions, desk, enrolment, imports, lottery, privacy
 from .household_forms import (
@@ -36,28 +37,21 @@ def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def desk_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not desk.may_use_desk(request.user):
-            raise PermissionDenied
-        request.is_coordinator = desk.is_coordinator(request.user)
-        return view(request, *args, **kwargs)
+def _with_role(decorator):
+    def decorate(view):
+        @decorator
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            request.is_coordinator = roles.is_coordinator(request.user)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
 
 
-def coordinator_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not desk.is_coordinator(request.user):
-            raise PermissionDenied
-        request.is_coordinator = True
-        return view(request, *args, **kwargs)
-
-    return wrapper
+desk_required = _with_role(roles.desk_required)
+coordinator_required = _with_role(roles.coordinator_required)
 
 
 # --- Applying -------------------------------------------------------------------------
@@ -148,9 +142,13 @@ def desk_close(request):
     else:
         try:
             desk.close_session(session, by=request.user, counted_cash=form.cleaned_data["counted_cash"])
-            messages.success(request, _("The desk is closed. Thank you!"))
         except ValidationError as error:
             messages.error(request, _errors(error))
+        else:
+            # Desk computers are shared: whoever closes the desk leaves signed out.
+            logout(request)
+            messages.success(request, _("The desk is closed and you are signed out. Thank you!"))
+            return redirect("account_login")
     return redirect("households:desk")
 
 

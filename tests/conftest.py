@@ -82,3 +82,11 @@ def _fund_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    """pytest-django's, signed in as a session that passed the second factor."""
+    from .staff import log_in_staff
+
+    return log_in_staff(client, admin_user)

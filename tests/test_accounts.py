@@ -111,7 +111,7 @@ def test_a_member_without_staff_rights_never_reaches_the_admin(client, member):
     assert client.get("/admin/", follow=True).status_code == 403
 
 
-def test_vendor_staff_land_on_their_dashboard_after_login(client):
+def test_vendor_staff_land_on_their_terminal_after_login(client):
     from vendors.models import Vendor, VendorStaff
     from vendors.services import register_vendor
 
@@ -119,4 +119,4 @@ def test_vendor_staff_land_on_their_dashboard_after_login(client):
     staff = get_user_model().objects.create_user(username="boulanger", password=PASSWORD)
     VendorStaff.objects.create(user=staff, vendor=vendor)
     response = log_in(client, "boulanger")
-    assert response.status_code == 302 and response["Location"] == "/vendor/"
+    assert response.status_code == 302 and response["Location"] == "/vendor/terminal/"

@@ -20,6 +20,8 @@ from users import roles
 from users.models import User
 from vendors.models import Vendor
 
+from .staff import log_in_staff
+
 pytestmark = pytest.mark.django_db
 
 
@@ -96,10 +98,10 @@ def test_erasure_purges_the_households_events():
 def test_only_coordinators_see_the_audit_page_and_the_user_is_recorded_through_the_middleware(client):
     household = active_household()
     url = reverse("coordination:audit")
-    client.force_login(user_with(roles.VOLUNTEER))
+    log_in_staff(client, user_with(roles.VOLUNTEER))
     assert client.get(url).status_code == 403
     coordinator = user_with(roles.COORDINATOR)
-    client.force_login(coordinator)
+    log_in_staff(client, coordinator)
     with pghistory.context(user=coordinator.pk):
         Household.objects.filter(pk=household.pk).update(status=Household.Status.PAUSED)
     response = client.get(url, {"model": "household"})

@@ -37,9 +37,9 @@ def test_the_grant_pages_are_for_coordinators(client):
     from tests.vendor_fixtures import make_coordinator, make_user
 
     grant = make_grant()
-    client.force_login(make_user("someone"))
+    log_in_staff(client, make_user("someone"))
     assert client.get(f"/coordination/grants/{grant.pk}/").status_code == 403
-    client.force_login(with_totp(make_coordinator()))
+    log_in_staff(client, with_totp(make_coordinator()))
     response = client.post(f"/coordination/grants/{grant.pk}/", {
         "amount_euros": "1000", "received_on": "2026-03-01", "bank_reference": "VIR-9"})
     assert response.status_code == 302
@@ -58,6 +58,8 @@ from django.utils import timezone  # noqa: E402
 from allocations import ledger  # noqa: E402
 from allocations.models import AccountKind  # noqa: E402
 from coordination import books  # noqa: E402
+
+from .staff import log_in_staff
 
 
 def _hand_built_fund():
@@ -225,10 +227,10 @@ def test_only_coordinators_get_the_books_and_the_research_export(client):
     one, _two = fund["members"]
     volunteer = with_totp(make_user("benevole", "volunteer", is_staff=False))
     for someone in (volunteer, one.user, make_staff(fund["bakery"])):
-        client.force_login(someone)
+        log_in_staff(client, someone)
         for url in urls:
             assert client.get(url).status_code == 403, (someone, url)
-    client.force_login(fund["coordinators"][0])
+    log_in_staff(client, fund["coordinators"][0])
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -237,7 +239,7 @@ def test_only_coordinators_get_the_books_and_the_research_export(client):
 def test_the_books_page_and_its_downloads(client):
     fund = _hand_built_fund()
     year = books.current_year()
-    client.force_login(fund["coordinators"][0])
+    log_in_staff(client, fund["coordinators"][0])
     page = client.get("/coordination/books/").content.decode()
     assert f"/coordination/books/{year}/fec.txt" in page and "512000" in page and "657000" in page
     assert "Rapprochement bancaire" in page  # in French

@@ -12,6 +12,8 @@ from tests.dashboard_fixtures import small_fund, with_totp
 from tests.settlement_fixtures import make_member, pay, shop
 from tests.vendor_fixtures import make_staff, make_user
 
+from .staff import log_in_staff
+
 pytestmark = pytest.mark.django_db
 
 
@@ -68,7 +70,7 @@ def _queries(client):
 
 def test_the_number_of_queries_does_not_grow_with_the_data(client):
     fund = small_fund()
-    client.force_login(fund["coordinators"][0])
+    log_in_staff(client, fund["coordinators"][0])
     small = _queries(client)
     vendor = shop("autre")
     for n in range(25):
@@ -83,12 +85,12 @@ def test_only_coordinators_see_the_dashboard_and_tables(client):
     fund = small_fund()
     assert client.get("/coordination/").status_code == 302  # to the login page
     volunteer = with_totp(make_user("benevole", "volunteer", is_staff=False))
-    client.force_login(volunteer)
+    log_in_staff(client, volunteer)
     assert client.get("/coordination/").status_code == 403
-    client.force_login(make_staff(fund["bakery"]))
+    log_in_staff(client, make_staff(fund["bakery"]))
     assert client.get("/coordination/").status_code == 403
     assert client.get("/coordination/export/trends.csv").status_code == 403
-    client.force_login(fund["coordinators"][0])
+    log_in_staff(client, fund["coordinators"][0])
     page = client.get("/coordination/")
     assert page.status_code == 200 and b"<svg" in page.content
     for name in reports.TABLES:

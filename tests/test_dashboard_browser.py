@@ -4,12 +4,14 @@ import pytest
 
 from tests.dashboard_fixtures import small_fund
 
+from .staff import log_in_staff
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_coordinator_reads_the_fund_at_a_glance(page, client):
     fund = small_fund()
-    client.force_login(fund["coordinators"][0])
+    log_in_staff(client, fund["coordinators"][0])
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
                                "url": page.live_server_url}])
     page.goto(page.live_server_url + "/coordination/")

@@ -20,6 +20,8 @@ from members.models import ContributionPayment, DirectDebit, DirectDebitMandate,
 from tests.test_households import active_household, user_with
 from users import roles
 
+from .staff import log_in_staff
+
 pytestmark = pytest.mark.django_db
 SCHEMAS = Path(os.path.dirname(sepaxml.__file__)) / "schemas"
 NS = {"p": f"urn:iso:std:iso:20022:tech:xsd:{direct_debits.SCHEMA}"}
@@ -185,10 +187,10 @@ def test_the_coordinators_page_prepares_downloads_confirms_and_records_a_return(
     ana = with_mandate("Ana", amount=1500)
     coordinator = user_with(roles.COORDINATOR)
     volunteer = user_with(roles.VOLUNTEER)
-    client.force_login(volunteer)
+    log_in_staff(client, volunteer)
     assert client.get(reverse("coordination:direct_debits")).status_code == 403
 
-    client.force_login(coordinator)
+    log_in_staff(client, coordinator)
     url = reverse("coordination:direct_debits")
     assert client.get(url).status_code == 200
     response = client.post(url, {"period": PERIOD})

@@ -29,7 +29,7 @@ def test_a_committee_member_votes_on_a_phone_and_sees_the_vote_counted(page, tra
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url(base + "/portal/")
 
-    page.get_by_role("link", name="Comité").click()
+    page.get_by_role("navigation", name="Mon espace").get_by_role("link", name="Comité").click()
     page.get_by_role("link", name="Conventionner la Ferme des Garrigues ?").click()
     page.get_by_role("heading", name="Conventionner la Ferme des Garrigues ?").wait_for()
     button = page.get_by_role("button", name="Pour")

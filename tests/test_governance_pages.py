@@ -13,13 +13,14 @@ from vendors.models import Vendor
 from .governance_fixtures import make_committee, open_proposal
 from .member_fixtures import make_member
 from .vendor_fixtures import make_coordinator, make_staff, make_vendor
+from .staff import log_in_staff
 
 pytestmark = pytest.mark.django_db
 
 
 def client_for(user):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(user)
+    log_in_staff(client, user)
     return client
 
 

@@ -10,6 +10,8 @@ from members.models import ContributionPayment, Household
 from users import roles
 from users.models import User
 
+from .staff import log_in_staff
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -45,7 +47,7 @@ def test_browser_desk_takes_cash_and_prints_a_receipt_on_a_small_screen(page, cl
     Authenticator.objects.create(user=volunteer, type=Authenticator.Type.TOTP, data={"secret": "unused"})
     household = enrolment.apply(persons=[{"first_name": "Karim", "last_name": "Haddad"}], income_bracket="low", age_bracket="45_59")
     Household.objects.filter(pk=household.pk).update(monthly_contribution=4321)
-    client.force_login(volunteer)
+    log_in_staff(client, volunteer)
     cookie = client.cookies["sessionid"]
     page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": page.live_server_url}])
 

@@ -15,6 +15,8 @@ from members.models import ContributionChoice, ContributionPayment, Desk, DeskAc
 from users import roles
 from users.models import User
 
+from .staff import log_in_staff
+
 pytestmark = pytest.mark.django_db
 
 
@@ -106,7 +108,7 @@ def test_the_application_form_speaks_english_when_asked(client):
 
 def test_every_desk_page_a_volunteer_opens_hides_incomes_and_contributions(client, household):
     volunteer = user_with(roles.VOLUNTEER)
-    client.force_login(volunteer)
+    log_in_staff(client, volunteer)
     pages = {}
     pages["desk"] = client.get("/desk/")
     client.post("/desk/open/")
@@ -137,7 +139,7 @@ def test_a_volunteer_cannot_open_coordinator_pages(client, household):
     counter = Desk.objects.create(code="d9", name="Desk 9")
     session = desk.open_session(counter, by=other)
     payment = desk.take_cash(session, household, amount=700, by=other, token="x")
-    client.force_login(volunteer)
+    log_in_staff(client, volunteer)
     assert client.get("/desk/import/").status_code == 403
     assert client.post(f"/desk/households/{household.reference}/payment/", {"method": "other"}).status_code == 403
     assert client.get(f"/desk/receipts/{payment.pk}/").status_code == 403  # someone else's
@@ -154,7 +156,7 @@ def test_strangers_and_members_cannot_open_the_desk(client, household):
 
 
 def test_a_coordinator_sees_income_and_contribution_and_records_a_bank_transfer(client, household, ledger_is_clean):
-    client.force_login(user_with(roles.COORDINATOR))
+    log_in_staff(client, user_with(roles.COORDINATOR))
     body = client.get(f"/desk/households/{household.reference}/").content.decode()
     assert "912,34\u00a0€" in body and "956,78\u00a0€" in body and "low" in body
     response = client.post(
@@ -174,7 +176,7 @@ def test_a_coordinator_sees_income_and_contribution_and_records_a_bank_transfer(
 
 def test_desk_actions_are_recorded_with_who_did_them(client, household):
     volunteer = user_with(roles.VOLUNTEER)
-    client.force_login(volunteer)
+    log_in_staff(client, volunteer)
     client.post("/desk/open/")
     client.get(f"/desk/households/{household.reference}/")
     client.post(f"/desk/households/{household.reference}/cash/", {"amount": "2", "token": "tok"})
@@ -187,7 +189,7 @@ def test_desk_card_actions_call_the_card_services(client, household):
     from members import cards
 
     card, _pin = cards.issue_card(household=household)
-    client.force_login(user_with(roles.VOLUNTEER))
+    log_in_staff(client, user_with(roles.VOLUNTEER))
     response = client.post(f"/desk/households/{household.reference}/cards/{card.pk}/reset-pin/")
     pin = re.search(r'id="pin">(\d{4})<', response.content.decode()).group(1)
     assert cards.authorize(card.number, pin)
@@ -201,7 +203,7 @@ def test_the_desk_issues_a_first_card_to_an_adult_and_shows_its_pin_once(client,
     from members import cards
 
     samira = household.persons.get()
-    client.force_login(user_with(roles.VOLUNTEER))
+    log_in_staff(client, user_with(roles.VOLUNTEER))
     page = client.get(f"/desk/households/{household.reference}/").content.decode()
     assert "Émettre une carte pour Samira" in page
     response = client.post(f"/desk/households/{household.reference}/persons/{samira.pk}/card/")
@@ -221,7 +223,7 @@ def test_the_desk_unlocks_a_card_locked_by_wrong_pins(client, household):
     for _attempt in range(3):
         with pytest.raises(cards.InvalidPin):
             cards.authorize(card.number, "0000" if pin != "0000" else "1111")
-    client.force_login(user_with(roles.VOLUNTEER))
+    log_in_staff(client, user_with(roles.VOLUNTEER))
     assert "Déverrouiller" in client.get(f"/desk/households/{household.reference}/").content.decode()
     client.post(f"/desk/households/{household.reference}/cards/{card.pk}/unlock/")
     assert cards.authorize(card.number, pin).card_id == card.pk
@@ -272,7 +274,7 @@ OLD-5;Lou;Gras;2;1;high;douze;2024-03-01;
 
 
 def test_the_import_dry_run_reports_every_rejected_row_and_writes_nothing(client):
-    client.force_login(user_with(roles.COORDINATOR))
+    log_in_staff(client, user_with(roles.COORDINATOR))
     upload = __import__("django.core.files.uploadedfile", fromlist=["x"]).SimpleUploadedFile("f.csv", CSV.encode())
     body = client.post("/desk/import/", {"file": upload}).content.decode()
     assert not Household.objects.exists()
@@ -291,7 +293,7 @@ def test_the_import_dry_run_reports_every_rejected_row_and_writes_nothing(client
 def test_the_import_refuses_an_unknown_column_clearly(client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    client.force_login(user_with(roles.COORDINATOR))
+    log_in_staff(client, user_with(roles.COORDINATOR))
     response = client.post("/desk/import/", {"file": SimpleUploadedFile("f.csv", b"prenom,adults\nA,1\n")})
     assert response.status_code == 400 and "prenom" in response.content.decode()
 

@@ -13,6 +13,7 @@ from members.services import create_household
 from users.models import ActivationCode
 
 from .member_fixtures import make_member
+from .staff import log_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def person():
 def test_coordinator_creates_logins_and_prints_letters_from_the_admin(client, person):
     coordinator = get_user_model().objects.create_superuser("coord", password="x-long-enough-1")
     TOTP.activate(coordinator, generate_totp_secret())
-    client.force_login(coordinator)
+    log_in_staff(client, coordinator)
     response = client.post(
         "/admin/members/person/", {"action": "activation_letters", "_selected_action": [person.pk]}
     )

@@ -13,6 +13,8 @@ from coordination import reports, research
 from members.models import Household, Person
 from members.services import create_household
 
+from .staff import log_in_staff
+
 pytestmark = pytest.mark.django_db
 
 
@@ -90,7 +92,7 @@ def test_no_personal_data_in_the_export(client):
     from tests.vendor_fixtures import make_coordinator
 
     population()
-    client.force_login(with_totp(make_coordinator()))
+    log_in_staff(client, with_totp(make_coordinator()))
     response = client.get("/coordination/research/export.csv")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode()

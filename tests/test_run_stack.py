@@ -129,7 +129,8 @@ def test_nothing_configured_runs_on_embedded_engines_and_restarts_on_its_data(tm
     assert "embedded engines" in output
     var = tmp_path / "var"
     assert (var / "postgres" / "PG_VERSION").read_text().strip() == "16"
-    assert not [path for path in var.rglob("*") if "sqlite" in path.name.lower()]
+    # No SQLite database anywhere under var/ (its files begin with this header).
+    assert not [path for path in var.rglob("*") if path.is_file() and path.open("rb").read(16) == b"SQLite format 3\x00"]
     credentials = Path(env["DEMO_CREDENTIALS"]).read_text()
 
     # A second start reuses the data: the demo is not loaded again, the credentials hold.

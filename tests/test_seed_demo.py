@@ -16,7 +16,7 @@ from allocations.selectors import fund_position
 from demo import seed as demo
 from governance.models import CommitteeMembership
 from members.models import Household
-from users import roles
+from users import roles, second_factor
 from vendors.models import Vendor, VendorStaff
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def counts():
     }
 
 
-def logs_in(username, password):
+def logs_in(username, password, **_other_fields):
     return authenticate(username=username, password=password) is not None
 
 
@@ -59,9 +59,14 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     assert Vendor.objects.filter(kind=Vendor.Kind.COOPERATIVE).count() == 1
     assert Vendor.objects.filter(status=Vendor.Status.APPROVED).count() == 7
 
-    coordinator = get_user_model().objects.get(username=demo.COORDINATOR_USERNAME)
-    assert coordinator.is_staff and coordinator.is_superuser
-    assert coordinator.groups.filter(name=roles.COORDINATOR).exists()
+    # Two coordinators and a desk volunteer; none a superuser: the roles are all they need.
+    for username, role in ((demo.COORDINATOR_USERNAME, roles.COORDINATOR),
+                           (demo.SECOND_COORDINATOR_USERNAME, roles.COORDINATOR),
+                           (demo.VOLUNTEER_USERNAME, roles.VOLUNTEER)):
+        staff = get_user_model().objects.get(username=username)
+        assert not staff.is_superuser and staff.is_demo and staff.has_usable_password()
+        assert staff.groups.filter(name=role).exists()
+    assert roles.is_coordinator(get_user_model().objects.get(username=demo.COORDINATOR_USERNAME))
     assert all(staff.user.groups.filter(name=roles.VENDOR_STAFF).exists() for staff in VendorStaff.objects.all())
     assert not Household.objects.exclude(persons__user__isnull=False).exists()
 
@@ -124,8 +129,14 @@ def test_three_months_of_history_go_through_the_ledger(tmp_path):
 def test_the_credentials_file_has_the_agreed_shape_and_every_password_works(tmp_path):
     credentials, _ = seed(tmp_path)
 
-    assert set(credentials) == {"coordinator", "members", "committee", "vendors"}
-    assert set(credentials["coordinator"]) == {"username", "password"}
+    assert set(credentials) == {"coordinator", "second_coordinator", "volunteer", "members", "committee", "vendors"}
+    for key in ("coordinator", "second_coordinator", "volunteer"):
+        assert set(credentials[key]) == {"username", "password", "totp_secret"}
+        assert logs_in(credentials[key]["username"], credentials[key]["password"])
+        # The secret is the one of the account's authenticator: demo_totp prints its code.
+        out = io.StringIO()
+        call_command("demo_totp", credentials[key]["username"], stdout=out)
+        assert out.getvalue().strip() == second_factor.current_code(credentials[key]["totp_secret"])
     assert len(credentials["members"]) == 30
     assert all(set(row) == {"username", "password", "card_number", "qr_token", "pin"} for row in credentials["members"])
     # Each member's card pays with its PIN: the till and the API can be tried with them.
@@ -161,6 +172,8 @@ def test_running_it_twice_creates_nothing_and_renews_the_passwords(tmp_path, led
     assert fund_position() == position
     assert "0 virements passés" in out
     assert second["coordinator"]["password"] != first["coordinator"]["password"]
+    # The second factor stays: an authenticator app set up from the first file still works.
+    assert second["coordinator"]["totp_secret"] == first["coordinator"]["totp_secret"]
     assert logs_in(**second["coordinator"])
     assert not logs_in(**first["coordinator"])
     for role in ("members", "committee", "vendors"):
@@ -272,3 +285,21 @@ def test_the_committee_finds_votes_open_to_try(tmp_path):
     open_votes = Proposal.objects.filter(state="open")
     assert set(open_votes.values_list("kind", flat=True)) == {"motion", "approve_vendor"}
     assert open_votes.count() == 2 and all(p.electors.count() == 10 for p in open_votes)
+
+
+def test_each_demo_role_signs_in_with_the_credentials_file(tmp_path, client):
+    credentials, _ = seed(tmp_path)
+    lands = {"coordinator": "/coordination/", "second_coordinator": "/coordination/", "volunteer": "/desk/"}
+    for key, landing in lands.items():
+        row = credentials[key]
+        response = client.post("/accounts/login/", {"login": row["username"], "password": row["password"]})
+        assert response["Location"] == "/accounts/2fa/authenticate/", key
+        response = client.post(response["Location"], {"code": second_factor.current_code(row["totp_secret"])})
+        assert response["Location"] == landing, key
+        assert client.get(landing).status_code == 200, key
+        client.logout()
+    for key, landing in (("members", "/portal/"), ("vendors", "/vendor/terminal/")):
+        row = credentials[key][0]
+        response = client.post("/accounts/login/", {"login": row["username"], "password": row["password"]})
+        assert response["Location"] == landing, key
+        client.logout()

@@ -15,7 +15,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import roles
 from .models import ActivationCode
+
+
+def _refuse_staff(user) -> None:
+    # A letter sets a password that anyone at the mailbox can use: members only. Staff
+    # sign in with a password and a second factor, set up at their first sign-in.
+    if roles.requires_second_factor(user):
+        raise ValidationError(
+            _("Activation letters are for members only: %(user)s is staff and signs in with a second factor.")
+            % {"user": user.get_username()},
+            code="staff",
+        )
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L to misread on paper
 CODE_LENGTH = 10  # about 49 bits: out of reach of guessing under the login rate limit
@@ -35,6 +47,7 @@ def _new_code() -> str:
 @transaction.atomic
 def issue_activation(*, user, by=None) -> str:
     """A fresh code for `user` (earlier unused ones stop working); returns it for the letter."""
+    _refuse_staff(user)
     ActivationCode.objects.filter(user=user, used_at__isnull=True).update(expires_at=timezone.now())
     code = _new_code()
     ActivationCode.objects.create(user=user, code_hash=_hash(code), expires_at=timezone.now() + VALID_FOR, created_by=by)
@@ -64,6 +77,7 @@ def activate(*, username: str, code: str, password: str):
     )
     if activation is None:
         raise ValidationError(_("This user name and code do not match, or the code has expired. The desk can print a new one."))
+    _refuse_staff(user)
     validate_password(password, user)
     user.set_password(password)
     user.save(update_fields=["password"])

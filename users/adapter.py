@@ -1,5 +1,4 @@
 from allauth.account.adapter import DefaultAccountAdapter
-from django.urls import reverse
 
 from . import roles
 
@@ -10,9 +9,5 @@ class AccountAdapter(DefaultAccountAdapter):
         return False
 
     def get_login_redirect_url(self, request):
-        user = request.user
-        if user.is_staff or roles.is_coordinator(user):
-            return reverse("admin:index")
-        if hasattr(user, "vendor_staff"):
-            return reverse("vendors:dashboard")
-        return super().get_login_redirect_url(request)
+        # Each person lands where their work is.
+        return roles.landing_url(request.user)

@@ -10,6 +10,8 @@ class User(AbstractUser):
     """
 
     phone = models.CharField(_("phone"), max_length=32, blank=True, db_index=True)
+    # Set by the demo seeder only: `demo_totp` prints codes for these accounts and no other.
+    is_demo = models.BooleanField(_("demo account"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("user")
@@ -39,3 +41,18 @@ class ActivationCode(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.expires_at:%Y-%m-%d})"
+
+
+class SecondFactorReset(models.Model):
+    """A coordinator removed someone's second factor (a lost phone): who, whose, when."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="second_factor_resets")
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("second factor reset")
+        verbose_name_plural = _("second factor resets")
+
+    def __str__(self):
+        return f"{self.user} ({self.at:%Y-%m-%d %H:%M})"

@@ -1,11 +1,16 @@
+from functools import wraps
+
+from allauth.account.utils import perform_login
 from allauth.core import ratelimit
 from django import forms
-from django.contrib.auth import login
-from django.core.exceptions import ValidationError
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from . import activation
+from . import activation, roles
 
 
 class ActivationForm(forms.Form):
@@ -34,6 +39,22 @@ def activate(request):
             except ValidationError as invalid:
                 form.add_error(None, invalid)
             else:
-                login(request, user, backend="users.backends.IdentifierBackend")
-                return redirect("members:portal")
+                # Through allauth's login, so that its stages (the second factor) apply.
+                return perform_login(request, user, email_verification="none")
     return render(request, "account/activate.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def admin_login(login_view):
+    """The admin's login: through allauth's (its rate limits, its second factor), and
+    open to whoever `roles.may_use_admin` lets in, the staff flag or not."""
+
+    @wraps(login_view)
+    def view(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            if not roles.may_use_admin(request.user):
+                raise PermissionDenied
+            return login_view(request, *args, **kwargs)
+        next_url = request.GET.get(REDIRECT_FIELD_NAME) or request.get_full_path()
+        return redirect(f"{reverse('account_login')}?{urlencode({REDIRECT_FIELD_NAME: next_url})}")
+
+    return view

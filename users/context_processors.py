@@ -1,0 +1,10 @@
+from django.utils.functional import SimpleLazyObject
+
+from . import roles
+
+
+def spaces(request):
+    """The spaces the signed-in person has (the header offers only these) and their home."""
+    user = getattr(request, "user", None)
+    found = SimpleLazyObject(lambda: roles.spaces(user))
+    return {"spaces": found, "home_url": SimpleLazyObject(lambda: roles.landing_url(user))}
