@@ -45,7 +45,7 @@ def fill(transfers: int) -> None:
         cursor.execute(
             f"""
             INSERT INTO {Transfer._meta.db_table} (unit, amount, kind, memo, created_at, debit_id, credit_id)
-            SELECT %s, 100 + (i % 900), 'allocation', '', now(), %s, %s FROM generate_series(1, %s) AS i
+            SELECT %s, 100 + (i %% 900), 'allocation', '', now(), %s, %s FROM generate_series(1, %s) AS i
             """,
             [source.unit, source.pk, sink.pk, transfers],
         )

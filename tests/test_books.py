@@ -59,7 +59,7 @@ from allocations import ledger  # noqa: E402
 from allocations.models import AccountKind  # noqa: E402
 from coordination import books  # noqa: E402
 
-from .staff import log_in_staff
+from .staff import log_in_staff  # noqa: E402
 
 
 def _hand_built_fund():

@@ -12,8 +12,8 @@ from vendors.models import Vendor
 
 from .governance_fixtures import make_committee, open_proposal
 from .member_fixtures import make_member
-from .vendor_fixtures import make_coordinator, make_staff, make_vendor
 from .staff import log_in_staff
+from .vendor_fixtures import make_coordinator, make_staff, make_vendor
 
 pytestmark = pytest.mark.django_db
 

@@ -111,8 +111,9 @@ def test_who_is_who():
 
 
 def test_each_person_lands_where_their_work_is(client):
-    from governance.models import CommitteeMembership
     from django.utils import timezone
+
+    from governance.models import CommitteeMembership
 
     member = make_member("F-0002")
     assert log_in(client, member.user.username)["Location"] == "/portal/"

@@ -8,8 +8,8 @@ twice), and moved on by hand to the next code or past the idle timeout.
 """
 
 import re
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
-from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
@@ -28,7 +28,7 @@ PASSWORD = "Sésame-de-coordination-42"
 @pytest.fixture
 def clock():
     # Mid-period, so that typing a code never crosses into the next one.
-    start = datetime.now(timezone.utc).replace(second=10, microsecond=0) + timedelta(minutes=1)
+    start = datetime.now(UTC).replace(second=10, microsecond=0) + timedelta(minutes=1)
     with time_machine.travel(start, tick=False) as traveller:
         yield traveller
 
