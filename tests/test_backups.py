@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
+from allocations.models import Unit
 from members import privacy
 from members.models import Household
 from operations import backups, crypto
@@ -59,7 +60,7 @@ def test_a_backup_restored_elsewhere_equals_its_manifest_and_erasures_since_stay
     manifest = result.manifest
     assert manifest["row_counts"]["members_household"] == 2
     assert manifest["row_counts"]["members_person"] == 2
-    assert manifest["ledger"]["MONA"]["amount"] >= 8_000
+    assert manifest["ledger"][Unit.FUND_UNIT]["amount"] >= 8_000
     assert "operations" in manifest["migrations"]
 
     # After the backup: a new household, and an erasure (journaled outside the database).
@@ -79,7 +80,7 @@ def test_a_backup_restored_elsewhere_equals_its_manifest_and_erasures_since_stay
     assert kept.household.pk in [row[0] for row in _query(database, "SELECT id FROM members_household")]
 
     # Restoring again into a database that holds data is refused, and leaves it as it was.
-    with pytest.raises(crypto.BackupError, match="already holds data"):
+    with pytest.raises(crypto.BackupError, match="contient déjà des données"):
         backups.restore(backup=result.name, database=database)
     assert len(_query(database, "SELECT id FROM members_household")) == 2
 
@@ -96,11 +97,11 @@ def test_a_truncated_a_corrupted_file_and_a_wrong_key_are_refused_with_a_message
     corrupted = tmp_path / "corrupted.backup"
     corrupted.write_bytes(sealed[:200] + bytes([sealed[200] ^ 1]) + sealed[201:])
 
-    with pytest.raises(CommandError, match="truncated"):
+    with pytest.raises(CommandError, match="tronquée"):
         call_command("restore_backup", str(truncated), database="never-touched")
-    with pytest.raises(crypto.DamagedBackup, match="corrupted"):
+    with pytest.raises(crypto.DamagedBackup, match="corrompue"):
         backups.open_backup(str(corrupted), tmp_path / "c")
-    with pytest.raises(crypto.WrongKey, match="another key"):
+    with pytest.raises(crypto.WrongKey, match="autre clé"):
         backups.open_backup(one_backup.name, tmp_path, key=crypto.new_key())
     with pytest.raises(crypto.BackupError, match="BACKUP_ENCRYPTION_KEY"):
         backups.open_backup(one_backup.name, tmp_path, key="not a key")
@@ -125,14 +126,14 @@ def test_a_backup_from_a_newer_schema_is_refused(settings, tmp_path):
     future = tmp_path / "future.backup"
     manifest = {"migrations": {"operations": ["0001_initial", "0999_from_a_newer_caisse"]}, "row_counts": {}, "ledger": {}}
     future.write_bytes(_sealed(manifest, settings.BACKUP_ENCRYPTION_KEY))
-    with pytest.raises(crypto.BackupError, match=r"newer version of Caisse.*operations\.0999_from_a_newer_caisse"):
+    with pytest.raises(crypto.BackupError, match=r"version plus récente de Caisse.*operations\.0999_from_a_newer_caisse"):
         backups.restore(backup=str(future), database="never-touched")
 
 
 def test_an_unwritable_target_says_so(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(TargetError, match="Cannot write to the backup folder"):
+    with pytest.raises(TargetError, match="Impossible d’écrire dans le dossier des sauvegardes"):
         LocalTarget(blocker / "backups").put("x", io.BytesIO(b"data"))
 
 
@@ -166,7 +167,7 @@ def test_the_drill_restores_the_latest_backup_and_records_it_and_a_failed_drill_
     later = backups.backup_name(backups.taken_at(first.name) + timedelta(hours=1))
     (backup_dir / later).write_bytes((backup_dir / first.name).read_bytes()[:1000])
     failed = backups.restore_drill()
-    assert not failed.ok and "truncated" in failed.detail
+    assert not failed.ok and "tronquée" in failed.detail
     assert list(RestoreDrill.objects.values_list("ok", flat=True)) == [False, True]
     assert Alarm.objects.get().key == "restore-drill"
     assert [m.to for m in mail.outbox] == [["coord@example.org"]]

@@ -61,7 +61,7 @@ def test_a_failing_periodic_task_raises_one_alarm_shown_and_mailed_once_until_ac
 
     runs = TaskRun.objects.filter(task="operations.tasks.backup_task")
     assert [r.outcome for r in runs] == ["failed", "failed"]
-    assert "Cannot write to the backup folder" in runs[0].error
+    assert "Impossible d’écrire dans le dossier des sauvegardes" in runs[0].error
     alarm = Alarm.objects.get()
     assert alarm.occurrences == 2
     assert len(mail.outbox) == 1
