@@ -305,7 +305,8 @@ def open_backup(name: str, folder: Path, *, target=None, key: str | None = None)
             with open(name, "rb") as source:
                 shutil.copyfileobj(source, out)
         else:
-            target.get(name, out)
+            # As `backup --list` prints it, or only the file's name.
+            target.get(name if "/" in name else PREFIX.rpartition("/")[0] + "/" + name, out)
     with open(sealed, "rb") as source, open(plain, "wb") as out:
         crypto.decrypt(source, out, key_bytes)
     sealed.unlink()
