@@ -109,15 +109,20 @@ def grant_detail(request, pk: int):
 
 # --- Dashboard and CSV tables -----------------------------------------------------------
 
+from django.conf import settings  # noqa: E402
 from django.http import Http404  # noqa: E402
 
 from kernel import csv as kernel_csv  # noqa: E402
+from operations import monitoring  # noqa: E402
 
 from . import charts, reports  # noqa: E402
 
 
 @coordinator_required
 def dashboard(request):
+    if settings.WATCH_ON_PAGES:
+        # Beat may be dead: then no task of its can tell, this page must.
+        monitoring.check_overdue()
     data = reports.dashboard()
     trends = data.trends
     chart_specs = [

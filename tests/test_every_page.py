@@ -138,6 +138,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/settlements/<int:pk>/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/pay/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/sepa/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
+    "coordination/alarms/<int:pk>/acknowledge/": lambda w: {"pk": _pk(w.first("operations.Alarm"))},
 }
 
 
