@@ -29,11 +29,12 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(VENV)/bin/python bin/run.py
 
-## make test: the import contracts, ruff and the scoped mypy, then the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL; embedded ones where unset)
+## make test: the import contracts, ruff, the scoped mypy and models against migrations, then the whole suite against PostgreSQL and Redis (DATABASE_URL / REDIS_URL; embedded ones where unset)
 test: $(VENV)/.installed-test
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	DJANGO_SETTINGS_MODULE=tests.typecheck_settings $(VENV)/bin/python manage.py makemigrations --check --dry-run
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

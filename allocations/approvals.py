@@ -1,5 +1,6 @@
-"""Four eyes: a payment file, a forced issuance and a reversal each take effect only when
-a second coordinator, not the one who asked, approves.
+"""Four eyes: a payment file, a forced issuance, a reversal and a vendor's new IBAN each
+take effect only when a second coordinator, not the one who asked, approves. The one
+mechanism for all of them; each app registers its steps (kernel.four_eyes).
 
 `request()` records what is asked and why; `approve()` by another coordinator carries it
 out in the same transaction as the approval, through the step's own service; the service
@@ -14,25 +15,18 @@ from celery import group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kernel import four_eyes
 from users import roles
 
 from .models import Approval, Transfer, TransferKind
 
 A = Approval.Action
 
-# What carries each action out, by dotted path: the ledger does not import vendors.
-# Each is called with the approval, inside its transaction, and returns an outcome text.
-EXECUTORS = {
-    A.SETTLEMENT_PAYMENT: "vendors.settlements.execute_payment",
-    A.FORCED_ISSUANCE: "allocations.approvals.execute_forced_issuance",
-    A.REVERSAL: "allocations.approvals.execute_reversal",
-    A.PURCHASE_REFUND: "vendors.payments.execute_coordinator_refund",
-    A.CONTRIBUTION_CORRECTION: "members.contributions.execute_correction",
-}
+# What carries each action out is registered by its app at startup (kernel.four_eyes):
+# the ledger does not import vendors.
 
 
 class ApprovalRequired(PermissionDenied):
@@ -45,6 +39,7 @@ def _check_coordinator(user) -> None:
 
 
 def request(action: str, target, *, by, reason: str) -> Approval:
+    four_eyes.step(action)  # a step nobody registered could never be carried out
     _check_coordinator(by)
     if not (reason or "").strip():
         raise ValidationError(_("Say why: the second coordinator reads it before approving."), code="reason")
@@ -72,8 +67,8 @@ def approve(approval: Approval, *, by, at=None) -> Approval:
         raise ApprovalRequired(_("A second coordinator must approve, not the one who asked."))
     approval.status, approval.decided_by, approval.decided_at = Approval.Status.EXECUTED, by, timezone.now()
     approval.save(update_fields=["status", "decided_by", "decided_at"])
-    executor = import_string(EXECUTORS[approval.action])
-    approval.outcome = (executor(approval, at=at) if at is not None else executor(approval)) or ""
+    step = four_eyes.step(approval.action)
+    approval.outcome = step.carry_out(approval, at=at) if at is not None else step.carry_out(approval)
     approval.save(update_fields=["outcome"])
     return approval
 
@@ -86,6 +81,7 @@ def refuse(approval: Approval, *, by, reason: str = "") -> Approval:
         approval.status, approval.decided_by, approval.decided_at = Approval.Status.REFUSED, by, timezone.now()
         approval.outcome = reason
         approval.save(update_fields=["status", "decided_by", "decided_at", "outcome"])
+        four_eyes.step(approval.action).refused(approval)
     return approval
 
 

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class AllocationsConfig(AppConfig):
     name = "allocations"
     verbose_name = _("Ledger and allocations")
+
+    def ready(self):
+        from kernel import four_eyes
+
+        from .models import Approval
+
+        four_eyes.register(Approval.Action.FORCED_ISSUANCE, label=Approval.Action.FORCED_ISSUANCE.label,
+                           execute="allocations.approvals.execute_forced_issuance")
+        four_eyes.register(Approval.Action.REVERSAL, label=Approval.Action.REVERSAL.label,
+                           execute="allocations.approvals.execute_reversal")

@@ -12,7 +12,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import ledger
+from . import keys, ledger
 from .models import AccountKind, Grant, GrantReceipt, Transfer, TransferKind
 
 
@@ -37,7 +37,7 @@ def record_receipt(grant: Grant, *, amount: int, received_on: date, bank_referen
         with transaction.atomic():
             posted = ledger.transfer(
                 debit=ledger.system_account(AccountKind.GRANTS), credit=ledger.system_account(AccountKind.TREASURY),
-                amount=amount, kind=TransferKind.GRANT, idempotency_key=f"grant:{grant.pk}:{bank_reference}",
+                amount=amount, kind=TransferKind.GRANT, idempotency_key=keys.grant_receipt(grant.pk, bank_reference),
                 memo=f"{grant.funder_name} — {grant.reference}"[:255], at=at,
             )
             return GrantReceipt.objects.create(

@@ -36,9 +36,11 @@ from django.utils.formats import number_format
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from kernel import mail
+from kernel.errors import DomainError
 from kernel.money import format_units
 
-from . import periods
+from . import keys, periods
 from .ledger import system_account
 from .models import Account, AccountKind, FundRules, IssuanceChunk, IssuanceRun, Transfer, TransferKind, Unit
 from .rules import rules_for
@@ -70,7 +72,7 @@ def default_source() -> HouseholdSource:
     return import_string(path)()
 
 
-class IssuanceError(Exception):
+class IssuanceError(DomainError):
     code = "issuance_error"
 
 
@@ -177,13 +179,13 @@ def _system_ids() -> tuple[int, int]:
 # manual rerun) must not expire it. The expiry key alone would not say so when the
 # first pass had nothing to expire.
 _NOT_YET_CREDITED = (
-    f"EXISTS (SELECT 1 FROM {_TRANSFER} c WHERE c.idempotency_key = 'allocation:' || a.id || ':' || %s)"
+    f"EXISTS (SELECT 1 FROM {_TRANSFER} c WHERE c.idempotency_key = {keys.allocation_sql('a.id')})"
 )
 
 
 def _expire(cursor, *, period, kept, eligible, eligible_params, lo, hi, expiry_id, now) -> tuple[int, int]:
     """Move what is above `kept` from each wallet of [lo, hi) to the expiry account's side."""
-    key = "'expiry:' || w.id || ':' || %s"
+    key = keys.expiry_sql("w.id")
     memo = f"expiry {period}"
     # FOR UPDATE: a purchase committing meanwhile cannot make the balance read here
     # stale (the row is re-read once locked), so the debit never breaks the CHECK.
@@ -215,7 +217,7 @@ def _expire(cursor, *, period, kept, eligible, eligible_params, lo, hi, expiry_i
 def _allocate(cursor, *, period, rules, eligible, eligible_params, lo, hi, issuance_id, now, joined_after=None):
     """Credit the allocation of every eligible household of [lo, hi) not yet credited."""
     amount, amount_params = _amount_sql(rules, period)
-    key = "'allocation:' || s.wallet_id || ':' || %s"
+    key = keys.allocation_sql("s.wallet_id")
     memo = f"allocation {period}"
     where, where_params = "h.id >= %s AND h.id < %s", [lo, hi]
     if joined_after is not None:
@@ -275,7 +277,7 @@ def forecast(period: str, *, rules: FundRules | None = None, source: HouseholdSo
                 SELECT {amount} AS amount, {expiring} AS expiring
                 FROM ({eligible}) h JOIN {_ACCOUNT} a ON a.id = h.wallet_id
                 WHERE NOT EXISTS (SELECT 1 FROM {_TRANSFER} t
-                                  WHERE t.idempotency_key = 'allocation:' || h.wallet_id || ':' || %s)
+                                  WHERE t.idempotency_key = {keys.allocation_sql('h.wallet_id')})
             ) s WHERE s.amount > 0
             """,
             [*amount_params, *expiring_params, *eligible_params, period],
@@ -606,8 +608,6 @@ def runway_warning(report: Runway) -> str:
 
 def warn_if_runway_short(*, source: HouseholdSource | None = None) -> Runway:
     """Log and e-mail the coordinators when the runway falls under the threshold."""
-    from django.core.mail import send_mail
-
     from users import roles
 
     report = runway(source=source)
@@ -621,7 +621,7 @@ def warn_if_runway_short(*, source: HouseholdSource | None = None) -> Runway:
         )
         if recipients:
             subject = _("%(fund)s: the reserve is running low") % {"fund": settings.FUND_NAME}
-            transaction.on_commit(lambda: send_mail(subject, message, None, recipients))
+            mail.send_after_commit((subject, message, address) for address in recipients)
     return report
 
 

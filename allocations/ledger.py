@@ -29,20 +29,18 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kernel.db import prepared_cursor
+from kernel.errors import DomainError
 
+from . import keys
 from .models import EURO_KINDS, MAY_GO_NEGATIVE, Account, AccountKind, Transfer, TransferKind, Unit
 
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
 
 
-class LedgerError(Exception):
+class LedgerError(DomainError):
     code = "ledger_error"
     message = _("The transfer could not be made.")
-
-    def __init__(self, message=None, **context):
-        self.context = context
-        super().__init__(message or self.message)
 
 
 class KeyBusy(LedgerError):
@@ -178,7 +176,7 @@ def reverse(original: Transfer | int, *, memo: str = "") -> Posted:
         credit=original.debit_id,
         amount=original.amount,
         kind=TransferKind.REVERSAL,
-        idempotency_key=f"reversal:{original.pk}",
+        idempotency_key=keys.reversal(original.pk),
         memo=memo or f"reversal of #{original.pk}",
         reverses=original.pk,
     )

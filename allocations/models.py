@@ -298,15 +298,14 @@ class Approval(models.Model):
         SETTLEMENT_PAYMENT = "settlement_payment", _("payment of a settlement run")
         FORCED_ISSUANCE = "forced_issuance", _("issuance forced beyond the reserve")
         REVERSAL = "reversal", _("reversal of a transfer")
-        PURCHASE_REFUND = "purchase_refund", _("refund of a purchase by a coordinator")
-        CONTRIBUTION_CORRECTION = "contribution_correction", _("correction of a contribution paid")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for a second coordinator")
         EXECUTED = "executed", _("approved and carried out")
         REFUSED = "refused", _("refused")
 
-    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    # Any step registered with kernel.four_eyes; `Action` names the ledger's own.
+    action = models.CharField(_("action"), max_length=32)
     target = models.CharField(_("applies to"), max_length=64)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.TextField(_("reason"))
@@ -337,7 +336,13 @@ class Approval(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_action_display()} {self.target} ({self.status})"
+        return f"{self.action_label} {self.target} ({self.status})"
+
+    @property
+    def action_label(self) -> str:
+        from kernel import four_eyes
+
+        return four_eyes.label(self.action)
 # --- Grants ---------------------------------------------------------------------------
 
 

@@ -9,12 +9,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kernel.errors import DomainError
+
 from . import periods
 from .models import FundRules, RolloverPolicy
 
 
-class NoRulesInForce(Exception):
-    pass
+class NoRulesInForce(DomainError):
+    code = "no_rules_in_force"
 
 
 def rules_for(period: str) -> FundRules:

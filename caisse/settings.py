@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "members",
     "vendors",
     "governance",
+    "operations",
     "coordination",
     "demo",
     "caisse",
@@ -319,3 +320,40 @@ CAISSE_RETENTION_DAYS = {
     "desk_actions": int(os.environ.get("RETENTION_DESK_ACTIONS_DAYS", str(2 * 365))),
     "notices": int(os.environ.get("RETENTION_NOTICES_DAYS", "365")),
 }
+
+# --- Running for years: backups, alarms, monitoring (operations/) ----------------------
+# Backups: encrypted with this key (make one with `manage.py backup --new-key`); keep a
+# copy of it away from the server, or the backups cannot be read when the server is lost.
+BACKUP_ENCRYPTION_KEY = os.environ.get("BACKUP_ENCRYPTION_KEY", "")
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", DATA_DIR / "backups"))
+# An S3-compatible bucket instead of the folder (needs boto3; credentials from AWS_* variables).
+BACKUP_S3_BUCKET = os.environ.get("BACKUP_S3_BUCKET", "")
+BACKUP_S3_PREFIX = os.environ.get("BACKUP_S3_PREFIX", "caisse")
+BACKUP_S3_ENDPOINT_URL = os.environ.get("BACKUP_S3_ENDPOINT_URL", "")
+BACKUP_KEEP_DAILY = int(os.environ.get("BACKUP_KEEP_DAILY", "14"))
+BACKUP_KEEP_WEEKLY = int(os.environ.get("BACKUP_KEEP_WEEKLY", "8"))
+BACKUP_KEEP_MONTHLY = int(os.environ.get("BACKUP_KEEP_MONTHLY", "12"))
+# Where pg_dump/pg_restore of the server's major version are, when not in the usual places.
+PG_BIN_DIR = os.environ.get("PG_BIN_DIR", "")
+# Alarms go to every coordinator with an e-mail address, and to these.
+ALARM_EMAILS = [e.strip() for e in os.environ.get("ALARM_EMAILS", "").split(",") if e.strip()]
+# How late a periodic task may be before it is called overdue.
+TASK_GRACE_MINUTES = int(os.environ.get("TASK_GRACE_MINUTES", "20"))
+# The coordinators' dashboard also runs the dead-man check (it sees beat dead when no task can).
+WATCH_ON_PAGES = env_bool("WATCH_ON_PAGES", True)
+# The token of /status, for an external monitor; unset, /status answers 404.
+STATUS_TOKEN = os.environ.get("STATUS_TOKEN", "")
+
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from caisse.sentry import scrub
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        send_default_pii=False,
+        before_send=scrub,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        traces_sample_rate=0,
+    )

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from operations import views as operations_views
 from users import views as users_views
 from vendors import api_urls as vendor_api_urls
 
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include(vendor_api_urls.fallback)),
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("status", operations_views.status, name="status"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/activate/", users_views.activate, name="activate"),
     path("accounts/", include("allauth.urls")),

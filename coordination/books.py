@@ -52,12 +52,11 @@ of a million transfers is never in memory (views stream them).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import chain
 
 from django.conf import settings
 from django.db import connection
@@ -65,6 +64,7 @@ from django.utils import timezone
 
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
+from kernel import csv as kernel_csv
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),
@@ -259,23 +259,15 @@ def fec_filename(year: int) -> str:
 
 def csv_lines(year: int) -> Iterator[str]:
     """The same entries as a plain CSV for a spreadsheet (semicolons, comma decimals)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
+    return kernel_csv.lines(chain([CSV_COLUMNS], _csv_rows(year)))
 
-    def flush():
-        value = out.getvalue()
-        out.seek(0)
-        out.truncate()
-        return value
 
-    writer.writerow(CSV_COLUMNS)
-    yield "\ufeff" + flush()
+def _csv_rows(year: int) -> Iterator[list]:
     for entry in entries(year):
         for line in entry.lines:
-            writer.writerow([entry.journal, entry.number, entry.day.isoformat(), line.account, line.account_label,
-                             line.auxiliary, line.auxiliary_label, entry.piece, entry.label,
-                             _amount(line.debit), _amount(line.credit)])
-        yield flush()
+            yield [entry.journal, entry.number, entry.day.isoformat(), line.account, line.account_label,
+                   line.auxiliary, line.auxiliary_label, entry.piece, entry.label,
+                   _amount(line.debit), _amount(line.credit)]
 
 
 # --- The year at a glance (trial balance and commitments) -------------------------------

@@ -1,12 +1,15 @@
 """The coordinators' books and research export pages, under /coordination/. Thin: the
 work is in coordination.books and coordination.research; downloads are streamed."""
 
-from decimal import Decimal
+from itertools import chain
 
 from django import forms
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
+
+from kernel import csv as kernel_csv
+from kernel.money import EurosField
 
 from . import books, research
 from .decorators import coordinator_required
@@ -16,7 +19,7 @@ FIRST_YEAR = 2000
 
 class BankBalanceForm(forms.Form):
     day = forms.DateField(label=_("Date of the bank statement"), widget=forms.DateInput(attrs={"type": "date"}))
-    balance = forms.DecimalField(label=_("Balance on the bank statement (€)"), decimal_places=2, max_digits=14)
+    balance = EurosField(label=_("Balance on the bank statement (€)"), signed=True)
 
 
 def _year(value, default: int) -> int:
@@ -38,7 +41,7 @@ def books_page(request):
     difference = None
     if form.is_bound and form.is_valid():
         ledger_balance, gap = books.bank_difference(
-            form.cleaned_data["day"], int(form.cleaned_data["balance"] * Decimal(100)))
+            form.cleaned_data["day"], form.cleaned_data["balance"])
         difference = {"day": form.cleaned_data["day"], "ledger": ledger_balance, "gap": gap,
                       "bank": ledger_balance + gap}
     return render(request, "coordination/books.html", {
@@ -66,7 +69,7 @@ def books_fec(request, year: int):
 @coordinator_required
 def books_csv(request, year: int):
     year = _year(year, books.current_year())
-    return _download(books.csv_lines(year), f"ecritures-{books.year_label(year)}.csv", "text/csv; charset=utf-8")
+    return _download(books.csv_lines(year), f"ecritures-{books.year_label(year)}.csv", kernel_csv.CONTENT_TYPE)
 
 
 @coordinator_required
@@ -78,18 +81,4 @@ def research_page(request):
 
 @coordinator_required
 def research_export(request):
-    def lines():
-        import csv
-        import io
-
-        out = io.StringIO()
-        writer = csv.writer(out, delimiter=";")
-        writer.writerow(research.COLUMNS)
-        yield "\ufeff" + out.getvalue()
-        for row in research.rows():
-            out.seek(0)
-            out.truncate()
-            writer.writerow(row)
-            yield out.getvalue()
-
-    return _download(lines(), "recherche-anonymisee.csv", "text/csv; charset=utf-8")
+    return kernel_csv.streaming_response(chain([research.COLUMNS], research.rows()), "recherche-anonymisee.csv")

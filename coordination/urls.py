@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import books_views, direct_debit_views, settlement_views, views
+from . import books_views, direct_debit_views, operations_views, settlement_views, views
 from .audit import views as audit_views
 
 app_name = "coordination"
@@ -30,4 +30,6 @@ urlpatterns = [
     path("direct-debits/<int:pk>/confirm/", direct_debit_views.confirm, name="direct_debit_confirm"),
     path("direct-debits/returns/", direct_debit_views.reject, name="direct_debit_reject"),
     path("audit/", audit_views.audit, name="audit"),
+    path("operations/", operations_views.operations_page, name="operations"),
+    path("alarms/<int:pk>/acknowledge/", operations_views.acknowledge, name="alarm_acknowledge"),
 ]

@@ -1,5 +1,5 @@
-"""The coordinators' pages: four-eyes approvals, grants, the dashboard and its CSV tables.
-Thin: the services of allocations and the reports of this app do the work."""
+"""The coordinators' pages of the allocations app: approvals (four eyes) for now.
+Thin: services do the work."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -53,14 +53,17 @@ def request_reversal(request):
 # --- Grants -----------------------------------------------------------------------------
 
 from django import forms  # noqa: E402
+from django.core.validators import MinValueValidator  # noqa: E402
 from django.db.models import Sum  # noqa: E402
+from django.utils.translation import gettext_lazy  # noqa: E402
 
 from allocations import grants as grant_services  # noqa: E402
 from allocations.models import Grant  # noqa: E402
+from kernel.money import EurosField  # noqa: E402
 
 
 class GrantForm(forms.ModelForm):
-    amount_euros = forms.DecimalField(label=_("Amount promised (€)"), min_value=0.01, decimal_places=2)
+    amount_euros = EurosField(label=_("Amount promised (€)"), validators=[MinValueValidator(1, gettext_lazy("The amount must be more than zero."))])
 
     class Meta:
         model = Grant
@@ -70,7 +73,7 @@ class GrantForm(forms.ModelForm):
 
 
 class ReceiptForm(forms.Form):
-    amount_euros = forms.DecimalField(label=_("Amount received (€)"), min_value=0.01, decimal_places=2)
+    amount_euros = EurosField(label=_("Amount received (€)"), validators=[MinValueValidator(1, gettext_lazy("The amount must be more than zero."))])
     received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
     bank_reference = forms.CharField(label=_("Bank reference"), max_length=64)
 
@@ -80,7 +83,7 @@ def grant_list(request):
     form = GrantForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        amount = int(data.pop("amount_euros") * 100)
+        amount = data.pop("amount_euros")
         try:
             grant = grant_services.create_grant(amount=amount, **data)
         except ValidationError as error:
@@ -97,7 +100,7 @@ def grant_detail(request, pk: int):
     form = ReceiptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        grant_services.record_receipt(grant, amount=int(data["amount_euros"] * 100), received_on=data["received_on"],
+        grant_services.record_receipt(grant, amount=data["amount_euros"], received_on=data["received_on"],
                                       bank_reference=data["bank_reference"], by=request.user)
         messages.success(request, _("Receipt recorded: the treasury is credited."))
         return redirect("coordination:grant", grant.pk)
@@ -106,14 +109,20 @@ def grant_detail(request, pk: int):
 
 # --- Dashboard and CSV tables -----------------------------------------------------------
 
+from django.conf import settings  # noqa: E402
 from django.http import Http404  # noqa: E402
 
+from kernel import csv as kernel_csv  # noqa: E402
+from operations import monitoring  # noqa: E402
+
 from . import charts, reports  # noqa: E402
-from .decorators import csv_response  # noqa: E402
 
 
 @coordinator_required
 def dashboard(request):
+    if settings.WATCH_ON_PAGES:
+        # Beat may be dead: then no task of its can tell, this page must.
+        monitoring.check_overdue()
     data = reports.dashboard()
     trends = data.trends
     chart_specs = [
@@ -132,14 +141,7 @@ def dashboard(request):
 
 @coordinator_required
 def export_table(request, name: str):
-    import csv
-    import io
-
     if name not in reports.TABLES:
         raise Http404
     header, rows = reports.table(name)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return csv_response(out.getvalue(), f"{name}.csv")
+    return kernel_csv.response([header, *rows], f"{name}.csv")

@@ -42,7 +42,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import approvals, issuance, ledger
+from allocations import approvals, issuance, keys, ledger
 from allocations import periods as periods_of_fund
 from allocations.models import AccountKind, Approval, TransferKind
 from allocations.rules import allocation_for, rules_for
@@ -762,7 +762,7 @@ def _post_month(
                         credit=household.wallet_id,
                         amount=allocation_for(rules, adults=spec.adults, children=spec.children),
                         kind=TransferKind.ALLOCATION,
-                        idempotency_key=f"allocation:{household.wallet_id}:{period}",
+                        idempotency_key=keys.allocation(household.wallet_id, period),
                         memo=f"allocation {period}",
                         at=_moment(period, 1, 0, 5),
                     )

@@ -1,7 +1,9 @@
 """The committee in the admin. Coordinators edit policies and memberships and read the
-proposals' records; they never see how anyone voted on a secret ballot, because the
-database does not know (see governance.votes). Ballots, electors and history are read-only:
-votes are cast in the portal, through the services, never edited here."""
+proposals' records. Ballots, receipts and participations (electors) are not here at all:
+an admin screen listing them beside each other, refreshed while a vote is open, is how a
+coordinator could watch a secret ballot appear next to its voter. Votes are cast in the
+portal, through the services; results are read on the results page. A meeting's paper
+count of a secret ballot shows its total only (see MeetingTallyAdmin)."""
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
@@ -10,9 +12,7 @@ from kernel.admin_mixins import ReadOnlyAdmin
 
 from .models import (
     Amendment,
-    Ballot,
     CommitteeMembership,
-    Elector,
     Meeting,
     MeetingTally,
     Notification,
@@ -76,28 +76,6 @@ class TransitionAdmin(ReadOnlyAdmin):
     list_select_related = ("proposal", "by")
 
 
-@admin.register(Elector)
-class ElectorAdmin(ReadOnlyAdmin):
-    """Who may vote and who took part; never how."""
-
-    list_display = ("proposal", "user", "voted", "channel", "recused")
-    list_filter = ("voted", "recused")
-    list_select_related = ("proposal", "user")
-
-
-@admin.register(Ballot)
-class BallotAdmin(ReadOnlyAdmin):
-    list_display = ("proposal", "choice", "public_voter", "proxy_by")
-    list_filter = ("choice",)
-    list_select_related = ("proposal", "voter", "proxy_by")
-    fields = ("proposal", "choice", "reason", "public_voter", "proxy_by")
-    readonly_fields = fields
-
-    @admin.display(description=_("voter (public ballots only)"))
-    def public_voter(self, obj):
-        return obj.voter or _("secret")
-
-
 @admin.register(VoteHistory)
 class VoteHistoryAdmin(ReadOnlyAdmin):
     list_display = ("proposal", "voter", "choice", "proxy_by", "at")
@@ -114,9 +92,38 @@ class MeetingAdmin(admin.ModelAdmin):
     filter_horizontal = ("agenda", "attendees")
 
 
+_PER_CHOICE = ("votes_for", "votes_against", "abstentions", "consents", "objections", "objection_reasons")
+
+
 @admin.register(MeetingTally)
 class MeetingTallyAdmin(ReadOnlyAdmin):
-    list_display = ("proposal", "meeting", "how", "votes_for", "votes_against", "abstentions", "consents", "objections")
+    """A secret ballot's paper count, split by choice, is a sub-total of a few named
+    attendees (whose participation is on the record): it shows as a total only."""
+
+    list_display = ("proposal", "meeting", "how", "votes")
+    list_select_related = ("proposal", "meeting")
+
+    @admin.display(description=_("votes"))
+    def votes(self, obj):
+        if obj.proposal.secret:
+            return obj.total
+        return ", ".join(f"{MeetingTally._meta.get_field(name).verbose_name}: {getattr(obj, name)}"
+                         for name in _PER_CHOICE[:-1])
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and obj.proposal.secret:
+            return [f for f in fields if f not in _PER_CHOICE]
+        return [f for f in fields if f != "votes"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["votes"]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # `?votes_for__gte=1` would sort secret paper counts by choice.
+        if lookup.split("__")[0] in _PER_CHOICE:
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(Notification)

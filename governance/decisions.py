@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from . import effects, selectors
+from . import effects, selectors, votes
 from .models import Ballot, Choice, Elector, MeetingTally, Method, Notification, Proposal
 from .notifications import notify
 from .proposals import _deadline_text, record
@@ -149,6 +149,8 @@ def close(proposal: Proposal, *, by=None, early: bool = False, now=None) -> Prop
     proposal.outcome_reason = result.reason
     record(proposal, State.ADOPTED if result.adopted else State.REJECTED, by=by)
     proposal.save()
+    if proposal.secret:
+        votes.seal(proposal)  # only totals, who took part, and the receipts are left
     if result.adopted:
         effects.apply(proposal, by=by)
     return proposal

@@ -231,9 +231,11 @@ class Ballot(models.Model):
     """One online vote.
 
     Public ballot: `voter` is set (unique per proposal) and each change goes to the
-    history. Secret ballot: no voter, no time, a random primary key (no insertion order to
-    line up with anything) and only the SHA-256 of a random receipt that the member's
-    browser keeps: nothing in the database links a member to a choice.
+    history. Secret ballot, pending until the close: no voter, no time, a random primary
+    key (no sequence to line up with anything) and only the SHA-256 of a random receipt
+    that the member keeps. Below the application, PostgreSQL still ties it to its voter's
+    Elector row while the vote is open (one transaction wrote both); the close replaces
+    the pending ballots by shuffled Receipts and rewrites the Electors (votes.seal).
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -261,6 +263,30 @@ class Ballot(models.Model):
             ),
             models.CheckConstraint(condition=~Q(choice="object") | ~Q(reason=""), name="objection_has_a_reason"),
         ]
+
+    def __str__(self):
+        return f"{self.proposal.reference}: {self.get_choice_display()}"
+
+
+class Receipt(models.Model):
+    """A counted secret ballot, as kept after the close: the digest of the member's receipt
+    code and the choice it was counted as, so that the member can check their vote.
+
+    Written at the close, all of a proposal's in one transaction, in random order, with a
+    random primary key and no time: neither the row's identifier, nor its place in the
+    table, nor its transaction id (`xmin`) tells anything about when, or by whom, it was
+    cast. Nothing here points to a member."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    proposal = models.ForeignKey(Proposal, on_delete=models.CASCADE, related_name="receipts")
+    # An amended consent vote starts again: each round keeps its own receipts.
+    round = models.PositiveSmallIntegerField(default=1)
+    receipt_hash = models.CharField(max_length=64, unique=True)
+    choice = models.CharField(_("choice"), max_length=8, choices=Choice.choices)
+
+    class Meta:
+        verbose_name = _("receipt of a secret ballot")
+        verbose_name_plural = _("receipts of secret ballots")
 
     def __str__(self):
         return f"{self.proposal.reference}: {self.get_choice_display()}"

@@ -4,9 +4,9 @@ occasion, so a task that runs twice tells nobody twice."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMessage, get_connection
+
+from kernel import mail
 
 from .models import Notification, Proposal
 
@@ -26,9 +26,6 @@ def notify(user_ids, proposal: Proposal, kind: str, *, occasion: str, subject: s
     addresses = list(
         get_user_model().objects.filter(pk__in=new).exclude(email="").values_list("email", flat=True)
     ) + [a for a in extra_addresses if a]
-    if addresses:
-        # One message per person: nobody learns who else sits on the committee.
-        get_connection().send_messages(
-            [EmailMessage(subject, text, settings.DEFAULT_FROM_EMAIL, [address]) for address in addresses]
-        )
+    # One message per person: nobody learns who else sits on the committee.
+    mail.send_after_commit((subject, text, address) for address in addresses)
     return len(new)

@@ -21,7 +21,7 @@ from users import roles
 from vendors.models import Vendor, VendorStaff
 from vendors.services import TRANSITIONS
 
-from . import charter, selectors
+from . import charter, selectors, votes
 from .models import (
     VENDOR_ANSWERS_KINDS,
     VENDOR_KINDS,
@@ -233,8 +233,12 @@ def withdraw(proposal: Proposal, *, by, reason: str = "") -> Proposal:
         raise ValidationError(_("Only its author withdraws a proposal."), code="permission")
     if proposal.state not in (State.DRAFT, State.OPEN):
         raise ValidationError(_("A proposal can only be withdrawn before its close."), code="state")
+    was_open = proposal.state == State.OPEN
     record(proposal, State.WITHDRAWN, by=by, note=reason)
     proposal.save(update_fields=["state"])
+    if was_open and proposal.secret:
+        list(Elector.objects.select_for_update().filter(proposal=proposal))
+        votes.drop_pending(proposal)
     return proposal
 
 

@@ -1,25 +1,28 @@
 """The committee's pages in the portal. Thin: parse, call a service, render.
 
-Secret ballots: the receipt lives in a cookie of its own (never in the session, which the
-server stores next to the user's id), scoped to /committee/ and to one proposal.
+Secret ballots: the receipt code reaches the member in the response to their vote itself
+(rendered, not redirected, and never cached), and in a cookie of its own scoped to
+/committee/ and to one proposal — never through Django's messages, which may be kept in
+the server-side session, next to the user's id.
 """
 
 from __future__ import annotations
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocations.models import FundRules
+from kernel import csv as kernel_csv
 from members.selectors import household_of
 from users import roles
 
@@ -110,6 +113,10 @@ def proposal_detail(request, pk):
         "criteria_labels": charter.CRITERIA,
         "rules_labels": {f.name: f.verbose_name for f in FundRules._meta.fields},
         "result": result, "is_author": proposal.author_id == request.user.pk,
+        # A secret vote's objections appearing one by one, beside who has voted since,
+        # would tell whose they are: shown only when its results are.
+        "objections": result.objections if result and (not proposal.secret or selectors.results_visible(proposal))
+        else [],
         "is_facilitator": request.is_facilitator,
         "can_close_early": bool(request.is_facilitator and proposal.state == Proposal.State.OPEN and result
                                 and decisions.everyone_took_part(proposal, result)),
@@ -131,15 +138,41 @@ def vote(request, pk):
     except ValidationError as error:
         _errors(request, error)
         return redirect("governance:proposal", pk=pk)
-    response = redirect("governance:proposal", pk=pk)
+    if proposal.secret:
+        return _secret_vote_done(request, proposal, result)
+    messages.success(request, _("Your vote is changed.") if result.changed else _("Your vote is counted."))
+    return redirect("governance:proposal", pk=pk)
+
+
+def _secret_vote_done(request, proposal, result):
+    response = render(request, "governance/secret_vote_done.html", {
+        "proposal": proposal, "receipt": result.receipt, "changed": result.changed,
+        "choice": Choice(result.ballot.choice).label, "result": decisions.result_of(proposal),
+    })
+    add_never_cache_headers(response)
     if result.receipt:
-        messages.success(request, _("Your vote is counted. It is secret: keep this receipt code to change it "
-                                    "from another phone: %(code)s") % {"code": result.receipt})
+        # Kept until a week after the close: the member checks the count with it.
         max_age = max(int((proposal.closes_at - timezone.now()).total_seconds()), 60) + 7 * 86400
         response.set_cookie(_receipt_cookie(proposal), result.receipt, max_age=max_age, path=COOKIE_PATH,
                             httponly=True, samesite="Lax", secure=request.is_secure())
-    else:
-        messages.success(request, _("Your vote is changed.") if result.changed else _("Your vote is counted."))
+    return response
+
+
+@fund_member_required
+def check_receipt(request, pk):
+    """A secret ballot's voter checks, with their receipt code, how it was counted. By POST:
+    a code in a URL would end in the access logs."""
+    proposal = get_object_or_404(Proposal, pk=pk, secret=True)
+    if not _may_read(request, proposal) or proposal.state == Proposal.State.DRAFT:
+        raise Http404
+    context = {"proposal": proposal, "checked": False}
+    if request.method == "POST":
+        code = request.POST.get("receipt", "").strip() or request.COOKIES.get(_receipt_cookie(proposal), "")
+        choice = votes.verify(proposal, code)
+        context.update(checked=True, found=choice is not None,
+                       choice=Choice(choice).label if choice else "", counted=bool(proposal.closed_at))
+    response = render(request, "governance/check_receipt.html", context)
+    add_never_cache_headers(response)
     return response
 
 
@@ -219,18 +252,17 @@ def results_csv(request, pk):
     if not _may_read(request, proposal) or not selectors.results_visible(proposal):
         raise Http404
     result = decisions.result_of(proposal)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{proposal.reference}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["reference", "question", "eligible", "took_part", "quorum_needed", *Choice.values, "outcome"])
-    writer.writerow([proposal.reference, proposal.title, result.eligible, result.participants, result.quorum_needed,
-                     *[result.counts[c] for c in Choice.values], proposal.state])
+    rows = [
+        ["reference", "question", "eligible", "took_part", "quorum_needed", *Choice.values, "outcome"],
+        [proposal.reference, proposal.title, result.eligible, result.participants, result.quorum_needed,
+         *[result.counts[c] for c in Choice.values], proposal.state],
+    ]
     if not proposal.secret and proposal.closed_at:
-        writer.writerow([])
-        writer.writerow(["member", "vote", "recorded_by_facilitator"])
+        rows.append([])
+        rows.append(["member", "vote", "recorded_by_facilitator"])
         for ballot in proposal.ballots.select_related("voter", "proxy_by").order_by("voter__username"):
-            writer.writerow([ballot.voter.get_username(), ballot.choice, ballot.proxy_by or ""])
-    return response
+            rows.append([ballot.voter.get_username(), ballot.choice, ballot.proxy_by or ""])
+    return kernel_csv.response(rows, f"{proposal.reference}.csv")
 
 
 @fund_member_required

@@ -8,23 +8,31 @@ a public ballot is also unique per (proposal, voter) in the database.
 
 Secret ballots: the member's browser keeps a random receipt; the database keeps only its
 SHA-256 on an anonymous Ballot. Changing a secret vote takes the receipt (from the
-cookie, or typed in from another device). Nobody else, however privileged, can tell which
-ballot is whose: the link exists only in the member's hands.
+cookie, or typed in from another device). Nothing the fund's people can read tells which
+ballot is whose.
+
+During the vote, a pending ballot and its member's participation are written in one
+transaction, so PostgreSQL itself (their `xmin`, the rows' physical order) links them for
+whoever reads the database files directly: docs/threat-model.md says so. The close
+(`seal`) removes that link: the pending ballots go, their receipts and choices are written
+anew in random order in the closing transaction, every participation row is rewritten in
+that same transaction, and the tables are vacuumed once it commits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import selectors
-from .models import Ballot, Choice, Elector, Method, Proposal, VoteHistory
+from .models import Ballot, Choice, Elector, Method, Proposal, Receipt, VoteHistory
 
 _RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed from paper
 
@@ -152,3 +160,55 @@ def recuse(proposal: Proposal, user, *, reason: str, receipt: str | None = None)
                                                  recusal_reason=reason.strip())
     elector.refresh_from_db()
     return elector
+
+
+def seal(proposal: Proposal) -> int:
+    """The close of a secret vote, inside its transaction (which holds every Elector row of
+    the proposal locked): the receipts and their choices, in random order under random
+    identifiers; the pending ballots gone; every participation row rewritten. Returns how
+    many receipts were written."""
+    pending = list(Ballot.objects.filter(proposal=proposal, voter__isnull=True).values_list("receipt_hash", "choice"))
+    secrets.SystemRandom().shuffle(pending)
+    Ballot.objects.filter(proposal=proposal).delete()
+    Receipt.objects.bulk_create(
+        Receipt(id=uuid.uuid4(), proposal=proposal, round=proposal.round, receipt_hash=digest, choice=choice)
+        for digest, choice in pending
+    )
+    _rewrite_participations(proposal)
+    transaction.on_commit(vacuum_ballot_tables, robust=True)
+    return len(pending)
+
+
+def drop_pending(proposal: Proposal) -> None:
+    """A secret vote that ends without a count (withdrawn): its ballots go, unkept."""
+    Ballot.objects.filter(proposal=proposal).delete()
+    _rewrite_participations(proposal)
+    transaction.on_commit(vacuum_ballot_tables, robust=True)
+
+
+def _rewrite_participations(proposal: Proposal) -> None:
+    # A no-op UPDATE still writes a new version of every row: they all get this
+    # transaction's xmin, so none is left carrying the transaction of its ballot.
+    Elector.objects.filter(proposal=proposal).update(voted=models.F("voted"))
+
+
+def vacuum_ballot_tables() -> None:
+    """The deleted and rewritten rows stay in the table files as dead tuples until VACUUM
+    marks their space free (and later writes reuse it): run it as soon as the close has
+    committed (on_commit: VACUUM refuses to run inside a transaction). The three tables
+    are a committee's worth of rows: milliseconds, so no queue is needed."""
+    with connection.cursor() as cursor:
+        for model in (Ballot, Receipt, Elector):
+            cursor.execute(f"VACUUM {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def verify(proposal: Proposal, code: str) -> str | None:
+    """What the ballot of this receipt code was counted as (after the close) or stands at
+    (during the vote); None when the code matches no ballot of this proposal."""
+    if not code or not code.strip():
+        return None
+    digest = receipt_hash(code)
+    pending = Ballot.objects.filter(proposal=proposal, voter__isnull=True, receipt_hash=digest)
+    counted = Receipt.objects.filter(proposal=proposal, receipt_hash=digest)
+    return (pending.values_list("choice", flat=True).first()
+            or counted.values_list("choice", flat=True).first())

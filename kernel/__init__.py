@@ -1,3 +1,7 @@
-"""The shared kernel: what every app may import (money, database helpers, admin mixins,
-and, as they land, bank numbers, the CSV writer, the four-eyes mechanism). It imports no
-app of Caisse: an app that needs the kernel to act for it registers a handler."""
+"""The shared kernel: what every app may import — money (formatting, the euro parser),
+database helpers, admin mixins, the CSV writer, bank and company numbers, the four-eyes
+registry, advisory-lock names, the base of domain refusals, links to committee decisions.
+
+It imports no app of Caisse: apps import it, and where a mechanism must run app-specific
+work, the app registers it at startup (see `kernel.four_eyes`).
+"""

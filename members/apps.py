@@ -19,3 +19,10 @@ class MembersConfig(AppConfig):
 
         register_check("members.contributions", contributions_agree)
         register_check("members.exited_wallets", exited_wallets_empty)
+
+        from kernel import four_eyes
+
+        from .contributions import CONTRIBUTION_CORRECTION
+
+        four_eyes.register(CONTRIBUTION_CORRECTION, label=_("correction of a contribution paid"),
+                           execute="members.contributions.execute_correction")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kernel.db import model_order, prepared_cursor
+from kernel.errors import DomainError
 
 from .models import Card, CardEvent, Household, Person
 
@@ -29,12 +30,9 @@ WRONG_PINS_BEFORE_LOCK = 3
 LOCK_DURATIONS = (timedelta(minutes=15), timedelta(hours=1))
 
 
-class CardError(Exception):
+class CardError(DomainError):
     code = "card_error"
     message = _("This card cannot be used.")
-
-    def __init__(self, message=None):
-        super().__init__(message or self.message)
 
 
 class UnknownCard(CardError):

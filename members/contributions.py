@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import ledger, periods
-from allocations.models import AccountKind, Approval, FundRules, TransferKind
+from allocations import keys, ledger, periods
+from allocations.models import AccountKind, FundRules, TransferKind
 from allocations.rules import NoRulesInForce, rules_for
 from kernel.money import format_cents
 
@@ -79,20 +79,6 @@ def contribution_for(household: Household, period: str) -> int:
     return choice.amount if choice else household.monthly_contribution
 
 
-def parse_euros(text: str | int) -> int:
-    """“12”, “12,50” or “12.5” euros to cents; a clear error otherwise."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text * 100
-    raw = str(text or "").strip().replace("€", "").replace(" ", "").replace("\u202f", "").replace(",", ".")
-    try:
-        whole, _sep, fraction = raw.partition(".")
-        if not whole.isdigit() or (fraction and (not fraction.isdigit() or len(fraction) > 2)):
-            raise ValueError
-        return int(whole) * 100 + int((fraction + "00")[:2])
-    except ValueError:
-        raise ValidationError(_("“%(value)s” is not an amount in euros (for example 12 or 12,50).") % {"value": text})
-
-
 @transaction.atomic
 def choose(household: Household, amount: int, *, by=None, period: str | None = None) -> ContributionChoice:
     """The household's new monthly amount, from the next period (a period that has begun
@@ -124,14 +110,14 @@ def idempotency_key(method: str, *, token: str = "", reference: str = "", mandat
     if method == ContributionPayment.Method.BANK_TRANSFER:
         if not reference:
             raise ValidationError(_("A bank transfer needs its bank reference."))
-        return f"contribution:transfer:{reference}"
+        return keys.contribution_transfer(reference)
     if method == ContributionPayment.Method.DIRECT_DEBIT:
         if not mandate_reference:
             raise ValidationError(_("A direct debit needs its mandate reference."))
-        return f"contribution:sepa:{mandate_reference}:{period}"
+        return keys.contribution_direct_debit(mandate_reference, period)
     if not token:
         raise ValidationError(_("This form has expired; please fill it in again."))
-    return f"contribution:{method}:{token}"
+    return keys.contribution_at_desk(method, token)
 
 
 def record_payment(
@@ -213,6 +199,9 @@ def record_payment(
 
 # --- Correcting a payment recorded by mistake ------------------------------------------
 
+# The four-eyes step of a correction (kernel.four_eyes, registered in MembersConfig.ready()).
+CONTRIBUTION_CORRECTION = "contribution_correction"
+
 
 def request_correction(payment: ContributionPayment, *, by, reason: str):
     """A coordinator asks to cancel a payment recorded by mistake (a typo at the desk, a
@@ -221,7 +210,7 @@ def request_correction(payment: ContributionPayment, *, by, reason: str):
 
     if payment.reversal_id is not None:
         raise ValidationError(_("This payment was already cancelled or returned."), code="state")
-    return approvals.request(Approval.Action.CONTRIBUTION_CORRECTION, payment.pk, by=by, reason=reason)
+    return approvals.request(CONTRIBUTION_CORRECTION, payment.pk, by=by, reason=reason)
 
 
 def execute_correction(approval) -> str:
@@ -229,7 +218,7 @@ def execute_correction(approval) -> str:
     says so, in the approval's transaction; the month counts as unpaid again."""
     from allocations import approvals
 
-    approvals.require(approval, Approval.Action.CONTRIBUTION_CORRECTION, approval.target)
+    approvals.require(approval, CONTRIBUTION_CORRECTION, approval.target)
     payment = ContributionPayment.objects.select_for_update().get(pk=int(approval.target))
     if payment.reversal_id is not None:
         raise ValidationError(_("This payment was already cancelled or returned."), code="state")

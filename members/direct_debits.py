@@ -40,9 +40,16 @@ from sepaxml import SepaDD
 
 from allocations import ledger, periods
 from kernel.banking import compact, iban_valid
+from kernel.errors import DomainError
 
 from .contributions import contribution_for, idempotency_key, record_payment
-from .models import ContributionPayment, DirectDebit, DirectDebitCollection, DirectDebitMandate, Household
+from .models import (
+    ContributionPayment,
+    DirectDebit,
+    DirectDebitCollection,
+    DirectDebitMandate,
+    Household,
+)
 
 # The version the EPC SDD rulebook requires since November 2023.
 SCHEMA = "pain.008.001.08"
@@ -66,8 +73,10 @@ REASONS = {
 }
 
 
-class DirectDebitError(ValidationError):
-    pass
+class DirectDebitError(DomainError, ValidationError):
+    """A ValidationError too: the forms and views that show these catch ValidationError."""
+
+    code = "direct_debit_refused"
 
 
 @dataclass(frozen=True)

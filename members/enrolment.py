@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import ledger
+from allocations import keys, ledger
 from allocations.models import AccountKind, TransferKind
 
 from .models import DeskAction, Household, HouseholdStatusChange, Person
@@ -93,7 +93,7 @@ def set_status(household: Household, status: str, *, by=None, note: str = "") ->
         household.status_changed_at = timezone.now()
         household.save(update_fields=fields)
         if status == S.EXITED:
-            _return_wallet(household, key=f"exit:{household.pk}:{change.pk}")
+            _return_wallet(household, key=keys.household_exit(household.pk, change.pk))
     return household
 
 

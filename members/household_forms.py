@@ -5,7 +5,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import contributions
+from kernel.money import EurosField
+
 from .brackets import AgeBracket, IncomeBracket
 from .models import ContributionPayment
 
@@ -59,12 +60,6 @@ class ApplicationForm(forms.Form):
     def household_fields(self) -> dict:
         names = ("phone", "email", "address", "postal_code", "district", "income_bracket", "age_bracket", "research_consent")
         return {name: self.cleaned_data[name] for name in names}
-
-
-class EurosField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        return contributions.parse_euros(value) if value not in (None, "") else None
 
 
 class ContactForm(forms.Form):

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from allocations import periods
-from kernel.money import format_cents
+from kernel.money import format_cents, parse_euros
 
 from . import contributions, enrolment
 from .brackets import AgeBracket, IncomeBracket
@@ -73,7 +73,7 @@ class RowForm(forms.Form):
 
     def clean_monthly_contribution(self):
         value = self.cleaned_data["monthly_contribution"]
-        return contributions.parse_euros(value) if value else None
+        return parse_euros(value) if value else None
 
     def clean(self):
         data = super().clean()

@@ -6,17 +6,17 @@ household, kind and period, so a repeated call sends nothing twice.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import connection
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from allocations import periods
+from allocations import keys, periods
 from allocations.models import Account, Transfer
+from kernel import mail
 from kernel.money import format_units
 
 from .models import Household, Notice
@@ -44,7 +44,7 @@ def notify_allocation_issued(period: str, lo: int, hi: int) -> int:
             f"""
             INSERT INTO {_NOTICE} (household_id, kind, period, text, created_at)
             SELECT h.id, %s, %s, %s, %s FROM {_HOUSEHOLD} h
-            JOIN {_TRANSFER} t ON t.idempotency_key = 'allocation:' || h.wallet_id || ':' || %s
+            JOIN {_TRANSFER} t ON t.idempotency_key = {keys.allocation_sql('h.wallet_id')}
             WHERE h.id >= %s AND h.id < %s
             ON CONFLICT (household_id, kind, period) DO NOTHING
             RETURNING household_id
@@ -85,23 +85,22 @@ def remind_expiring_balances(period: str, kept: int, expires_on: date) -> int:
 
 
 def _email(household_ids: list[int], subject: str, body: str) -> None:
-    """E-mail the notified households that have an address, a batch at a time."""
-    mail = get_connection()
+    """E-mail the notified households that have an address, by a task after the commit."""
     for start in range(0, len(household_ids), _EMAIL_BATCH):
         addresses = (
             Household.objects.filter(pk__in=household_ids[start : start + _EMAIL_BATCH])
             .exclude(email="")
             .values_list("email", flat=True)
         )
-        messages = [EmailMessage(subject, body, None, [address]) for address in addresses]
-        if messages:
-            mail.send_messages(messages)
+        mail.send_after_commit((subject, body, address) for address in addresses)
 
 
-def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = False) -> int:
+def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = False, at: datetime | None = None) -> int:
     """E-mail the people of the household who asked to hear of every payment.
 
-    Called by the till's service once the payment has committed.
+    Run by a task (members.tasks.notify_payment_task) that the till's service queues once
+    the payment has committed: the till's request neither looks the addresses up nor
+    waits on the mail server.
     """
     from .models import Person
 
@@ -120,6 +119,6 @@ def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = Fal
         body = _(
             "%(subject)s, on %(when)s.\n\nNot you? Lock your card in your space on the fund's website, "
             "and tell the coordinators."
-        ) % {"subject": subject, "when": formats.date_format(timezone.localtime(), "DATETIME_FORMAT")}
-    get_connection().send_messages([EmailMessage(subject, body, None, [address]) for address in addresses])
+        ) % {"subject": subject, "when": formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")}
+    mail.send_after_commit((subject, body, address) for address in addresses)
     return len(addresses)

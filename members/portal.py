@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from allocations import keys
 from allocations.models import Transfer, TransferKind
 
 from . import cards, reports
@@ -49,7 +50,7 @@ def home(request):
     household = request.household
     today = timezone.localdate()
     allocation = Transfer.objects.filter(
-        idempotency_key=f"allocation:{household.wallet_id}:{_period(today)}", kind=TransferKind.ALLOCATION
+        idempotency_key=keys.allocation(household.wallet_id, _period(today)), kind=TransferKind.ALLOCATION
     ).only("amount", "created_at").first()
     notices = Notice.objects.filter(household=household).order_by("-created_at")[:3]
     return render(

@@ -8,8 +8,6 @@ under the household's reference only, as accounting law requires.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocations.models import Transfer
+from kernel import csv as kernel_csv
 
 from . import enrolment, signals
 from .brackets import AgeBracket, IncomeBracket
@@ -142,23 +141,21 @@ def export_data(household: Household) -> dict:
 
 def export_csv(household: Household) -> str:
     """The same as `export_data`, flattened: one line per value (section, item, field, value)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["section", "item", "field", "value"])
+    rows = [["section", "item", "field", "value"]]
     for section, content in export_data(household).items():
         if isinstance(content, dict):
             for name, value in content.items():
                 if isinstance(value, list):
                     for index, row in enumerate(value, start=1):
                         for key, item in row.items():
-                            writer.writerow([f"{section}.{name}", index, key, item])
+                            rows.append([f"{section}.{name}", index, key, item])
                 else:
-                    writer.writerow([section, "", name, value])
+                    rows.append([section, "", name, value])
         else:
             for index, row in enumerate(content, start=1):
                 for name, value in row.items():
-                    writer.writerow([section, index, name, value])
-    return out.getvalue()
+                    rows.append([section, index, name, value])
+    return kernel_csv.text(rows)
 
 
 def request_erasure(household: Household) -> ErasureRequest:

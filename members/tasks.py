@@ -1,6 +1,15 @@
+from datetime import datetime
+
 from celery import shared_task
 
-from . import contributions, privacy
+from . import contributions, notices, privacy
+
+
+@shared_task(acks_late=True)
+def notify_payment_task(*, wallet_id: int, amount: int, shop: str, refund: bool = False, at: str | None = None) -> int:
+    """Queued by the till's service after a payment or refund commits."""
+    return notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=refund,
+                                  at=datetime.fromisoformat(at) if at else None)
 
 
 @shared_task

@@ -28,6 +28,28 @@ def _own_cache_prefix(settings):
 
 
 @pytest.fixture
+def mail_after_commit(django_capture_on_commit_callbacks):
+    """E-mail leaves by a Celery task after the commit (kernel.mail): this runs the
+    commit hooks the test's transaction holds back, and their tasks in the test's process.
+    Use as `with mail_after_commit(): ...`; mail.outbox then holds what was sent."""
+    from contextlib import contextmanager
+
+    from caisse.celery import app
+
+    @contextmanager
+    def sent():
+        eager = app.conf.task_always_eager
+        app.conf.task_always_eager = True
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                yield
+        finally:
+            app.conf.task_always_eager = eager
+
+    return sent
+
+
+@pytest.fixture
 def ledger_is_clean():
     """Call after a test's money movements: check_ledger must find nothing wrong."""
 

@@ -31,3 +31,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The live server of browser tests speaks plain HTTP.
 SECURE_SSL_REDIRECT = False
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+
+# Backups and the erasure journal of the tests go to a folder of their own.
+import tempfile  # noqa: E402
+
+BACKUP_DIR = Path(tempfile.mkdtemp(prefix="caisse-test-backups-"))
+BACKUP_ENCRYPTION_KEY = "tPj6nJ2dHq3WQn3x1i3k5k7Yv0Qm2m1q8Zr5hE4c9aA="
+# The suite's database is older than the beat schedule's intervals by the time it ends:
+# the dead-man check on pages runs only in the tests about it.
+WATCH_ON_PAGES = False

@@ -6,6 +6,8 @@ from allocations import ledger
 from allocations.models import AccountKind, Transfer, TransferKind
 
 PROJECT_APPS = ("users", "allocations", "members", "vendors", "governance")
+# Secret ballots are secret from admin users too (issue 18): no screen for them at all.
+NOT_IN_ADMIN = {"governance.Ballot", "governance.Receipt", "governance.Elector"}
 
 
 def test_every_model_of_the_project_is_in_the_admin():
@@ -15,7 +17,7 @@ def test_every_model_of_the_project_is_in_the_admin():
         for model in apps.get_app_config(app).get_models()
         if model not in admin.site._registry
     ]
-    assert missing == []
+    assert sorted(missing) == sorted(NOT_IN_ADMIN)
 
 
 @pytest.fixture
@@ -31,6 +33,9 @@ def test_every_changelist_and_change_page_opens(admin_client, transfer):
     for app in PROJECT_APPS:
         for model in apps.get_app_config(app).get_models():
             meta = model._meta
+            if meta.label in NOT_IN_ADMIN:
+                assert admin_client.get(f"/admin/{meta.app_label}/{meta.model_name}/").status_code == 404
+                continue
             assert admin_client.get(f"/admin/{meta.app_label}/{meta.model_name}/").status_code == 200, meta.label
             first = model.objects.first()
             if first is not None:

@@ -96,12 +96,12 @@ def test_the_qr_token_pays_too(till, member):
     assert response.status_code == 201
 
 
-def test_the_member_is_told_by_email_after_the_payment_commits(till, member, django_capture_on_commit_callbacks):
+def test_the_member_is_told_by_email_after_the_payment_commits(till, member, mail_after_commit):
     member.person.email_each_payment = True
     member.person.save()
     member.user.email = "nadia@example.org"
     member.user.save()
-    with django_capture_on_commit_callbacks(execute=True):
+    with mail_after_commit():
         assert till.pay(sale(member)).status_code == 201
     assert len(mail.outbox) == 1 and "Épicerie du Coin" in mail.outbox[0].subject
 

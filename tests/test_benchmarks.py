@@ -47,3 +47,8 @@ def test_purchases_benchmark_runs():
                     "--pgbench-scale", "1", "--profile-purchases", "20", database=False)
     assert "ratio at 2 tills" in out and "not 201" in out
     assert "(0 purchases" not in out
+
+
+def test_backup_benchmark_runs():
+    out = run_bench("backup.py", "--transfers", "1000")
+    assert "transfers: 1" in out and "ledger OK" in out

@@ -123,6 +123,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "committee/p/<int:pk>/recuse/": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
     "committee/p/<int:pk>/results/": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
     "committee/p/<int:pk>/results.csv": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
+    "committee/p/<int:pk>/receipt/": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
     "committee/p/<int:pk>/<str:action>/": lambda w: {"pk": _pk(w.first("governance.Proposal")), "action": "open"},
     "committee/decisions/<str:reference>/": lambda w: {"reference": w.first("governance.Proposal").reference},
     "committee/meetings/<int:pk>/": lambda w: {"pk": _pk(w.first("governance.Meeting"))},
@@ -137,6 +138,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/settlements/<int:pk>/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/pay/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/sepa/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
+    "coordination/alarms/<int:pk>/acknowledge/": lambda w: {"pk": _pk(w.first("operations.Alarm"))},
 }
 
 

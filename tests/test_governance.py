@@ -323,7 +323,7 @@ def test_a_proposal_to_approve_needs_the_visit_report_and_every_charter_criterio
 # --- The periodic task, notifications ----------------------------------------------------
 
 
-def test_the_periodic_task_extends_once_without_quorum_tells_everyone_then_closes(settings):
+def test_the_periodic_task_extends_once_without_quorum_tells_everyone_then_closes(settings, mail_after_commit):
     settings.TIME_ZONE = "Europe/Paris"
     with time_machine.travel(datetime.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), tick=False):
         members = make_committee(4)
@@ -334,8 +334,9 @@ def test_the_periodic_task_extends_once_without_quorum_tells_everyone_then_close
     with time_machine.travel(datetime.datetime(2026, 3, 15, 10, 0, tzinfo=PARIS), tick=False):
         from governance.tasks import remind_voters_task
 
-        assert remind_voters_task() == 3  # the three who have not voted
-        assert remind_voters_task() == 0  # never twice
+        with mail_after_commit():
+            assert remind_voters_task() == 3  # the three who have not voted
+            assert remind_voters_task() == 0  # never twice
         assert len(mail.outbox) == 3
     with time_machine.travel(datetime.datetime(2026, 3, 16, 9, 5, tzinfo=PARIS), tick=False):
         from governance.tasks import close_due_proposals_task
@@ -399,7 +400,7 @@ def test_paper_totals_at_a_meeting_merge_with_online_votes_without_counting_anyo
 # --- The vendor is told and answers --------------------------------------------------------
 
 
-def test_the_vendor_is_told_of_a_suspension_vote_and_its_answer_is_attached():
+def test_the_vendor_is_told_of_a_suspension_vote_and_its_answer_is_attached(mail_after_commit):
     members = make_committee(3)
     vendor = make_vendor("epicerie-fine", contact_email="contact@epicerie.example")
     staff = make_staff(vendor, "gerant")
@@ -407,7 +408,8 @@ def test_the_vendor_is_told_of_a_suspension_vote_and_its_answer_is_attached():
     staff.save()
     other = make_staff(make_vendor("autre"), "autre-vendeur")
     mail.outbox.clear()
-    p = open_proposal(Kind.SUSPEND_VENDOR, members[0], vendor=vendor, text="Plaintes répétées sur les prix.")
+    with mail_after_commit():
+        p = open_proposal(Kind.SUSPEND_VENDOR, members[0], vendor=vendor, text="Plaintes répétées sur les prix.")
     assert {m.to[0] for m in mail.outbox} >= {"contact@epicerie.example", "gerant@epicerie.example"}
     assert Notification.objects.filter(proposal=p, user=staff, kind="vendor").exists()
     assert p.vendor_notified_at is None or Proposal.objects.get(pk=p.pk).vendor_notified_at

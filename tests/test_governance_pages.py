@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from governance import decisions, meetings, votes
-from governance.models import Ballot, Kind, MeetingTally, Proposal
+from governance.models import Ballot, Kind, MeetingTally, Proposal, Receipt
 from vendors.models import Vendor
 
 from .governance_fixtures import make_committee, open_proposal
@@ -66,6 +66,9 @@ def test_a_secret_vote_keeps_its_receipt_in_a_cookie_of_its_own_and_changes_with
     cookie = response.cookies[f"ballot_{p.pk}_1"]
     assert cookie["httponly"] and cookie["path"] == "/committee/"
     assert cookie.value not in str(dict(client.session))  # never in the server-side session
+    # Shown in the response to the vote itself: no redirect, no message, no cache.
+    assert response.status_code == 200 and cookie.value in response.content.decode()
+    assert "no-store" in response["Cache-Control"] and "_messages" not in dict(client.session)
     client.post(f"/committee/p/{p.pk}/vote/", {"choice": "against"})
     assert list(Ballot.objects.filter(proposal=p).values_list("choice", flat=True)) == ["against"]
     other_phone = client_for(members[1])
@@ -106,19 +109,22 @@ def test_a_secret_ballot_s_voters_appear_in_no_page_export_admin_screen_or_audit
     results = clients[1].get(f"/committee/p/{p.pk}/results/").content.decode()
     assert "Secret ballot" in results and 'data-testid="for">2<' in results
 
-    ballot = Ballot.objects.filter(proposal=p).first()
-    for path in ("/admin/governance/ballot/", f"/admin/governance/ballot/{ballot.pk}/change/",
-                 "/admin/governance/proposal/", f"/admin/governance/proposal/{p.pk}/change/",
-                 "/admin/governance/transition/", "/admin/governance/votehistory/",
+    receipt = Receipt.objects.filter(proposal=p).first()
+    for path in ("/admin/governance/ballot/", f"/admin/governance/ballot/{receipt.pk}/change/",
+                 "/admin/governance/receipt/", f"/admin/governance/receipt/{receipt.pk}/change/",
+                 "/admin/governance/elector/", "/admin/governance/proposal/",
+                 f"/admin/governance/proposal/{p.pk}/change/", "/admin/governance/transition/",
+                 "/admin/governance/votehistory/",
                  "/admin/vendors/statuschange/", "/admin/admin/logentry/"):
         response = admin_client.get(path)
         assert response.status_code in (200, 404), path
         no_voter_in(response.content.decode(), path)
-    # Electors and notifications: who took part or was told (as on a polling station's
-    # list), never how.
-    for path in ("/admin/governance/elector/", "/admin/governance/notification/"):
-        page = admin_client.get(path).content.decode()
-        assert "column-choice" not in page and "contre" not in page.lower() and "against" not in page.lower()
+    # Ballots, receipts and participations have no admin screen at all.
+    for path in ("/admin/governance/ballot/", "/admin/governance/receipt/", "/admin/governance/elector/"):
+        assert admin_client.get(path).status_code == 404, path
+    # Notifications: who was told (as on a polling station's list), never how.
+    page = admin_client.get("/admin/governance/notification/").content.decode()
+    assert "column-choice" not in page and "contre" not in page.lower() and "against" not in page.lower()
 
 
 def test_the_register_and_a_public_ballot_name_each_vote_after_the_close(admin_client):
@@ -133,7 +139,7 @@ def test_the_register_and_a_public_ballot_name_each_vote_after_the_close(admin_c
     results = household.get(f"/committee/p/{p.pk}/results/").content.decode()
     assert "m2: against" in results and "Adopted: 2 for, 1 against." in results
     csv = household.get(f"/committee/p/{p.pk}/results.csv").content.decode()
-    assert "m2,against" in csv
+    assert "m2;against" in csv
 
 
 def test_the_vendor_answers_from_its_page():

@@ -443,7 +443,7 @@ def test_export_holds_everything_about_the_household(ledger_is_clean):
     assert data["contributions_paid"][0]["amount_cents"] == 800
     assert "pauvreté" in data["household"]["income_bracket"]
     text = privacy.export_csv(household)
-    assert text.splitlines()[0] == "section,item,field,value"
+    assert text.splitlines()[0] == "\ufeffsection;item;field;value"
     assert "Inès" in text and "EXP1" in text
 
 

@@ -441,19 +441,19 @@ def test_expired_units_count_towards_what_the_period_needs(no_notices):
 
 
 @pytest.mark.django_db
-def test_coordinators_are_warned_when_the_runway_is_short(no_notices, django_user_model, caplog, django_capture_on_commit_callbacks):
+def test_coordinators_are_warned_when_the_runway_is_short(no_notices, django_user_model, caplog, mail_after_commit):
     coordinator = django_user_model.objects.create(username="coord", email="coord@example.org")
     coordinator.groups.add(Group.objects.get_or_create(name="coordinator")[0])
     households(4)  # 400 € a month
     fund(1_000_00)  # 2.5 months
-    with time_machine.travel(NOV_2026), django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(NOV_2026), mail_after_commit():
         report = issuance.warn_if_runway_short()
     assert report.short and report.months == pytest.approx(2.5)
     assert "couvre 2,5 mois" in caplog.text
     assert [m.to for m in mail.outbox] == [["coord@example.org"]]
     fund(1_000_00)  # 5 months: no warning
     mail.outbox.clear()
-    with time_machine.travel(NOV_2026), django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(NOV_2026), mail_after_commit():
         assert not issuance.warn_if_runway_short().short
     assert mail.outbox == []
 
@@ -462,7 +462,7 @@ def test_coordinators_are_warned_when_the_runway_is_short(no_notices, django_use
 
 
 @pytest.mark.django_db
-def test_members_are_told_after_the_commit_once(django_user_model, django_capture_on_commit_callbacks):
+def test_members_are_told_after_the_commit_once(django_user_model, django_capture_on_commit_callbacks, mail_after_commit):
     fund(10_000_00)
     with_email = households(1, prefix="E")[0]
     with_email.email = "m@example.org"  # the household's contact address
@@ -471,11 +471,12 @@ def test_members_are_told_after_the_commit_once(django_user_model, django_captur
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         issuance.issue_period("2026-11")
     assert not Notice.objects.exists()  # nothing before the commit
-    for callback in callbacks:
-        callback()
+    with mail_after_commit():  # the notices' own commit hook: the e-mail's task
+        for callback in callbacks:
+            callback()
     assert Notice.objects.filter(kind="allocation", period="2026-11").count() == 3
     assert [m.to for m in mail.outbox] == [["m@example.org"]]
-    with django_capture_on_commit_callbacks(execute=True):
+    with mail_after_commit():
         issuance.issue_period("2026-11")
     assert Notice.objects.count() == 3 and len(mail.outbox) == 1
     assert Notice.objects.filter(household=without[0]).exists()

@@ -90,11 +90,12 @@ def test_a_new_letter_voids_the_old_code(person):
     assert activation.activate(username=username, code=second, password="Mon-jardin-2026")
 
 
-def test_members_who_ask_get_an_email_for_each_payment(client):
+def test_members_who_ask_get_an_email_for_each_payment(client, mail_after_commit):
     member = make_member("F-0077", email="nadia@example.org", balance=5_000)
     assert notify_payment(wallet_id=member.household.wallet_id, amount=1_250, shop="Biocoop") == 0
     client.force_login(member.user)
     client.post("/portal/history/", {"email_each_payment": "on"})
-    assert notify_payment(wallet_id=member.household.wallet_id, amount=1_250, shop="Biocoop") == 1
+    with mail_after_commit():
+        assert notify_payment(wallet_id=member.household.wallet_id, amount=1_250, shop="Biocoop") == 1
     assert mail.outbox[-1].to == ["nadia@example.org"]
     assert "12,50" in mail.outbox[-1].subject and "Biocoop" in mail.outbox[-1].subject

@@ -33,7 +33,8 @@ STAFF_ROLES = (COORDINATOR, VOLUNTEER)
 # Volunteers work on the desk screen only, which their role opens: no admin permission.
 # Coordinators run the fund from /coordination/ and the admin; what a change must not be
 # done alone (payments, reversals, forced issuances) goes through four eyes, not through
-# a missing permission. No ballot or vote history: a secret ballot is secret from them.
+# a missing permission. No ballot, receipt, participation (elector) or vote history: a
+# secret ballot is secret from them (those have no admin screen at all).
 _VIEW, _EDIT, _ADD = ("view",), ("view", "change"), ("view", "add", "change")
 GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
     COORDINATOR: {
@@ -53,7 +54,7 @@ GROUP_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
         },
         "governance": {
             "committeemembership": _ADD, "policy": _EDIT, "proposal": _ADD, "transition": _VIEW,
-            "elector": _VIEW, "amendment": _VIEW, "meeting": _ADD, "meetingtally": _VIEW,
+            "amendment": _VIEW, "meeting": _ADD, "meetingtally": _VIEW,
             "notification": _VIEW,
         },
         "allocations": {

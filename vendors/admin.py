@@ -3,7 +3,7 @@ services (vendors.services), never through a plain field edit."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -147,8 +147,9 @@ class IbanChangeAdmin(admin.ModelAdmin):
         for change in queryset:
             try:
                 services.confirm_iban_change(change, by=request.user)
-            except ValidationError as error:
-                self.message_user(request, f"{change}: {' '.join(error.messages)}", messages.ERROR)
+            except (ValidationError, PermissionDenied) as error:
+                text = " ".join(getattr(error, "messages", None) or [str(error)])
+                self.message_user(request, f"{change}: {text}", messages.ERROR)
             else:
                 self.message_user(request, _("IBAN of %(vendor)s changed.") % {"vendor": change.vendor})
 

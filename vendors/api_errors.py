@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from .payments import PaymentError
+from kernel.errors import DomainError
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ def _first_validation_error(detail) -> tuple[str | None, str]:
 
 def exception_handler(exc, context):
     headers = {}
-    if isinstance(exc, PaymentError):
-        return Response(error_body(exc.code, exc.message, exc.param), status=exc.status)
+    if isinstance(exc, DomainError):  # payments.PaymentError and every other refusal of the domain
+        return Response(error_body(exc.code, exc.message, getattr(exc, "param", None)), status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -8,8 +8,19 @@ class VendorsConfig(AppConfig):
 
     def ready(self):
         from allocations.integrity import register_check
+        from kernel import four_eyes
 
         from .integrity import purchases_agree, settlements_agree
+        from .payments import PURCHASE_REFUND
+        from .services import IBAN_CHANGE
+        from .settlements import SETTLEMENT_PAYMENT
 
         register_check("vendors.purchases", purchases_agree)
         register_check("vendors.settlements", settlements_agree)
+
+        four_eyes.register(SETTLEMENT_PAYMENT, label=_("payment of a settlement run"),
+                           execute="vendors.settlements.execute_payment")
+        four_eyes.register(IBAN_CHANGE, label=_("change of a vendor's IBAN"),
+                           execute="vendors.services.execute_iban_change", refuse="vendors.services.iban_change_refused")
+        four_eyes.register(PURCHASE_REFUND, label=_("refund of a purchase by a coordinator"),
+                           execute="vendors.payments.execute_coordinator_refund")

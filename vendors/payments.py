@@ -41,10 +41,13 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from allocations import approvals, ledger
+from allocations import approvals, keys, ledger
 from allocations.models import Approval, TransferKind
+from kernel import locks
 from kernel.db import prepared_cursor
-from members import cards, enrolment, notices
+from kernel.errors import DomainError
+from members import cards, enrolment
+from members import tasks as member_tasks
 from users import roles
 
 from .models import IdempotencyRecord, Purchase, Refund, Vendor
@@ -52,7 +55,7 @@ from .models import IdempotencyRecord, Purchase, Refund, Vendor
 MAX_KEY_LENGTH = 255
 
 
-class PaymentError(Exception):
+class PaymentError(DomainError):
     """A refusal with a stable code, an HTTP status, and the parameter at fault."""
 
     code = "payment_error"
@@ -183,11 +186,6 @@ def fingerprint(operation: str, fields: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _lock_id(vendor_id: int, key: str) -> int:
-    digest = hashlib.sha256(f"{vendor_id}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 # What a key's record holds, as `_stored` reads it; the API reads the same columns along
 # with the till's key (vendors.api.key_of_till), one round trip less per payment.
 RECORD_COLUMNS = ("fingerprint", "status_code", "body")
@@ -213,12 +211,6 @@ def _stored(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> O
     if fingerprint_ != print_:
         raise KeyReused(param="Idempotency-Key")
     return Outcome(status_code, json.loads(body) if isinstance(body, str) else body, replayed=True)
-
-
-def _ledger_key(prefix: str, vendor_id: int, key: str) -> str:
-    # The ledger's own key (unique across the fund) backs the idempotency row up: even
-    # a path that skipped the lock could not move this money twice.
-    return f"{prefix}:{vendor_id}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
 # --- Capture ---------------------------------------------------------------------------
@@ -260,7 +252,7 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
 
     posting = ledger.Posting(debit=auth.wallet_id, credit=vendor.account_id, amount=amount, kind=TransferKind.PURCHASE,
-                             idempotency_key=_ledger_key("purchase", vendor.pk, key), wait=False, up_to=partial)
+                             idempotency_key=keys.purchase(vendor.pk, key), wait=False, up_to=partial)
     purchase = Purchase(vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4,
                         wallet_id=auth.wallet_id, requested=amount, reference=reference, created_at=posting.at)
     try:
@@ -277,7 +269,9 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         return _answered_before(vendor.pk, key, print_)
     if auth.notify_payments:
         shop, wallet_id, captured = vendor.display_name, auth.wallet_id, purchase.amount
-        transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=captured, shop=shop))
+        at = purchase.created_at.isoformat()
+        transaction.on_commit(lambda: member_tasks.notify_payment_task.delay(
+            wallet_id=wallet_id, amount=captured, shop=shop, at=at))
     return Outcome(201, body)
 
 
@@ -370,7 +364,7 @@ def _check_daily_cap(vendor_id: int, card_id: int, amount: int, partial: bool) -
     # Serialise this card's purchases at this vendor for the rest of the transaction, so
     # two tills cannot both pass the cap.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(vendor_id, f"cap:{card_id}")])
+        locks.lock(cursor, locks.CARD_DAILY_CAP, vendor_id, card_id)
     start = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     spent = Purchase.objects.filter(vendor_id=vendor_id, card_id=card_id, created_at__gte=start).aggregate(
         total=Sum(F("amount") - F("refunded")))["total"] or 0
@@ -404,7 +398,7 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
             try:
                 refund = _refund_in_transaction(
                     vendor=vendor, purchase_id=purchase_id, wallet_id=wallet_id, amount=amount, reason=reason,
-                    ledger_key=_ledger_key("refund", vendor.pk, key), wait=False)
+                    ledger_key=keys.refund(vendor.pk, key), wait=False)
             except ledger.KeyBusy:
                 raise RequestInProgress(param="Idempotency-Key")
             body = refund_body(refund)
@@ -434,14 +428,20 @@ def _refund_in_transaction(*, vendor: Vendor, purchase_id: int, wallet_id: int, 
     # A household that left meanwhile: the units go back to the fund in this transaction,
     # so no exited wallet ever holds a balance.
     returned = enrolment.return_after_exit(wallet_id=wallet_id, amount=amount,
-                                           idempotency_key=f"exit-refund:{posted.transfer.pk}")
+                                           idempotency_key=keys.exit_refund(posted.transfer.pk))
     if not returned:
         shop = vendor.display_name
-        transaction.on_commit(lambda: notices.notify_payment(wallet_id=wallet_id, amount=amount, shop=shop, refund=True))
+        at = refund.created_at.isoformat()
+        transaction.on_commit(lambda: member_tasks.notify_payment_task.delay(
+            wallet_id=wallet_id, amount=amount, shop=shop, refund=True, at=at))
     return refund
 
 
 # --- A coordinator's correction of a purchase -------------------------------------------
+
+# The four-eyes step of a coordinator's refund above the threshold (kernel.four_eyes,
+# registered in VendorsConfig.ready()).
+PURCHASE_REFUND = "purchase_refund"
 
 
 def refund_four_eyes_above() -> int:
@@ -468,10 +468,10 @@ def coordinator_refund(*, purchase_id: int, amount: int, reason: str, by) -> Ref
     if purchase.refunded + amount > purchase.amount:
         raise RefundExceedsCaptured(param="amount")
     if amount > refund_four_eyes_above():
-        return approvals.request(Approval.Action.PURCHASE_REFUND, f"{purchase_id}:{amount}", by=by, reason=reason)
+        return approvals.request(PURCHASE_REFUND, f"{purchase_id}:{amount}", by=by, reason=reason)
     with transaction.atomic():
         return _coordinator_refund(purchase, amount=amount, reason=reason.strip(), by=by,
-                                   ledger_key=f"coordinator-refund:{purchase_id}:{uuid.uuid4().hex}")
+                                   ledger_key=keys.coordinator_refund(purchase_id, uuid.uuid4().hex))
 
 
 def _coordinator_refund(purchase: Purchase, *, amount: int, reason: str, by, ledger_key: str) -> Refund:
@@ -484,9 +484,9 @@ def _coordinator_refund(purchase: Purchase, *, amount: int, reason: str, by, led
 
 def execute_coordinator_refund(approval: Approval) -> str:
     """The second coordinator approved: the refund is made now, in the approval's transaction."""
-    approvals.require(approval, Approval.Action.PURCHASE_REFUND, approval.target)
+    approvals.require(approval, PURCHASE_REFUND, approval.target)
     purchase_id, amount = (int(part) for part in approval.target.split(":"))
     purchase = Purchase.objects.select_related("vendor").get(pk=purchase_id)
     refund = _coordinator_refund(purchase, amount=amount, reason=approval.reason, by=approval.requested_by,
-                                 ledger_key=f"coordinator-refund:approval:{approval.pk}")
+                                 ledger_key=keys.coordinator_refund_approved(approval.pk))
     return f"refund #{refund.pk}"

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from sepaxml import SepaTransfer
 
 from kernel.banking import compact, iban_valid
+from kernel.errors import DomainError
 
 from .models import Settlement, SettlementRun
 
@@ -26,8 +27,8 @@ SCHEMAS = ("pain.001.001.09", "pain.001.001.03")
 DEFAULT_SCHEMA = SCHEMAS[0]
 
 
-class SepaError(Exception):
-    pass
+class SepaError(DomainError):
+    code = "sepa_refused"
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import ledger
-from allocations.models import AccountKind
+from allocations import approvals, ledger
+from allocations.models import AccountKind, Approval
 from kernel.banking import compact
 from users import roles
 
@@ -211,6 +211,12 @@ def pause_or_resume(vendor: Vendor, *, by, reason: str = "") -> StatusChange:
 # --- IBAN ------------------------------------------------------------------------------
 
 
+# The four-eyes step of a new IBAN (registered in VendorsConfig.ready): payment diversion
+# is the classic fraud, so the numbers wait in an IbanChange until a second coordinator
+# approves it through the one four-eyes mechanism (allocations.approvals).
+IBAN_CHANGE = "iban_change"
+
+
 def request_iban_change(vendor: Vendor, *, iban: str, bic: str, by, reason: str = "") -> IbanChange:
     if not roles.is_coordinator(by):
         raise ValidationError(_("Only a coordinator may change an IBAN."), code="permission")
@@ -219,35 +225,50 @@ def request_iban_change(vendor: Vendor, *, iban: str, bic: str, by, reason: str 
     try:
         with transaction.atomic():
             change.save()
+            approvals.request(IBAN_CHANGE, change.pk, by=by, reason=reason or _(
+                "New IBAN for %(vendor)s: %(iban)s") % {"vendor": vendor.display_name, "iban": change.iban})
     except IntegrityError:
         raise ValidationError(_("Another IBAN change is already waiting for confirmation."), code="pending")
     return change
 
 
-@transaction.atomic
-def confirm_iban_change(change: IbanChange, *, by) -> Vendor:
-    """The second coordinator: only now does the vendor's IBAN change."""
-    change = IbanChange.objects.select_for_update().get(pk=change.pk)
-    if change.status != IbanChange.Status.PENDING:
+def _approval_of(change: IbanChange) -> Approval:
+    approval = approvals.pending(IBAN_CHANGE, change.pk)
+    if approval is None:
         raise ValidationError(_("This IBAN change is no longer waiting."), code="state")
-    if not roles.is_coordinator(by):
-        raise ValidationError(_("Only a coordinator may confirm an IBAN change."), code="permission")
-    if by.pk == change.requested_by_id:
-        raise ValidationError(_("A second coordinator must confirm the change, not the one who asked for it."),
-                              code="same_person")
-    change.status, change.decided_by, change.decided_at = IbanChange.Status.CONFIRMED, by, timezone.now()
-    change.save(update_fields=["status", "decided_by", "decided_at"])
-    Vendor.objects.filter(pk=change.vendor_id).update(iban=change.iban, bic=change.bic)
+    return approval
+
+
+def confirm_iban_change(change: IbanChange, *, by) -> Vendor:
+    """The second coordinator: only now does the vendor's IBAN change (approvals.approve,
+    which refuses the coordinator who asked, and anyone who is not a coordinator)."""
+    approvals.approve(_approval_of(change), by=by)
     return Vendor.objects.get(pk=change.vendor_id)
 
 
-@transaction.atomic
 def cancel_iban_change(change: IbanChange, *, by) -> IbanChange:
-    change = IbanChange.objects.select_for_update().get(pk=change.pk)
-    if change.status == IbanChange.Status.PENDING:
-        change.status, change.decided_by, change.decided_at = IbanChange.Status.CANCELLED, by, timezone.now()
-        change.save(update_fields=["status", "decided_by", "decided_at"])
+    approval = approvals.pending(IBAN_CHANGE, change.pk)
+    if approval is not None:
+        approvals.refuse(approval, by=by)
+    change.refresh_from_db()
     return change
+
+
+def execute_iban_change(approval: Approval) -> str:
+    approvals.require(approval, IBAN_CHANGE, approval.target)
+    change = IbanChange.objects.select_for_update().get(pk=int(approval.target))
+    if change.status != IbanChange.Status.PENDING:
+        raise ValidationError(_("This IBAN change is no longer waiting."), code="state")
+    change.status, change.decided_by_id, change.decided_at = (
+        IbanChange.Status.CONFIRMED, approval.decided_by_id, approval.decided_at)
+    change.save(update_fields=["status", "decided_by", "decided_at"])
+    Vendor.objects.filter(pk=change.vendor_id).update(iban=change.iban, bic=change.bic)
+    return f"IBAN of vendor #{change.vendor_id} changed"
+
+
+def iban_change_refused(approval: Approval) -> None:
+    IbanChange.objects.filter(pk=int(approval.target), status=IbanChange.Status.PENDING).update(
+        status=IbanChange.Status.CANCELLED, decided_by_id=approval.decided_by_id, decided_at=approval.decided_at)
 
 
 # --- API keys --------------------------------------------------------------------------

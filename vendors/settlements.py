@@ -25,8 +25,6 @@ carry keys made from its number.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,21 +34,20 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import approvals, ledger
+from allocations import approvals, keys, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
-from kernel.banking import _BIC, compact, iban_valid
+from kernel import csv as kernel_csv
+from kernel import locks
+from kernel.banking import bic_valid, compact, iban_valid
+from kernel.errors import DomainError
 
 from .models import Purchase, Refund, Settlement, SettlementRun, Vendor
 
 _ACCOUNT = Account._meta.db_table
 _TRANSFER = Transfer._meta.db_table
 _VENDOR = Vendor._meta.db_table
-# Any constant will do: it names "the settlement runs" among the advisory locks.
-_RUN_LOCK = 0x5E771E
-
-
-class SettlementError(Exception):
-    pass
+class SettlementError(DomainError):
+    code = "settlement_refused"
 
 
 def weekly_cutoff(now: datetime | None = None) -> datetime:
@@ -133,7 +130,7 @@ def _statement(account_id: int, start: datetime | None, cutoff: datetime) -> Sta
 
 def _lock_runs() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RUN_LOCK])
+        locks.lock(cursor, locks.SETTLEMENT_RUNS)
 
 
 def _next_numbers(year: int, count: int) -> list[str]:
@@ -190,7 +187,11 @@ def create_run(cutoff: datetime | None = None, *, by=None) -> RunResult:
 
 def vendor_payable(vendor: Vendor) -> bool:
     """Whether a credit transfer can reach the vendor: a valid IBAN and BIC."""
-    return iban_valid(vendor.iban or "") and bool(_BIC.match(compact(vendor.bic or "")))
+    return iban_valid(vendor.iban or "") and bic_valid(vendor.bic or "")
+
+
+# The four-eyes step of paying a run (registered in VendorsConfig.ready).
+SETTLEMENT_PAYMENT = "settlement_payment"
 
 
 def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
@@ -198,7 +199,7 @@ def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
     if run.status != SettlementRun.Status.AWAITING_APPROVAL:
         raise SettlementError(_("This run has nothing left to pay."))
     return approvals.request(
-        Approval.Action.SETTLEMENT_PAYMENT, run.pk, by=by,
+        SETTLEMENT_PAYMENT, run.pk, by=by,
         reason=reason or _("Payment of the settlement run of %(cutoff)s") % {
             "cutoff": timezone.localtime(run.cutoff).strftime("%Y-%m-%d %H:%M")},
     )
@@ -215,7 +216,7 @@ def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | Non
     A vendor without a valid IBAN is not paid: its settlement is marked carried over (the
     amount comes back in the next run) and the run's page lists it.
     """
-    approvals.require(approval, Approval.Action.SETTLEMENT_PAYMENT, run.pk)
+    approvals.require(approval, SETTLEMENT_PAYMENT, run.pk)
     accounts = {kind: ledger.system_account(kind).pk for kind in (
         AccountKind.ISSUANCE, AccountKind.TREASURY, AccountKind.REIMBURSEMENTS)}
     paid = carried = 0
@@ -235,13 +236,13 @@ def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | Non
                 continue
             units = ledger.transfer(
                 debit=vendor.account_id, credit=accounts[AccountKind.ISSUANCE], amount=settlement.amount,
-                kind=TransferKind.SETTLEMENT, idempotency_key=f"settlement:{settlement.number}:units",
+                kind=TransferKind.SETTLEMENT, idempotency_key=keys.settlement_units(settlement.number),
                 memo=f"settlement {settlement.number}", at=now,
             )
             euros = ledger.transfer(
                 debit=accounts[AccountKind.TREASURY], credit=accounts[AccountKind.REIMBURSEMENTS],
                 amount=settlement.amount, kind=TransferKind.REIMBURSEMENT,
-                idempotency_key=f"settlement:{settlement.number}:euros",
+                idempotency_key=keys.settlement_euros(settlement.number),
                 memo=f"{vendor.display_name} — {settlement.number}"[:255], at=now,
             )
             settlement.status, settlement.paid_at = Settlement.Status.PAID, now
@@ -275,29 +276,28 @@ def statement_csv(settlement: Settlement) -> str:
     def euros(cents):
         return f"{cents / 100:.2f}".replace(".", ",")
 
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([_("Settlement"), settlement.number])
-    writer.writerow([_("Vendor"), settlement.vendor.display_name])
-    writer.writerow([_("From"), timezone.localtime(settlement.period_start).isoformat() if settlement.period_start else ""])
-    writer.writerow([_("To (cut-off)"), timezone.localtime(settlement.cutoff).isoformat()])
-    writer.writerow([_("Purchases"), settlement.purchases_count, euros(settlement.purchases_total)])
-    writer.writerow([_("Refunds"), "", euros(settlement.refunds_total)])
-    writer.writerow([_("Carried over"), "", euros(settlement.carried_over)])
-    writer.writerow([_("Amount"), "", euros(settlement.amount)])
-    writer.writerow([_("Status"), settlement.get_status_display()])
-    writer.writerow([])
-    writer.writerow([_("Day"), _("Purchases"), _("Total"), _("Refunded")])
+    rows = []
+    rows.append([_("Settlement"), settlement.number])
+    rows.append([_("Vendor"), settlement.vendor.display_name])
+    rows.append([_("From"), timezone.localtime(settlement.period_start).isoformat() if settlement.period_start else ""])
+    rows.append([_("To (cut-off)"), timezone.localtime(settlement.cutoff).isoformat()])
+    rows.append([_("Purchases"), settlement.purchases_count, euros(settlement.purchases_total)])
+    rows.append([_("Refunds"), "", euros(settlement.refunds_total)])
+    rows.append([_("Carried over"), "", euros(settlement.carried_over)])
+    rows.append([_("Amount"), "", euros(settlement.amount)])
+    rows.append([_("Status"), settlement.get_status_display()])
+    rows.append([])
+    rows.append([_("Day"), _("Purchases"), _("Total"), _("Refunded")])
     for row in settlement.statement.get("per_day", []):
-        writer.writerow([row["day"], row["count"], euros(row["total"]), euros(row["refunded"])])
-    writer.writerow([])
-    writer.writerow([_("Till"), _("Purchases"), _("Total"), _("Refunded")])
+        rows.append([row["day"], row["count"], euros(row["total"]), euros(row["refunded"])])
+    rows.append([])
+    rows.append([_("Till"), _("Purchases"), _("Total"), _("Refunded")])
     for row in settlement.statement.get("per_till", []):
-        writer.writerow([row["till"], row["count"], euros(row["total"]), euros(row["refunded"])])
-    writer.writerow([])
-    writer.writerow([_("Date"), _("Till"), _("Reference"), _("Card"), _("Amount"), _("Refunded")])
+        rows.append([row["till"], row["count"], euros(row["total"]), euros(row["refunded"])])
+    rows.append([])
+    rows.append([_("Date"), _("Till"), _("Reference"), _("Card"), _("Amount"), _("Refunded")])
     for purchase in statement_purchases(settlement).iterator():
-        writer.writerow([timezone.localtime(purchase.created_at).isoformat(timespec="seconds"), purchase.till,
+        rows.append([timezone.localtime(purchase.created_at).isoformat(timespec="seconds"), purchase.till,
                          purchase.reference, f"•••• {purchase.card_last4}", euros(purchase.amount),
                          euros(purchase.refunded)])
-    return out.getvalue()
+    return kernel_csv.text(rows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from decimal import Decimal, InvalidOperation
 from functools import wraps
 
 from django import forms
@@ -20,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from kernel import csv as kernel_csv
 from kernel.banking import compact
-from kernel.money import format_cents
+from kernel.money import format_cents, parse_euros
 
 from . import payments, selectors, services, settlements
 from .models import ApiKey, Purchase, Vendor, VendorStaff
@@ -49,16 +49,12 @@ def _till_label(request) -> str:
     return f"web:{request.user.get_username()}"[:64]
 
 
-def parse_euros(raw: str) -> int | None:
-    """"36,30" or "36.30" → 3630 cents; None when it is not an amount."""
-    text = (raw or "").strip().replace("\u00a0", "").replace(" ", "").replace("€", "").replace(",", ".")
+def _typed_amount(raw: str) -> int | None:
+    """The amount typed at the terminal in cents; None when it is not one (kernel.money.parse_euros)."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
+        return parse_euros(raw)
+    except ValidationError:
         return None
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-        return None
-    return int(value * 100)
 
 
 # --- Terminal --------------------------------------------------------------------------
@@ -76,7 +72,7 @@ def terminal(request):
 @vendor_staff_required
 def terminal_pay(request):
     """The terminal's JSON endpoint; the same service as the API."""
-    amount = parse_euros(request.POST.get("amount", ""))
+    amount = _typed_amount(request.POST.get("amount", ""))
     partial = request.POST.get("partial") == "1"
     refused = _("Payment not completed")
     if amount is None:
@@ -108,7 +104,7 @@ def terminal_pay(request):
 @vendor_staff_required
 def terminal_refund(request, purchase_id: int):
     get_object_or_404(_today_purchases(request.vendor), pk=purchase_id)  # today's, this vendor's only
-    amount = parse_euros(request.POST.get("amount", ""))
+    amount = _typed_amount(request.POST.get("amount", ""))
     try:
         if amount is None:
             raise payments.InvalidRequest(_("Type the amount in euros, e.g. 12,50."))
@@ -172,7 +168,7 @@ def statement(request, number: str):
 @vendor_staff_required
 def statement_csv(request, number: str):
     settlement = get_object_or_404(request.vendor.settlements.select_related("vendor"), number=number)
-    response = HttpResponse(settlements.statement_csv(settlement), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(settlements.statement_csv(settlement), content_type=kernel_csv.CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="releve-{settlement.number}.csv"'
     return response
 

@@ -25,7 +25,7 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('vendors', '0006_payment_indexes'),
+        ('vendors', '0008_pending_iban_changes_wait_as_approvals'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]

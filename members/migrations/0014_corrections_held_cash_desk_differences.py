@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members', '0012_direct_debit_mandates'),
+        ('members', '0013_bank_numbers_checked_by_kernel'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
