@@ -44,7 +44,8 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="Debian's docker-compose is not installed")
 def test_docker_compose_file_validates():
-    env = {**os.environ, "POSTGRES_PASSWORD": "p", "SECRET_KEY": "s", "ALLOWED_HOSTS": "caisse.example.org"}
+    env = {**os.environ, "POSTGRES_PASSWORD": "p", "SECRET_KEY": "s", "ALLOWED_HOSTS": "caisse.example.org",
+           "BACKUP_ENCRYPTION_KEY": "k"}
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"], env=env, capture_output=True, text=True
     )
