@@ -1,7 +1,7 @@
 """The size and time of a backup and of its restore, for N ledger transfers (not a test).
 
     createdb caisse_bench
-    DATABASE_URL=postgres:///caisse_bench .venv/bin/python bench/backup.py --transfers 1000000
+    DATABASE_URL=postgres:///caisse_bench REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/backup.py --transfers 1000000
 
 Migrates the database, writes N transfers (issuance → expiry, set-based SQL; the
 balances updated to match), then times `operations.backups.take_backup` (pg_dump in the

@@ -1,6 +1,6 @@
 """Benchmark of `check_ledger` with 1 000 000 transfers (not a test).
 
-    DATABASE_URL=postgres:///caisse_bench .venv/bin/python bench/check_ledger.py --transfers 1000000
+    DATABASE_URL=postgres:///caisse_bench REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/check_ledger.py --transfers 1000000
 
 Builds the dashboard benchmark's fund (bench/dashboard.py: twelve months of allocations,
 contributions with their payment rows, grants, purchases, refunds), gives each purchase

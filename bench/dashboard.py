@@ -1,7 +1,7 @@
 """Benchmark of the coordinators' dashboard with 1 000 000 transfers (not a test).
 
     createdb caisse_bench
-    DATABASE_URL=postgres:///caisse_bench .venv/bin/python bench/dashboard.py --transfers 1000000
+    DATABASE_URL=postgres:///caisse_bench REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/dashboard.py --transfers 1000000
 
 Builds, set-based, a fund of --households households and --vendors vendors with twelve
 months of history (allocations, contributions with their payment rows, grants, purchases,

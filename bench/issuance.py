@@ -1,7 +1,7 @@
 """Benchmark of the monthly issuance against a raw-SQL baseline (not a test).
 
     createdb caisse_bench
-    DATABASE_URL=postgres:///caisse_bench .venv/bin/python bench/issuance.py --sizes 10000,100000,1000000
+    DATABASE_URL=postgres:///caisse_bench REDIS_URL=redis://127.0.0.1:6379/0 .venv/bin/python bench/issuance.py --sizes 10000,100000,1000000
 
 For each size N it rebuilds N active households (set-based SQL), gives every wallet a
 balance from a previous month, then under the `none` rollover policy (the most work:
