@@ -81,6 +81,13 @@ class Policy(models.Model):
                 name="policy_qualified_fraction_valid",
             ),
             models.CheckConstraint(condition=Q(voting_days__gt=0), name="policy_voting_period_positive"),
+            # A running tally read beside the list of who has voted tells how each voter
+            # voted: a secret ballot's results wait for the close (docs/threat-model.md).
+            models.CheckConstraint(
+                condition=~(Q(secret=True) & Q(results_before_close=True)),
+                name="policy_secret_results_after_close",
+                violation_error_message=_("A secret ballot's results can only be shown after the close."),
+            ),
         ]
 
     def __str__(self):
@@ -149,6 +156,10 @@ class Proposal(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(kind__in=VENDOR_KINDS) | Q(vendor__isnull=False), name="vendor_proposal_has_vendor"
+            ),
+            models.CheckConstraint(
+                condition=~(Q(secret=True) & Q(results_before_close=True)),
+                name="proposal_secret_results_after_close",
             ),
         ]
 

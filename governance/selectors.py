@@ -60,5 +60,5 @@ def decision_by_reference(reference: str) -> Proposal | None:
 
 def results_visible(proposal: Proposal) -> bool:
     return proposal.decided or proposal.state == Proposal.State.CLOSED or (
-        proposal.state == Proposal.State.OPEN and proposal.results_before_close
+        proposal.state == Proposal.State.OPEN and proposal.results_before_close and not proposal.secret
     )
