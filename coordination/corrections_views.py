@@ -88,7 +88,7 @@ def refund_purchase(request, pk: int):
 
 def _held_cash_page(request, *, error_pk=None, error="", status=200):
     waiting = desk.held_cash_waiting().select_related("household", "session__desk", "taken_by").order_by("taken_at", "pk")
-    decided = (HeldCash.objects.filter(decided_at__isnull=False).select_related("household", "decided_by", "payment")
+    decided = (HeldCash.objects.filter(decided_at__isnull=False).select_related("household", "decided_by", "payment__desk")
                .order_by("-decided_at", "-pk")[:20])
     return render(request, "coordination/held_cash.html", {
         "waiting": waiting, "decided": decided, "error_pk": error_pk, "error": error, "posted": request.POST,

@@ -81,8 +81,10 @@ class AuditedHeldCash(HeldCash):
         proxy = True
 
 
+# Only the explanation fires it: a desk's closing is in its own records (DeskAction).
 @pghistory.track(
-    pghistory.UpdateEvent("desk.difference_explained"),
+    pghistory.UpdateEvent("desk.difference_explained",
+                          condition=pghistory.AnyChange("difference_explanation", "difference_explained_by")),
     fields=["difference", "difference_explanation", "difference_explained_by"], model_name="DeskDifferenceEvent",
 )
 class AuditedDeskSession(DeskSession):
