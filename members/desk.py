@@ -12,12 +12,12 @@ import re
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel import mail
 from kernel.money import format_cents
 from users import roles
 
@@ -98,8 +98,10 @@ def notify_difference(desk_id: int, difference: int) -> None:
                       .exclude(email="").values_list("email", flat=True))
     if recipients:
         desk = Desk.objects.get(pk=desk_id)
-        send_mail(_("%(desk)s closed with a difference of %(amount)s") % {"desk": desk.name, "amount": format_cents(difference)},
-                  _("The cash counted differs from the payments recorded. A coordinator must explain it."), None, recipients)
+        subject = _("%(desk)s closed with a difference of %(amount)s") % {"desk": desk.name,
+                                                                          "amount": format_cents(difference)}
+        body = _("The cash counted differs from the payments recorded. A coordinator must explain it.")
+        mail.send_after_commit((subject, body, to) for to in recipients)
 
 
 def unexplained_differences():

@@ -393,13 +393,13 @@ def test_cash_above_the_ceiling_waits_for_a_coordinator(settings, ledger_is_clea
 
 
 @pytest.mark.django_db
-def test_a_desk_closed_with_a_difference_waits_for_a_coordinators_explanation(mailoutbox, django_capture_on_commit_callbacks):
+def test_a_desk_closed_with_a_difference_waits_for_a_coordinators_explanation(mailoutbox, mail_after_commit):
     volunteer = make_user("benevole", roles.VOLUNTEER)
     coordinator = make_coordinator_with_email()
     member = make_member("F-1")
     session = desk.open_session(Desk.objects.create(code="centre", name="Centre"), by=volunteer)
     desk.take_cash(session, member.household, amount=1_000, by=volunteer, token="t-1")
-    with django_capture_on_commit_callbacks(execute=True):
+    with mail_after_commit():  # the coordinators are told by the mail task, after the commit
         desk.close_session(session, by=volunteer, counted_cash=800)
     session.refresh_from_db()
     assert session.difference == -200
