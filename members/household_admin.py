@@ -102,7 +102,7 @@ class HeldCashAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Cash above the desk's ceiling, read-only: a coordinator confirms or refuses it on the
     coordination page (coordination:held_cash), the one way, through members.desk."""
 
-    list_display = ("household", "amount", "session", "taken_by", "taken_at", "decided_by", "payment")
+    list_display = ("household", "amount", "session", "taken_by", "taken_at", "decided_by", "payment", "refusal_reason")
 
 
 @admin.register(DeskAction)

@@ -58,3 +58,43 @@ def test_a_coordinator_refunds_a_purchase_found_by_its_reference(page, client, s
     no_accessibility_violations(page)
     purchase.refresh_from_db()
     assert purchase.refunded == 250 and Refund.objects.get().recorded_by == first
+
+
+def test_a_coordinator_decides_held_cash_and_explains_a_desk_difference(page, client):
+    from members import desk
+    from members.models import Desk, HeldCash
+    from users import roles
+
+    from .vendor_fixtures import make_user
+
+    first, _second = coordinators()
+    volunteer = make_user("benevole", roles.VOLUNTEER)
+    member = make_member("F-2")
+    session = desk.open_session(Desk.objects.create(code="centre", name="Centre"), by=volunteer)
+    with pytest.raises(desk.CashHeld):
+        desk.take_cash(session, member.household, amount=999_999, by=volunteer, token="t-1")
+    desk.close_session(session, by=volunteer, counted_cash=500)
+    log_in_staff(client, first)
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": page.live_server_url}])
+
+    page.goto(page.live_server_url + "/coordination/")
+    assert page.get_by_test_id("waiting-held-cash").inner_text() == "1"
+    page.get_by_role("link", name="Espèces au-delà du plafond de l'accueil").click()
+    no_accessibility_violations(page)
+    page.get_by_role("button", name="Refuser", exact=True).click()  # without a reason: told, nothing decided
+    assert "Dites pourquoi" in page.get_by_role("alert").inner_text()
+    no_accessibility_violations(page)
+    page.get_by_label("Ou refusez-le, en disant pourquoi").fill("montant mal tapé")
+    page.get_by_role("button", name="Refuser", exact=True).click()
+    page.wait_for_url("**/coordination/desk/held-cash/")
+    assert "montant mal tapé" in page.locator("table").inner_text()
+    assert HeldCash.objects.get().refusal_reason == "montant mal tapé"
+
+    page.goto(page.live_server_url + "/coordination/desk/differences/")
+    no_accessibility_violations(page)
+    page.get_by_label("Ce qui l'explique").fill("espèces refusées, rendues au foyer")
+    page.get_by_role("button", name="Expliquer").click()
+    page.wait_for_url("**/coordination/desk/differences/")
+    assert page.get_by_test_id("differences").inner_text().startswith("Aucun écart")
+    no_accessibility_violations(page)
