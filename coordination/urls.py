@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import books_views, direct_debit_views, operations_views, settlement_views, views
+from . import books_views, corrections_views, direct_debit_views, operations_views, settlement_views, views
 from .audit import views as audit_views
 
 app_name = "coordination"
@@ -13,6 +13,12 @@ urlpatterns = [
     path("approvals/", views.approval_list, name="approvals"),
     path("approvals/<int:pk>/", views.approval_decide, name="approval_decide"),
     path("approvals/reversal/", views.request_reversal, name="request_reversal"),
+    path("refunds/", corrections_views.refund_search, name="refunds"),
+    path("refunds/<int:pk>/", corrections_views.refund_purchase, name="refund"),
+    path("desk/held-cash/", corrections_views.held_cash, name="held_cash"),
+    path("desk/held-cash/<int:pk>/", corrections_views.held_cash_decide, name="held_cash_decide"),
+    path("desk/differences/", corrections_views.desk_differences, name="desk_differences"),
+    path("desk/differences/<int:pk>/", corrections_views.explain_difference, name="explain_difference"),
     path("grants/", views.grant_list, name="grants"),
     path("grants/<int:pk>/", views.grant_detail, name="grant"),
     path("books/", books_views.books_page, name="books"),

@@ -116,6 +116,7 @@ from kernel import csv as kernel_csv  # noqa: E402
 from operations import monitoring  # noqa: E402
 
 from . import charts, reports  # noqa: E402
+from .waiting import waiting  # noqa: E402
 
 
 @coordinator_required
@@ -136,6 +137,7 @@ def dashboard(request):
         "share_spent_pct": None if data.participation.share_spent is None
         else round(100 * data.participation.share_spent),
         "min_cell": reports.MIN_CELL,
+        "waiting": waiting(),
     })
 
 

@@ -12,12 +12,12 @@ import re
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel import mail
 from kernel.money import format_cents
 from users import roles
 
@@ -70,14 +70,38 @@ def confirm_held_cash(held: HeldCash, *, by) -> ContributionPayment:
     return payment
 
 
+def held_cash_waiting():
+    """Cash taken above the ceiling that no coordinator has confirmed or refused yet."""
+    return HeldCash.objects.filter(payment__isnull=True, decided_at__isnull=True)
+
+
+@transaction.atomic
+def refuse_held_cash(held: HeldCash, *, by, reason: str) -> HeldCash:
+    """A coordinator refuses cash taken above the ceiling (a mistyped amount, cash that is not
+    there): nothing enters the books, the reason is kept. Refusing it again changes nothing."""
+    if not roles.is_coordinator(by):
+        raise PermissionDenied(_("Only a coordinator may refuse this payment."))
+    if not (reason or "").strip():
+        raise ValidationError(_("Say why this cash is refused."), code="reason")
+    held = HeldCash.objects.select_for_update().get(pk=held.pk)
+    if held.payment_id is not None:
+        raise ValidationError(_("This cash was already confirmed: its payment is recorded."), code="state")
+    if held.decided_at is None:
+        held.refusal_reason, held.decided_by, held.decided_at = reason.strip(), by, timezone.now()
+        held.save(update_fields=["refusal_reason", "decided_by", "decided_at"])
+    return held
+
+
 def notify_difference(desk_id: int, difference: int) -> None:
     """Tell the coordinators that a desk closed with a difference (after the commit)."""
     recipients = list(get_user_model().objects.filter(groups__name=roles.COORDINATOR, is_active=True)
                       .exclude(email="").values_list("email", flat=True))
     if recipients:
         desk = Desk.objects.get(pk=desk_id)
-        send_mail(_("%(desk)s closed with a difference of %(amount)s") % {"desk": desk.name, "amount": format_cents(difference)},
-                  _("The cash counted differs from the payments recorded. A coordinator must explain it."), None, recipients)
+        subject = _("%(desk)s closed with a difference of %(amount)s") % {"desk": desk.name,
+                                                                          "amount": format_cents(difference)}
+        body = _("The cash counted differs from the payments recorded. A coordinator must explain it.")
+        mail.send_after_commit((subject, body, to) for to in recipients)
 
 
 def unexplained_differences():
@@ -92,6 +116,11 @@ def explain_difference(session: DeskSession, *, by, explanation: str) -> DeskSes
     if not (explanation or "").strip():
         raise ValidationError(_("Say what explains the difference."), code="explanation")
     session = DeskSession.objects.select_for_update().get(pk=session.pk)
+    if session.difference_explained_at is not None:
+        # The first explanation stays what the trail shows: no silent rewrite.
+        raise ValidationError(_("This difference is already explained."), code="state")
+    if session.closed_at is None or not session.difference:
+        raise ValidationError(_("This desk opening has no difference to explain."), code="state")
     session.difference_explanation = explanation.strip()
     session.difference_explained_by, session.difference_explained_at = by, timezone.now()
     session.save(update_fields=["difference_explanation", "difference_explained_by", "difference_explained_at"])

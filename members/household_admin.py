@@ -4,12 +4,12 @@ Money and history are read-only here: payments are recorded through the desk pag
 `members.contributions`, so that each is a ledger transfer."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from kernel.admin_mixins import ReadOnlyMixin
 
-from . import desk, lottery, privacy
+from . import lottery, privacy
 from .models import (
     ContributionChoice,
     ContributionPayment,
@@ -99,20 +99,10 @@ class DeskSessionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(HeldCash)
 class HeldCashAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """Cash above the desk's ceiling, waiting for a coordinator before it enters the books."""
+    """Cash above the desk's ceiling, read-only: a coordinator confirms or refuses it on the
+    coordination page (coordination:held_cash), the one way, through members.desk."""
 
-    list_display = ("household", "amount", "session", "taken_by", "taken_at", "decided_by", "payment")
-    actions = ["confirm"]
-
-    @admin.action(description=_("Confirm: record the payment"))
-    def confirm(self, request, queryset):
-        for held in queryset.filter(payment__isnull=True, decided_at__isnull=True):
-            try:
-                desk.confirm_held_cash(held, by=request.user)
-            except (ValidationError, PermissionDenied) as error:
-                self.message_user(request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR)
-                return
-        self.message_user(request, _("Payments recorded."))
+    list_display = ("household", "amount", "session", "taken_by", "taken_at", "decided_by", "payment", "refusal_reason")
 
 
 @admin.register(DeskAction)

@@ -627,6 +627,8 @@ class HeldCash(models.Model):
     decided_at = models.DateTimeField(_("confirmed or refused at"), null=True, blank=True)
     payment = models.OneToOneField(ContributionPayment, on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+", verbose_name=_("payment recorded"))
+    # Set when a coordinator refuses it (a mistyped amount, cash that is not there).
+    refusal_reason = models.TextField(_("why it was refused"), blank=True)
 
     class Meta:
         verbose_name = _("cash waiting for a coordinator")

@@ -113,6 +113,8 @@ def alarm_recipients() -> list[str]:
 
 
 def _mail_alarm(title: str, detail: str) -> None:
+    # Sent here (after the commit), not queued by kernel.mail.send_after_commit: an alarm may
+    # say that the workers or the scheduler are down, and a queued mail would wait on them.
     recipients = alarm_recipients()
     if not recipients:
         logger.error("alarm with nobody to tell: %s", title)

@@ -139,6 +139,9 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/settlements/<int:pk>/pay/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/sepa/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/alarms/<int:pk>/acknowledge/": lambda w: {"pk": _pk(w.first("operations.Alarm"))},
+    "coordination/refunds/<int:pk>/": lambda w: {"pk": _pk(w.purchase)},
+    "coordination/desk/held-cash/<int:pk>/": lambda w: {"pk": _pk(w.first("members.HeldCash"))},
+    "coordination/desk/differences/<int:pk>/": lambda w: {"pk": _pk(w.first("members.DeskSession"))},
 }
 
 
@@ -164,6 +167,19 @@ ROLES: dict[str, Callable[[Walk], object | None]] = {
 
 # Further requests per URL: (client, path, role) → [(what, response)]. Other issues add theirs.
 EXTRA_REQUESTS: list[Callable[[Client, str, str], list]] = []
+
+
+def _correction_posts(client, path, role):
+    """Issue 15: the coordinators' corrections posted empty or wrong — an error, never a 5xx
+    (and nothing a later page of the walk would miss: every post here is refused)."""
+    if not path.startswith(("/coordination/refunds/", "/coordination/desk/")):
+        return []
+    return [("POST empty", client.post(path, {})),
+            ("POST bad", client.post(path, {"amount_euros": "1e3", "reason": "x", "decision": "maybe",
+                                            "explanation": " "}))]
+
+
+EXTRA_REQUESTS.append(_correction_posts)
 
 
 @pytest.fixture

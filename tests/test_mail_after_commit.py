@@ -93,3 +93,32 @@ def test_an_email_of_a_rolled_back_transaction_is_never_queued(monkeypatch):
         kernel_mail.send_after_commit([("Sujet", "Texte", "a@example.org")])
         raise Rollback
     assert queued == []
+
+
+def test_a_desk_difference_and_a_second_factor_reset_queue_their_mail_for_the_task(
+        monkeypatch, django_capture_on_commit_callbacks):
+    """Issue 15's desk difference and issue 13's second-factor reset: by kernel.mail's task,
+    one message per address, nothing sent in the transaction itself."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from kernel import mail as kernel_mail
+    from members import desk
+    from members.models import Desk
+    from users import roles, second_factor
+
+    from .vendor_fixtures import make_user
+
+    queued = []
+    monkeypatch.setattr(kernel_mail.send_emails_task, "delay", queued.append)
+    first = make_user("coord-a", roles.COORDINATOR, is_staff=True, email="a@example.org")
+    make_user("coord-b", roles.COORDINATOR, is_staff=True, email="b@example.org")
+    volunteer = make_user("benevole", roles.VOLUNTEER)
+    session = desk.open_session(Desk.objects.create(code="centre", name="Centre"), by=volunteer)
+    TOTP.activate(first, generate_totp_secret())
+    with django_capture_on_commit_callbacks(execute=True):
+        desk.close_session(session, by=volunteer, counted_cash=500)
+        second_factor.reset(user=first, by=make_user("coord-c", roles.COORDINATOR, is_staff=True))
+    assert len(mail.outbox) == 0
+    sent = [message for batch in queued for message in batch]
+    assert sorted(to for _subject, _body, to in sent) == ["a@example.org", "a@example.org", "b@example.org"]
+    assert any("Centre" in subject for subject, _body, _to in sent)

@@ -217,7 +217,7 @@ def test_a_coordinator_cannot_raise_their_own_rights_or_set_a_staff_password(cli
 # --- A lost phone ------------------------------------------------------------------------------
 
 
-def test_a_second_coordinator_resets_a_factor_recorded_and_told():
+def test_a_second_coordinator_resets_a_factor_recorded_and_told(mail_after_commit):
     lost, other = coordinator("coord-a"), coordinator("coord-b")
     lost.email = "a@example.org"
     lost.save()
@@ -226,9 +226,7 @@ def test_a_second_coordinator_resets_a_factor_recorded_and_told():
         second_factor.reset(user=lost, by=lost)
     with pytest.raises(PermissionDenied):
         second_factor.reset(user=lost, by=make_user("benevole", roles.VOLUNTEER))
-    from django.test import TestCase
-
-    with TestCase.captureOnCommitCallbacks(execute=True):
+    with mail_after_commit():  # by the mail task, after the commit (kernel.mail)
         second_factor.reset(user=lost, by=other)
     assert not Authenticator.objects.filter(user=lost).exists()
     assert SecondFactorReset.objects.get(user=lost).by == other

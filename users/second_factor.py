@@ -8,9 +8,10 @@ from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils.translation import gettext as _
+
+from kernel import mail
 
 from . import roles
 from .models import SecondFactorReset
@@ -61,7 +62,7 @@ def reset(*, user, by) -> SecondFactorReset:
             "%(by)s reset the second factor of your account %(user)s. At your next sign-in you will set up "
             "a new authenticator app. If you did not ask for it, tell another coordinator at once."
         ) % {"by": by.get_full_name() or by.get_username(), "user": user.get_username()}
-        transaction.on_commit(lambda: send_mail(subject, message, None, [user.email]))
+        mail.send_after_commit([(subject, message, user.email)])
     return record
 
 

@@ -76,3 +76,23 @@ def vendor_summary(vendor) -> dict:
         "owed": Account.objects.filter(pk=vendor.account_id).values_list("balance", flat=True).first() or 0,
         "last_reimbursement": {"amount": last[0]["amount"], "at": _iso(last[0]["paid_at"])} if last else None,
     }
+
+
+# --- For a coordinator correcting a purchase ---------------------------------------------
+
+
+def purchases_matching(query: str, *, limit: int = 20):
+    """Purchases whose number or shop reference is exactly `query`, newest first, with their
+    shop. The reference has no index of its own (one less to write on every payment): a
+    coordinator's rare search scans, the till's hot path does not pay for it."""
+    from django.db.models import Q
+
+    from .models import Purchase
+
+    query = (query or "").strip().lstrip("#")
+    if not query:
+        return []
+    condition = Q(reference=query)
+    if query.isdigit() and int(query) < 2**63:
+        condition |= Q(pk=int(query))
+    return list(Purchase.objects.filter(condition).select_related("vendor").order_by("-pk")[:limit])

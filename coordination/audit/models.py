@@ -11,9 +11,9 @@ import pghistory
 
 from allocations.models import FundRules
 from governance.models import CommitteeMembership
-from members.models import Household
+from members.models import DeskSession, HeldCash, Household
 from users.models import User
-from vendors.models import Vendor
+from vendors.models import Refund, Vendor
 
 
 def row_events():
@@ -61,3 +61,32 @@ class AuditedGroupMembership(User.groups.through):
         proxy = True
 
 
+
+
+# The coordinators' corrections (issue 15). A shop's own refunds are the till's business,
+# kept by the API's idempotency records: only a coordinator's refund is an audit matter.
+@pghistory.track(
+    pghistory.InsertEvent("refund.coordinator", condition=pghistory.Q(new__recorded_by__isnull=False)),
+    fields=["purchase", "amount", "reason", "recorded_by"], model_name="CoordinatorRefundEvent",
+)
+class AuditedRefund(Refund):
+    class Meta:
+        proxy = True
+
+
+@pghistory.track(pghistory.UpdateEvent("held_cash.decided"), fields=["amount", "decided_by", "payment", "refusal_reason"],
+                 model_name="HeldCashEvent")
+class AuditedHeldCash(HeldCash):
+    class Meta:
+        proxy = True
+
+
+# Only the explanation fires it: a desk's closing is in its own records (DeskAction).
+@pghistory.track(
+    pghistory.UpdateEvent("desk.difference_explained",
+                          condition=pghistory.AnyChange("difference_explanation", "difference_explained_by")),
+    fields=["difference", "difference_explanation", "difference_explained_by"], model_name="DeskDifferenceEvent",
+)
+class AuditedDeskSession(DeskSession):
+    class Meta:
+        proxy = True

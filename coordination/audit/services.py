@@ -15,6 +15,9 @@ TRACKED = {
     "committee": "audit.CommitteeMembershipEvent",
     "user": "audit.UserEvent",
     "group": "audit.GroupMembershipEvent",
+    "refund": "audit.CoordinatorRefundEvent",
+    "held_cash": "audit.HeldCashEvent",
+    "desk_difference": "audit.DeskDifferenceEvent",
 }
 
 
