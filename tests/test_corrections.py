@@ -310,6 +310,33 @@ def test_the_admin_status_form_cannot_reinstate_a_suspended_vendor(admin_client)
 
 
 @pytest.mark.django_db
+def test_the_admin_change_form_of_a_vendor_keeps_its_status(admin_client):
+    """The whole change form posted with a status in it: the other fields are saved, the
+    status is not (only a committee decision or the emergency suspension changes it)."""
+    from django.forms.models import model_to_dict
+
+    vendor = make_vendor("fromagerie", status=S.SUSPENDED)
+    url = f"/admin/vendors/vendor/{vendor.pk}/change/"
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: ("" if value is None else value) for name, value in form.initial.items() if name in form.fields}
+    for inline in admin_client.get(url).context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
+        for row in inline.formset.initial_forms:
+            for name in row.fields:
+                value = row[name].value()
+                data[row.add_prefix(name)] = "" if value is None else getattr(value, "pk", value)
+    data.update(display_name="Fromagerie du marché", status=S.APPROVED)
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, (response.context["adminform"].form.errors,
+                                         [f.formset.errors for f in response.context["inline_admin_formsets"]], data)
+    vendor.refresh_from_db()
+    assert vendor.display_name == "Fromagerie du marché"
+    assert vendor.status == S.SUSPENDED
+    assert model_to_dict(vendor)["status"] == S.SUSPENDED
+
+
+@pytest.mark.django_db
 def test_the_admin_cannot_change_a_household_status_nor_delete_it(admin_client):
     from django.forms.models import model_to_dict
 
