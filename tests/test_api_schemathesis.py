@@ -42,7 +42,9 @@ def test_the_api_keeps_its_contract(api_schema, till_key):
     headers = {"Authorization": f"Bearer {till_key}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/api/v1/purchases", "/api/v1/purchases/{purchase_id}",
-                                             "/api/v1/purchases/{purchase_id}/refunds", "/api/v1/vendor"}
+                                             "/api/v1/purchases/{purchase_id}/refunds", "/api/v1/vendor",
+                                             "/api/v1/payment_requests", "/api/v1/payment_requests/{request_id}",
+                                             "/api/v1/payment_requests/{request_id}/cancel"}
     for operation in operations:
 
         @given(case=operation.as_strategy())
