@@ -35,6 +35,11 @@ def till_key(db):
     from vendors import payments
 
     payments.capture(vendor=shop, idempotency_key="seed", card=member.card.number, pin=member.pin, amount=1_000)
+    # And a payment request, paid, for the same reason (issue 22).
+    from vendors import payment_requests
+
+    request, _replayed = payment_requests.create_request(vendor=shop, idempotency_key="seed-request", amount=500)
+    payment_requests.confirm_request(code=request.code, household=member.household, user=member.user)
     return key
 
 
