@@ -408,3 +408,15 @@ def test_api_schema_documents_the_payment_requests():
     assert enum == ["pending", "paid", "expired", "cancelled"]
     assert response["properties"]["purchase"].get("nullable") or "oneOf" in response["properties"]["purchase"] or (
         "allOf" in response["properties"]["purchase"])
+
+
+def test_check_ledger_finds_a_paid_request_whose_purchase_is_not_what_it_asked(shop, member):
+    from allocations.integrity import check_ledger
+
+    request = ask(shop, amount=900)
+    purchase = confirm(member, request)
+    assert check_ledger().ok
+    other = payments.capture(vendor=shop, idempotency_key="other", card=member.card.number, pin=member.pin, amount=300)
+    PaymentRequest.objects.filter(pk=request.pk).update(purchase_id=other.body["id"])  # as a bug would
+    labels = [mismatch.label for mismatch in check_ledger().objects]
+    assert labels == [f"payment request {request.code}"] and purchase.pk != other.body["id"]
