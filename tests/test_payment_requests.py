@@ -420,3 +420,28 @@ def test_check_ledger_finds_a_paid_request_whose_purchase_is_not_what_it_asked(s
     PaymentRequest.objects.filter(pk=request.pk).update(purchase_id=other.body["id"])  # as a bug would
     labels = [mismatch.label for mismatch in check_ledger().objects]
     assert labels == [f"payment request {request.code}"] and purchase.pk != other.body["id"]
+
+
+def test_the_polled_status_and_the_phone_page_read_a_fixed_number_of_queries(shop, member,
+                                                                           django_assert_num_queries):
+    request = ask(shop)
+    staff = Client()
+    staff.force_login(make_staff(shop))
+    status_url = reverse("vendors:payment_request_status", args=[request.pk])
+    staff.get(status_url)
+    # The session, its user, whether the user is staff (the second factor's middleware), the
+    # shop's staff row with its shop, the request with its purchase.
+    with django_assert_num_queries(5):
+        assert staff.get(status_url).json()["status"] == "pending"
+    phone = Client()
+    phone.force_login(member.user)
+    pay_url = reverse("phone:pay", args=[request.code])
+    phone.get(pay_url)
+    with django_assert_num_queries(PHONE_PAGE_QUERIES):
+        assert phone.get(pay_url).status_code == 200
+
+
+# The session, its user, whether staff (the second factor's middleware), the household with
+# its wallet, the request with its shop, the paying card: 6 of the page's own; and 8 that
+# base.html's menus ask of every page (roles, shop staff, person, committee seat).
+PHONE_PAGE_QUERIES = 14
