@@ -3,6 +3,7 @@ shop's terminal and the member's phone at 360 px, each signed in through the rea
 The shop's screen turns to "Payé" without a reload."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from allocations.models import Account
@@ -16,6 +17,11 @@ pytestmark = pytest.mark.browser
 
 def text(locator):
     return locator.inner_text().replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def no_accessibility_violations(page):
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
 
 
 def sign_in(page, base, identifier, then):
@@ -50,6 +56,7 @@ def test_the_shop_asks_the_member_confirms_on_their_phone_and_the_shop_sees_paid
         code = text(till.get_by_test_id("request-code"))
         assert text(till.get_by_test_id("request-status")) == "En attente du téléphone du membre"
         assert till.get_by_test_id("request-qr").locator("svg").count() == 1
+        no_accessibility_violations(till)
         till.evaluate("window.notReloaded = true")
 
         # The member, on their own phone, signed in with their card number: types the code.
@@ -61,8 +68,10 @@ def test_the_shop_asks_the_member_confirms_on_their_phone_and_the_shop_sees_paid
         assert text(phone.get_by_test_id("pay-amount")).startswith("12,50")
         assert phone.get_by_label("Code de ma carte", exact=False).count() == 0  # below the fund's amount
         assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+        no_accessibility_violations(phone)
         phone.get_by_test_id("pay-confirm").click()
         phone.get_by_test_id("pay-done").wait_for()
+        no_accessibility_violations(phone)
         assert text(phone.get_by_test_id("done-amount")).startswith("12,50")
 
         # The shop's screen turns to "Payé" by itself, on the same page.
@@ -70,6 +79,7 @@ def test_the_shop_asks_the_member_confirms_on_their_phone_and_the_shop_sees_paid
         assert till.evaluate("window.notReloaded") is True
         assert text(till.get_by_test_id("request-detail")) == "12,50 € payés par la caisse"
         assert till.get_by_test_id("request-qr").is_hidden()
+        no_accessibility_violations(till)
         content = till.content()
         assert member.card.number[-4:] not in content and member.person.last_name not in content
 
@@ -95,4 +105,43 @@ def test_the_shop_asks_the_member_confirms_on_their_phone_and_the_shop_sees_paid
     finally:
         till_context.close()
         phone_context.close()
+    call_command("check_ledger")
+
+
+def test_a_stall_without_device_is_paid_from_its_printed_code_the_pin_on_the_phone(page, browser, transactional_db):
+    from vendors import payment_requests
+
+    stall = make_vendor("marche-arceaux", name="Marché des Arceaux")
+    make_staff(stall, "maraicher")
+    member = make_member("F-2221", balance=3_000, pin="2468")
+    base = page.live_server_url
+    today = payment_requests.stall_code(stall)
+
+    # The stall holder's printed page: the QR code and today's code on the list.
+    holder_context = browser.new_context(viewport={"width": 800, "height": 900}, locale="fr-FR")
+    try:
+        holder = holder_context.new_page()
+        sign_in(holder, base, "maraicher", "/vendor/stall/")
+        assert text(holder.get_by_test_id("stall-today-code")) == today
+        no_accessibility_violations(holder)
+
+        # The member scans it (its address), types 25 € (above the fund's amount: the PIN).
+        sign_in(page, base, member.card.display_number, "/portal/")
+        page.goto(f"{base}/portal/pay/stall/{stall.slug}/{payment_requests.stall_token(stall)}/")
+        page.get_by_label("Montant (€)").fill("25")
+        page.get_by_role("button", name="Continuer").click()
+        assert text(page.get_by_test_id("stall-shop")) == "Marché des Arceaux"
+        assert text(page.get_by_test_id("stall-code")) == today
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        no_accessibility_violations(page)
+        page.get_by_label(f"Code de ma carte •••• {member.card.last4}").fill("2468")
+        page.get_by_test_id("pay-confirm").click()
+        page.get_by_test_id("pay-done").wait_for()
+        assert text(page.get_by_test_id("done-stall-code")) == today
+
+        holder.reload()
+        assert "25,00" in text(holder.get_by_test_id("stall-payments"))
+        assert Purchase.objects.get().card_last4 == ""  # nothing of the card for the stall
+    finally:
+        holder_context.close()
     call_command("check_ledger")
