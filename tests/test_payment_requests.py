@@ -288,6 +288,10 @@ def test_the_shop_asks_and_the_member_confirms_through_the_pages(shop, member, l
     state = staff.get(reverse("vendors:payment_request_status", args=[request.pk])).json()
     assert state["status"] == "paid" and state["headline"] == "Payé" and "12,50" in state["detail"]
     assert member.card.number[-4:] not in json.dumps(state)
+    # The shop's lists say "by phone", with nothing of the card.
+    terminal = staff.get(reverse("vendors:terminal")).content.decode()
+    assert "téléphone · <strong>12,50" in terminal.replace("\u202f", " ").replace("\xa0", " ")
+    assert "•••• " + member.card.number[-4:] not in terminal
     # Again from the phone: refused, clearly.
     again = phone.post(reverse("phone:pay", args=[request.code]))
     assert again.status_code == 400 and "déjà payée" in again.content.decode()

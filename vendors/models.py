@@ -203,6 +203,12 @@ class Purchase(models.Model):
         return f"#{self.pk} {self.vendor} {self.amount}"
 
     @property
+    def paid_with(self) -> str:
+        """What the shop may see of how it was paid: the card's last digits, or that the
+        member confirmed on their own phone (nothing of the card then: issue 22)."""
+        return f"•••• {self.card_last4}" if self.card_last4 else str(_("phone"))
+
+    @property
     def status(self) -> str:
         if self.refunded == 0:
             return "captured"
