@@ -449,3 +449,12 @@ def test_the_polled_status_and_the_phone_page_read_a_fixed_number_of_queries(sho
 # its wallet, the request with its shop, the paying card: 6 of the page's own; and 8 that
 # base.html's menus ask of every page (roles, shop staff, person, committee seat).
 PHONE_PAGE_QUERIES = 14
+
+
+def test_api_the_payment_requests_share_the_tills_rate_limit(settings, till):
+    settings.CAISSE_API_RATE_PER_MINUTE = 2
+    made = till.ask({"amount": 500})
+    assert made.status_code == 201 and till.get(made.json()["id"]).status_code == 200
+    limited = till.get(made.json()["id"])
+    assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited["Retry-After"]) <= 60
