@@ -248,6 +248,11 @@ def test_the_stall_page_in_the_portal_pays_with_the_code_it_shows(shop, member, 
     url = reverse("phone:stall", args=[shop.slug, payment_requests.stall_token(shop)])
     assert phone.get(reverse("phone:stall", args=[shop.slug, "x" * 20])).status_code == 404
 
+    too_much = phone.get(url, {"amount": "500,01"})
+    assert too_much.status_code == 400 and "maximum" in too_much.content.decode()
+    assert phone.get(url, {"amount": "sept"}).status_code == 400
+    english = phone.get(url, {"amount": "0"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 400 and "The amount must be more than zero." in english.content.decode()
     confirm_page = phone.get(url, {"amount": "7,00"})
     text = confirm_page.content.decode()
     assert "Épicerie du Coin" in text and payment_requests.stall_code(shop) in text
