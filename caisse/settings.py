@@ -278,6 +278,12 @@ CAISSE_API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = int(os.environ.get("REFUND_FOUR_EYES_ABOVE_CENTS", "5000"))
 CAISSE_DESK_CASH_CEILING_CENTS = int(os.environ.get("DESK_CASH_CEILING_CENTS", "20000"))
 CAISSE_EMERGENCY_SUSPENSION_DAYS = int(os.environ.get("EMERGENCY_SUSPENSION_DAYS", "14"))
+# Paying from one's own phone (issue 22, vendors.payment_requests): a shop's payment
+# request lives this long (at most 180 s); above this amount the member types the PIN on
+# their own phone; the stalls' code of the day is derived with this key.
+CAISSE_PAYMENT_REQUEST_SECONDS = min(180, int(os.environ.get("PAYMENT_REQUEST_SECONDS", "180")))
+CAISSE_PHONE_PIN_ABOVE_CENTS = int(os.environ.get("PHONE_PIN_ABOVE_CENTS", "2000"))
+CAISSE_STALL_CODE_KEY = os.environ.get("STALL_CODE_KEY", "") or SECRET_KEY
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caisse API",
     "DESCRIPTION": "The API of a caisse commune de l'alimentation: tills record purchases and refunds. Amounts are integers in cents.",

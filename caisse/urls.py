@@ -27,6 +27,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Where to spend: the vendors app serves it inside the portal.
     path("portal/shops/", include("vendors.directory_urls")),
+    # Paying from one's own phone: the vendors app serves it inside the portal too.
+    path("portal/pay/", include("vendors.phone_urls")),
     path("portal/", include("members.urls")),
     # Applying, the desk, the household's contribution and data pages, draw results.
     path("", include("members.household_urls")),

@@ -251,6 +251,23 @@ def find_card(identifier: str) -> Card | None:
     return card
 
 
+def authorize_own_card(*, card_id: int, household_id: int, pin: str | None) -> Authorization:
+    """A payment a signed-in member confirms on their own phone, with their household's
+    card: its PIN is checked by `authorize` (and counted when wrong) when the fund asks
+    for one (`pin` given); otherwise the card need only be usable."""
+    token = Card.objects.filter(pk=card_id, household_id=household_id).values_list("qr_token", flat=True).first()
+    if token is None:
+        raise UnknownCard()
+    if pin is not None:
+        return authorize(token, pin)
+    card = find_card(token)
+    if card is None:
+        raise UnknownCard()
+    if card.status != Card.Status.ACTIVE or card.household.status != Household.Status.ACTIVE or card.is_locked():
+        raise CardBlocked()
+    return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4, card.notify_payments)
+
+
 def authorize(identifier: str, pin: str) -> Authorization:
     """Check a card and its PIN; raise UnknownCard, CardBlocked or InvalidPin.
 

@@ -93,3 +93,15 @@ def _movement(transfer, wallet_id: int) -> Movement:
         incoming=incoming,
         shop=shop,
     )
+
+
+def paying_card(household: Household, user):
+    """The card a member pays with from their own phone: their own active card, else the
+    household's newest active one; None when the household has no usable card."""
+    from .models import Card
+
+    return (
+        Card.objects.filter(household=household, status=Card.Status.ACTIVE)
+        .order_by(models.Case(models.When(holder__user=user, then=0), default=1), "-issued_at", "-id")
+        .first()
+    )

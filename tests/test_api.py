@@ -16,7 +16,7 @@ from members import cards
 from members.models import Card
 from vendors import services
 from vendors.models import IdempotencyRecord, Purchase, Vendor
-from vendors.serializers import PurchaseRequest, RefundRequest, validated_if_plainly_valid
+from vendors.serializers import PaymentRequestCreate, PurchaseRequest, RefundRequest, validated_if_plainly_valid
 
 from .member_fixtures import make_member
 from .vendor_fixtures import adopted_decision, make_coordinator, make_key, make_vendor
@@ -421,7 +421,7 @@ _VALUES = st.one_of(
 )
 
 
-@pytest.mark.parametrize("request_class", [PurchaseRequest, RefundRequest])
+@pytest.mark.parametrize("request_class", [PurchaseRequest, RefundRequest, PaymentRequestCreate])
 @hypothesis_settings(max_examples=400, derandomize=True, deadline=None)
 @given(data=st.dictionaries(st.sampled_from(["card", "pin", "amount", "reference", "partial", "reason", "x"]),
                             _VALUES, max_size=6))
@@ -439,6 +439,7 @@ def test_the_fast_validation_of_a_body_never_differs_from_the_serializer(request
     (PurchaseRequest, {"card": "9250 0000 0000 0001", "pin": "1234", "amount": 1250}),
     (PurchaseRequest, {"card": "abc", "pin": "1234", "amount": 1, "reference": "t 42", "partial": True}),
     (RefundRequest, {"amount": 500, "reason": "abîmé"}),
+    (PaymentRequestCreate, {"amount": 500, "reference": "t 43"}),
 ])
 def test_an_ordinary_body_takes_the_short_cut(request_class, body):
     assert validated_if_plainly_valid(request_class, body) == dict(request_class(data=body).run_validation(body))

@@ -35,6 +35,11 @@ def till_key(db):
     from vendors import payments
 
     payments.capture(vendor=shop, idempotency_key="seed", card=member.card.number, pin=member.pin, amount=1_000)
+    # And a payment request, paid, for the same reason (issue 22).
+    from vendors import payment_requests
+
+    request, _replayed = payment_requests.create_request(vendor=shop, idempotency_key="seed-request", amount=500)
+    payment_requests.confirm_request(code=request.code, household=member.household, user=member.user)
     return key
 
 
@@ -42,7 +47,9 @@ def test_the_api_keeps_its_contract(api_schema, till_key):
     headers = {"Authorization": f"Bearer {till_key}"}
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/api/v1/purchases", "/api/v1/purchases/{purchase_id}",
-                                             "/api/v1/purchases/{purchase_id}/refunds", "/api/v1/vendor"}
+                                             "/api/v1/purchases/{purchase_id}/refunds", "/api/v1/vendor",
+                                             "/api/v1/payment_requests", "/api/v1/payment_requests/{request_id}",
+                                             "/api/v1/payment_requests/{request_id}/cancel"}
     for operation in operations:
 
         @given(case=operation.as_strategy())

@@ -85,6 +85,20 @@ class Walk:
 
         return Settlement.objects.filter(vendor=self.vendor).order_by("pk").first() or Settlement.objects.order_by("pk").first()
 
+    @property
+    def payment_request(self):
+        from vendors import payment_requests
+        from vendors.models import PaymentRequest
+
+        return PaymentRequest.objects.filter(vendor=self.vendor, status="pending").order_by("pk").first() or (
+            payment_requests.create_request(vendor=self.vendor, idempotency_key="walker", amount=150)[0])
+
+    @property
+    def stall_token(self):
+        from vendors import payment_requests
+
+        return payment_requests.stall_token(self.vendor)
+
     def first(self, model_path: str):
         from django.apps import apps
 
@@ -142,6 +156,15 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/refunds/<int:pk>/": lambda w: {"pk": _pk(w.purchase)},
     "coordination/desk/held-cash/<int:pk>/": lambda w: {"pk": _pk(w.first("members.HeldCash"))},
     "coordination/desk/differences/<int:pk>/": lambda w: {"pk": _pk(w.first("members.DeskSession"))},
+    # Paying from one's own phone (issue 22).
+    "api/v1/payment_requests/<str:request_id>": lambda w: {"request_id": str(w.payment_request.pk)},
+    "api/v1/payment_requests/<str:request_id>/cancel": lambda w: {"request_id": str(w.payment_request.pk)},
+    "vendor/terminal/requests/<int:request_id>/": lambda w: {"request_id": w.payment_request.pk},
+    "vendor/terminal/requests/<int:request_id>/status": lambda w: {"request_id": w.payment_request.pk},
+    "vendor/terminal/requests/<int:request_id>/cancel/": lambda w: {"request_id": w.payment_request.pk},
+    "portal/pay/done/<int:purchase_id>/": lambda w: {"purchase_id": _pk(w.purchase)},
+    "portal/pay/stall/<slug:slug>/<str:token>/": lambda w: {"slug": w.vendor.slug, "token": w.stall_token},
+    "portal/pay/<str:code>/": lambda w: {"code": w.payment_request.code},
 }
 
 
@@ -166,7 +189,15 @@ ROLES: dict[str, Callable[[Walk], object | None]] = {
 }
 
 # Further requests per URL: (client, path, role) → [(what, response)]. Other issues add theirs.
-EXTRA_REQUESTS: list[Callable[[Client, str, str], list]] = []
+def _phone_payment_bad_input(client: Client, path: str, role: str) -> list:
+    """Paying from one's own phone: typed amounts, codes and PINs that are not."""
+    if not (path.startswith("/portal/pay/") or path.startswith("/vendor/terminal/requests/")):
+        return []
+    bad = {"amount": "douze", "pin": "12ab", "code": "??", "code_of_the_day": "x", "idempotency_key": "", "partial": "2"}
+    return [("POST bad input", client.post(path, bad)), ("GET bad input", client.get(path, {"amount": "-3", "code": "é"}))]
+
+
+EXTRA_REQUESTS: list[Callable[[Client, str, str], list]] = [_phone_payment_bad_input]
 
 
 def _correction_posts(client, path, role):

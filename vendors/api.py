@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -26,9 +27,9 @@ from rest_framework.views import APIView
 
 from kernel.db import model_order, prepared_cursor
 
-from . import payments, selectors, serializers
+from . import payment_requests, payments, selectors, serializers
 from .api_errors import exception_handler
-from .models import ApiKey, IdempotencyRecord, Vendor
+from .models import ApiKey, IdempotencyRecord, PaymentRequest, Vendor
 from .services import hash_key
 
 # --- Authentication, permission, rate limit --------------------------------------------
@@ -173,7 +174,8 @@ ERRORS = {
         404: "not_found (another vendor's purchase is not found either)",
         405: "method_not_allowed",
         406: "not_acceptable",
-        409: "idempotency_key_reused, request_in_progress",
+        409: "idempotency_key_reused, request_in_progress; for a payment request: payment_request_expired, "
+             "payment_request_cancelled, payment_request_already_paid",
         415: "unsupported_media_type",
         429: "rate_limited (see Retry-After)",
         503: "service_unavailable: the database went away mid-request; retry under the same Idempotency-Key",
@@ -347,3 +349,67 @@ class VendorView(TillAPIView):
                    responses={200: serializers.VendorResponse, **_errors()})
     def get(self, request):
         return Response(selectors.vendor_summary(self.vendor))
+
+
+# --- Payment requests: the member pays on their own phone (vendors.payment_requests) ------
+
+
+def payment_request_body(request, payment_request: PaymentRequest) -> dict:
+    """What a till sees of its request: never who paid, nor the card."""
+    return {
+        "id": payment_request.pk,
+        "status": payment_request_status(payment_request),
+        "amount": payment_request.amount,
+        "reference": payment_request.reference,
+        "code": payment_request.code,
+        "qr_url": request.build_absolute_uri(reverse("phone:pay", args=[payment_request.code])),
+        "expires_at": payments.iso(payment_request.expires_at),
+        "purchase": payments.purchase_body(payment_request.purchase) if payment_request.purchase_id else None,
+    }
+
+
+def payment_request_status(payment_request: PaymentRequest) -> str:
+    return payment_requests.status_of(payment_request)
+
+
+def _payment_request_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 18:
+        raise payment_requests.RequestNotFound()
+    return int(raw)
+
+
+class PaymentRequestsView(TillAPIView):
+    @extend_schema(
+        operation_id="payment_requests_create", summary="Ask the member to pay on their own phone",
+        description="Returns a short code and the address to show as a QR code. The member confirms on their own "
+                    "phone (their PIN typed there above the fund's amount); poll the request until it is paid. "
+                    "It expires after at most 3 minutes.",
+        parameters=[IDEMPOTENCY_KEY], request=serializers.PaymentRequestCreate,
+        responses={201: serializers.PaymentRequestResponse, **_errors(400, 403, 409, 415)},
+    )
+    def post(self, request):
+        self.check_approved()
+        key = request.headers.get("Idempotency-Key")
+        payments.validate_key(key)
+        data = self.parse(serializers.PaymentRequestCreate)
+        payment_request, _replayed = payment_requests.create_request(
+            vendor=self.vendor, idempotency_key=key, till=request.user.api_key.label,
+            known_record=request.user.known_record, **data)
+        return Response(payment_request_body(request, payment_request), status=201)
+
+
+class PaymentRequestView(TillAPIView):
+    @extend_schema(operation_id="payment_requests_retrieve", summary="One of this vendor's payment requests",
+                   responses={200: serializers.PaymentRequestResponse, **_errors(404)})
+    def get(self, request, request_id: str):
+        payment_request = payment_requests.vendor_request(self.vendor, _payment_request_id(request_id))
+        return Response(payment_request_body(request, payment_request))
+
+
+class PaymentRequestCancelView(TillAPIView):
+    @extend_schema(operation_id="payment_requests_cancel", summary="Cancel a pending payment request",
+                   request=None, responses={200: serializers.PaymentRequestResponse, **_errors(404, 409)})
+    def post(self, request, request_id: str):
+        payment_request = payment_requests.cancel_request(vendor=self.vendor,
+                                                          request_id=_payment_request_id(request_id))
+        return Response(payment_request_body(request, payment_request))

@@ -10,13 +10,14 @@ class VendorsConfig(AppConfig):
         from allocations.integrity import register_check
         from kernel import four_eyes
 
-        from .integrity import purchases_agree, settlements_agree
+        from .integrity import payment_requests_agree, purchases_agree, settlements_agree
         from .payments import PURCHASE_REFUND
         from .services import IBAN_CHANGE
         from .settlements import SETTLEMENT_PAYMENT
 
         register_check("vendors.purchases", purchases_agree)
         register_check("vendors.settlements", settlements_agree)
+        register_check("vendors.payment_requests", payment_requests_agree)
 
         four_eyes.register(SETTLEMENT_PAYMENT, label=_("payment of a settlement run"),
                            execute="vendors.settlements.execute_payment")

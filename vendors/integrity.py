@@ -6,7 +6,7 @@ from __future__ import annotations
 from allocations.integrity import ObjectMismatch
 from allocations.models import Transfer
 
-from .models import Purchase, Refund, Settlement
+from .models import PaymentRequest, Purchase, Refund, Settlement
 
 _T, _P, _R, _S = Transfer._meta.db_table, Purchase._meta.db_table, Refund._meta.db_table, Settlement._meta.db_table
 
@@ -54,4 +54,21 @@ def settlements_agree(cursor) -> list[ObjectMismatch]:
         ObjectMismatch(f"settlement {number}",
                        f"says {status}, {amount}; its transfers say units retired {units}, euros paid {euros}")
         for number, status, amount, units, euros in cursor.fetchall()
+    ]
+
+
+def payment_requests_agree(cursor) -> list[ObjectMismatch]:
+    """A paid request's purchase is at its shop, for what it asked (issue 22)."""
+    cursor.execute(
+        f"""
+        SELECT r.code, r.vendor_id, r.amount, p.vendor_id, p.requested
+        FROM {PaymentRequest._meta.db_table} r JOIN {_P} p ON p.id = r.purchase_id
+        WHERE p.vendor_id <> r.vendor_id OR p.requested <> r.amount
+        ORDER BY r.id LIMIT 1000
+        """
+    )
+    return [
+        ObjectMismatch(f"payment request {code}",
+                       f"asks {amount} at vendor #{vendor}; its purchase was {requested} at vendor #{paid_at}")
+        for code, vendor, amount, paid_at, requested in cursor.fetchall()
     ]

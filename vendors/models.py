@@ -203,6 +203,12 @@ class Purchase(models.Model):
         return f"#{self.pk} {self.vendor} {self.amount}"
 
     @property
+    def paid_with(self) -> str:
+        """What the shop may see of how it was paid: the card's last digits, or that the
+        member confirmed on their own phone (nothing of the card then: issue 22)."""
+        return f"•••• {self.card_last4}" if self.card_last4 else str(_("phone"))
+
+    @property
     def status(self) -> str:
         if self.refunded == 0:
             return "captured"
@@ -329,3 +335,45 @@ class Settlement(models.Model):
 
     def __str__(self):
         return f"{self.number} {self.vendor} {self.amount}"
+
+
+# --- Paying from one's own phone ----------------------------------------------------------
+
+
+class PaymentRequest(models.Model):
+    """What a shop asks a member to pay, shown as a QR code and a short code, confirmed on
+    the member's own phone (vendors.payment_requests): single use, short lived. Once paid
+    it points to an ordinary Purchase; `expired` is not stored, it is `pending` past
+    `expires_at`."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("waiting for the member")
+        PAID = "paid", _("paid")
+        CANCELLED = "cancelled", _("cancelled")
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="payment_requests")
+    till = models.CharField(_("till"), max_length=64, blank=True)
+    code = models.CharField(_("code"), max_length=8, unique=True)
+    amount = models.BigIntegerField(_("amount (cents)"))
+    reference = models.CharField(_("reference"), max_length=255, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The purchase's Idempotency-Key: random, never shown to the shop, so that no till
+    # key can ever collide with it.
+    capture_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    decided_at = models.DateTimeField(_("paid or cancelled at"), null=True, blank=True)
+    purchase = models.OneToOneField(Purchase, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("payment request")
+        verbose_name_plural = _("payment requests")
+        indexes = [models.Index(fields=["vendor", "-id"], name="payment_request_vendor_newest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_request_amount_positive"),
+            models.CheckConstraint(condition=Q(status="paid", purchase__isnull=False) | (~Q(status="paid") & Q(purchase__isnull=True)),
+                                   name="payment_request_paid_has_purchase"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.vendor} {self.amount} ({self.status})"

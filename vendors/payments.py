@@ -168,6 +168,9 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+iso = _iso  # the API's other representations (payment requests) write moments the same way
+
+
 # --- Idempotency -----------------------------------------------------------------------
 
 
@@ -213,6 +216,12 @@ def _stored(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> O
     return Outcome(status_code, json.loads(body) if isinstance(body, str) else body, replayed=True)
 
 
+def stored_answer(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> Outcome | None:
+    """The answer kept for this till's key, for the other services that keep theirs in the
+    same records (vendors.payment_requests): one key namespace per vendor."""
+    return _stored(vendor_id, key, print_, known_record)
+
+
 # --- Capture ---------------------------------------------------------------------------
 
 
@@ -249,8 +258,37 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
     try:
         auth = cards.authorize(card, pin)  # outside the transaction: wrong PINs stay counted
     except cards.CardError as error:
-        raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
+        raise declined(error)
+    return _capture(vendor=vendor, key=key, print_=print_, auth=auth, amount=amount, reference=reference,
+                    partial=partial, till=till)
 
+
+def declined(error: cards.CardError) -> Declined:
+    """A card's refusal as the payment's, with the parameter at fault."""
+    return Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
+
+
+def capture_authorized(*, vendor: Vendor, idempotency_key: str, authorization: cards.Authorization, amount: int,
+                       reference: str = "", partial: bool = False, till: str = "") -> Outcome:
+    """Capture for a card the member authorized themselves, on their own phone
+    (vendors.payment_requests): the same purchase as `capture`, its caps, idempotency and
+    partial offer, once the card (and its PIN when asked) was checked by the caller,
+    outside its transaction. `idempotency_key` is the caller's, never a till's."""
+    key = validate_key(idempotency_key)
+    amount = validate_amount(amount)
+    if not vendor.takes_payments:
+        raise VendorNotApproved()
+    print_ = fingerprint("purchase", {"card": f"id:{authorization.card_id}", "amount": amount, "reference": reference,
+                                      "partial": partial})
+    stored = _stored(vendor.pk, key, print_)
+    if stored:
+        return stored
+    return _capture(vendor=vendor, key=key, print_=print_, auth=authorization, amount=amount, reference=reference,
+                    partial=partial, till=till)
+
+
+def _capture(*, vendor: Vendor, key: str, print_: str, auth: cards.Authorization, amount: int, reference: str,
+             partial: bool, till: str) -> Outcome:
     posting = ledger.Posting(debit=auth.wallet_id, credit=vendor.account_id, amount=amount, kind=TransferKind.PURCHASE,
                              idempotency_key=keys.purchase(vendor.pk, key), wait=False, up_to=partial)
     purchase = Purchase(vendor=vendor, till=till[:64], card_id=auth.card_id, card_last4=auth.last4,

@@ -117,7 +117,27 @@ class PurchaseResponse(serializers.Serializer):
     reference = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     refunded = serializers.IntegerField()
-    card_last4 = serializers.CharField(min_length=4, max_length=4)
+    card_last4 = serializers.CharField(
+        max_length=4, allow_blank=True,
+        help_text="The card's last 4 digits; empty when the member paid from their own phone (payment requests).")
+
+
+class PaymentRequestCreate(_NoUnknownFields):
+    amount = StrictIntegerField(help_text="Amount asked, in cents (> 0, at most the fund's maximum).",
+                                error_messages=MESSAGES)
+    reference = StrictCharField(max_length=255, required=False, allow_blank=True, default="",
+                                help_text="The till's own reference (receipt number).")
+
+
+class PaymentRequestResponse(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["pending", "paid", "expired", "cancelled"])
+    amount = serializers.IntegerField(help_text="Asked, in cents.")
+    reference = serializers.CharField(allow_blank=True)
+    code = serializers.CharField(help_text="The short code the member may type in their portal instead of scanning.")
+    qr_url = serializers.URLField(help_text="The address to show as a QR code: the member's phone opens it.")
+    expires_at = serializers.DateTimeField(help_text="After this (at most 3 minutes), the request is refused.")
+    purchase = PurchaseResponse(allow_null=True, help_text="The purchase, once paid (as the purchases API returns it).")
 
 
 class PurchaseList(serializers.Serializer):

@@ -298,6 +298,6 @@ def statement_csv(settlement: Settlement) -> str:
     rows.append([_("Date"), _("Till"), _("Reference"), _("Card"), _("Amount"), _("Refunded")])
     for purchase in statement_purchases(settlement).iterator():
         rows.append([timezone.localtime(purchase.created_at).isoformat(timespec="seconds"), purchase.till,
-                         purchase.reference, f"•••• {purchase.card_last4}", euros(purchase.amount),
+                         purchase.reference, purchase.paid_with, euros(purchase.amount),
                          euros(purchase.refunded)])
     return kernel_csv.text(rows)
