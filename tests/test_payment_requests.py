@@ -242,6 +242,25 @@ def test_the_stall_path_pays_with_todays_code_and_refuses_yesterdays(shop, membe
     ledger_is_clean()
 
 
+def test_the_stall_holder_is_told_of_each_payment_once_and_not_who_paid(shop, member, mail_after_commit):
+    from django.core import mail
+
+    shop.contact_email = "etal@example.org"
+    shop.save(update_fields=["contact_email"])
+    with time_machine.travel(NOON, tick=False):
+        code = payment_requests.stall_code(shop)
+        with mail_after_commit():
+            purchase = payment_requests.pay_at_stall(vendor=shop, household=member.household, user=member.user,
+                                                     amount=700, code_of_the_day=code, idempotency_key="form-9")
+            payment_requests.pay_at_stall(vendor=shop, household=member.household, user=member.user,
+                                          amount=700, code_of_the_day=code, idempotency_key="form-9")
+    assert len(mail.outbox) == 1  # the double submit paid once and told once
+    notice = mail.outbox[0]
+    assert notice.to == ["etal@example.org"]
+    assert "7,00" in notice.subject and purchase.reference in notice.body and code in notice.body
+    assert member.household.reference not in notice.body and member.user.username not in notice.body
+
+
 def test_the_stall_page_in_the_portal_pays_with_the_code_it_shows(shop, member, ledger_is_clean):
     phone = Client()
     phone.force_login(member.user)

@@ -31,6 +31,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kernel import mail
+from kernel.money import format_units
 from members import cards
 from members.selectors import paying_card
 
@@ -280,4 +282,22 @@ def pay_at_stall(*, vendor: Vendor, household, user, amount: int, code_of_the_da
     outcome = payments.capture_authorized(vendor=vendor, idempotency_key=key, authorization=authorization,
                                           amount=amount, reference=short_reference(key), partial=partial,
                                           till="stall")
-    return Purchase.objects.select_related("vendor").get(pk=outcome.body["id"])
+    purchase = Purchase.objects.select_related("vendor").get(pk=outcome.body["id"])
+    if not outcome.replayed:
+        _tell_stall_holder(purchase, code_of_the_day)
+    return purchase
+
+
+def _tell_stall_holder(purchase: Purchase, code_of_the_day: str) -> None:
+    """A stall has no device at the market: its holder gets a notice of each payment (amount,
+    time, reference, code of the day), and nothing of who paid."""
+    vendor = purchase.vendor
+    at = timezone.localtime(purchase.created_at)
+    subject = _("Payment received: %(amount)s") % {"amount": format_units(purchase.amount)}
+    body = _(
+        "%(shop)s received a payment of %(amount)s on %(date)s at %(time)s, from a member's phone.\n"
+        "Reference: %(reference)s. Code of the day shown to the member: %(code)s.\n"
+        "The payment is in your list of the day's payments."
+    ) % {"shop": vendor.display_name, "amount": format_units(purchase.amount), "date": at.strftime("%d/%m/%Y"),
+         "time": at.strftime("%H:%M"), "reference": purchase.reference, "code": code_of_the_day}
+    mail.send_after_commit([(subject, body, vendor.contact_email)])
