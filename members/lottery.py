@@ -298,7 +298,7 @@ def decline(entry: DrawEntry, *, by=None, expired: bool = False) -> DrawEntry | 
         raise ValidationError(_("Only a place drawn and not yet taken can be declined."))
     entry.outcome = DrawEntry.Outcome.EXPIRED if expired else DrawEntry.Outcome.DECLINED
     entry.save(update_fields=["outcome"])
-    note = "place not taken in time" if expired else "place declined"
+    note = _("place not taken in time") if expired else _("place declined")
     enrolment.set_status(entry.household, Household.Status.EXITED, by=by, note=note)
     waiting = DrawEntry.objects.select_for_update().filter(draw=entry.draw, outcome=DrawEntry.Outcome.WAITLISTED)
     successor = waiting.filter(stratum=entry.stratum).order_by("waitlist_position").first() or waiting.order_by(
@@ -309,7 +309,8 @@ def decline(entry: DrawEntry, *, by=None, expired: bool = False) -> DrawEntry | 
     successor.outcome, successor.promoted_at = DrawEntry.Outcome.DRAWN, timezone.now()
     successor.save(update_fields=["outcome", "promoted_at"])
     enrolment.set_status(successor.household, Household.Status.DRAWN, by=by,
-                         note=f"place of {entry.application_number}, {entry.get_outcome_display()}")
+                         note=_("place of %(number)s, %(outcome)s")
+                         % {"number": entry.application_number, "outcome": entry.get_outcome_display()})
     return successor
 
 
@@ -390,5 +391,5 @@ def accept(entry: DrawEntry, *, by=None) -> DrawEntry:
         raise ValidationError(_("Only a place drawn can be taken."))
     entry.outcome = DrawEntry.Outcome.ACCEPTED
     entry.save(update_fields=["outcome"])
-    enrolment.set_status(entry.household, Household.Status.ACTIVE, by=by, note=f"place taken, {entry.draw.cohort}")
+    enrolment.set_status(entry.household, Household.Status.ACTIVE, by=by, note=_("place taken, %(cohort)s") % {"cohort": entry.draw.cohort})
     return entry
