@@ -338,3 +338,9 @@ def test_a_flagged_duplicate_enters_no_draw_until_a_person_clears_it(client):
     second = new_draw()
     lottery.close_applications(second)
     assert second.entries.filter(household=flagged).exists()
+
+
+def test_places_not_taken_in_time_are_passed_on_daily():
+    from django_celery_beat.models import PeriodicTask
+
+    assert PeriodicTask.objects.filter(task="members.tasks.expire_places_task").exists()

@@ -5,10 +5,26 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+EXPIRE_PLACES = ("Pass on the places not taken in time", "members.tasks.expire_places_task")
+
+
+def schedule_expiry(apps, schema_editor):
+    CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    schedule, _ = CrontabSchedule.objects.get_or_create(
+        minute="30", hour="6", day_of_week="*", day_of_month="*", month_of_year="*", timezone="Europe/Paris")
+    PeriodicTask.objects.get_or_create(name=EXPIRE_PLACES[0], defaults={"task": EXPIRE_PLACES[1], "crontab": schedule})
+
+
+def unschedule_expiry(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=EXPIRE_PLACES[0]).delete()
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('members', '0014_corrections_held_cash_desk_differences'),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -63,4 +79,5 @@ class Migration(migrations.Migration):
             name='outcome',
             field=models.CharField(choices=[('pending', 'pending'), ('drawn', 'drawn'), ('waitlisted', 'waitlisted'), ('declined', 'declined'), ('expired', 'not taken in time'), ('accepted', 'accepted')], default='pending', max_length=12, verbose_name='current outcome'),
         ),
+        migrations.RunPython(schedule_expiry, unschedule_expiry),
     ]
