@@ -276,8 +276,9 @@ def arrears(household: Household, as_of: str | None = None) -> Arrears:
     due = due_periods(household, as_of)
     if not due:
         return Arrears()
-    # A direct debit the bank returned was reversed: it paid nothing.
-    paid = sum(household.payments.filter(rejected_at__isnull=True).values_list("amount", flat=True))
+    # A direct debit the bank returned, or a payment corrected under four eyes, was
+    # reversed: it paid nothing.
+    paid = sum(household.payments.filter(reversal__isnull=True).values_list("amount", flat=True))
     result = Arrears()
     for period in due:
         expected = contribution_for(household, period)
@@ -298,7 +299,7 @@ def monthly_statement(household: Household, period: str) -> dict:
         "period": period,
         "chosen": contribution_for(household, period),
         "payments": payments,
-        "paid": sum(payment.amount for payment in payments if payment.rejected_at is None),
+        "paid": sum(payment.amount for payment in payments if payment.reversal_id is None),
         # What is owed by the end of that month, the month in progress never included.
         "arrears": arrears(household, min(periods.shift(period, 1), periods.current())),
     }

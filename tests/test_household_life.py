@@ -344,3 +344,15 @@ def test_places_not_taken_in_time_are_passed_on_daily():
     from django_celery_beat.models import PeriodicTask
 
     assert PeriodicTask.objects.filter(task="members.tasks.expire_places_task").exists()
+
+
+def test_a_payment_corrected_under_four_eyes_pays_nothing_in_the_one_count():
+    with time_machine.travel(datetime(2026, 9, 14, 9, tzinfo=UTC), tick=False):
+        household = member()
+    with time_machine.travel(datetime(2026, 10, 3, 9, tzinfo=UTC), tick=False):
+        payment = contributions.record_payment(household, amount=100, method="transfer", reference="VIR-9")
+        assert contributions.arrears(household).months == 0
+        posted = ledger.reverse(payment.transfer_id, memo="typo")
+        type(payment).objects.filter(pk=payment.pk).update(reversal_id=posted.transfer.pk, corrected_at=datetime.now(UTC))
+        assert contributions.arrears(household).unpaid_periods == ["2026-09"]
+        assert contributions.monthly_statement(household, "2026-10")["paid"] == 0
