@@ -9,8 +9,11 @@ from django.core.cache import cache
 
 
 def client_ip(request) -> str:
-    # Behind the fund's proxy, REMOTE_ADDR is set from X-Forwarded-For by the proxy setup.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The client's address as the sign-in's own rate limits see it (allauth's, which
+    follows the trusted proxy settings), so that every limit counts the same clients."""
+    from allauth.account.adapter import get_adapter
+
+    return get_adapter(request).get_client_ip(request)
 
 
 def allow(scope: str, who: str, *, limit: int, window: int) -> bool:

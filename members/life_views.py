@@ -26,7 +26,10 @@ def rank_check(request):
     outcome, status = None, 200
     if request.method == "POST" and form.is_valid():
         limit = int(getattr(settings, "CAISSE_RANK_CHECKS_PER_HOUR", 20))
-        if not ratelimit.allow("rank-check", ratelimit.client_ip(request), limit=limit, window=3600):
+        number = form.cleaned_data["number"].strip().upper()
+        # Per client, and per application number: many clients guessing one code are stopped too.
+        if not (ratelimit.allow("rank-check", ratelimit.client_ip(request), limit=limit, window=3600)
+                and ratelimit.allow("rank-check-number", number, limit=limit, window=3600)):
             form.add_error(None, _("Too many tries. Wait an hour and try again."))
             status = 429
         else:

@@ -356,3 +356,24 @@ def test_a_payment_corrected_under_four_eyes_pays_nothing_in_the_one_count():
         type(payment).objects.filter(pk=payment.pk).update(reversal_id=posted.transfer.pk, corrected_at=datetime.now(UTC))
         assert contributions.arrears(household).unpaid_periods == ["2026-09"]
         assert contributions.monthly_statement(household, "2026-10")["paid"] == 0
+
+
+def test_guessing_one_applications_code_from_many_addresses_is_rate_limited(client, settings):
+    settings.CAISSE_RANK_CHECKS_PER_HOUR = 2
+    household = apply()
+    for n in range(2):
+        response = client.post("/apply/check/", {"number": household.reference, "code": "X"}, REMOTE_ADDR=f"10.0.0.{n}")
+        assert response.status_code == 400
+    response = client.post("/apply/check/", {"number": household.reference, "code": household.draw_code},
+                           REMOTE_ADDR="10.0.0.9")
+    assert response.status_code == 429
+
+
+def test_the_rank_check_page_reads_what_it_shows_in_few_queries(client, django_assert_num_queries):
+    draw = new_draw(places=1)
+    household = apply()
+    lottery.run_draw(lottery.close_applications(draw))
+    # The household, its latest entry with its draw, and the count of the draw's entries.
+    with django_assert_num_queries(3):
+        response = client.post("/apply/check/", {"number": household.reference, "code": household.draw_code})
+    assert response.status_code == 200
