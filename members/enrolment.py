@@ -192,8 +192,12 @@ def set_status(household: Household, status: str, *, by=None, note: str = "", re
         household.status_changed_at = timezone.now()
         household.save(update_fields=fields)
         if status == S.EXITED:
-            _return_wallet(household, key=keys.household_exit(household.pk, change.pk))
+            returned = _return_wallet(household, key=keys.household_exit(household.pk, change.pk))
             _block_cards(household, by=by)
+            if household.status_changes.filter(status_to=S.ACTIVE).exists():  # a member, not an applicant
+                from . import notices
+
+                notices.notify_exit(household, returned=returned)
     return household
 
 
@@ -204,14 +208,17 @@ def _block_cards(household: Household, *, by) -> None:
         cards.block_card(card, by=by, note="household left the fund")
 
 
-def _return_wallet(household: Household, *, key: str) -> None:
+def _return_wallet(household: Household, *, key: str) -> int:
     """Whatever an exited household's wallet holds returns to the fund (the expiry
-    account): no exited wallet counts in circulation."""
+    account): no exited wallet counts in circulation. Returns the amount."""
     wallet = household.wallet
     wallet.refresh_from_db()
-    if wallet.balance > 0:
-        ledger.transfer(debit=wallet, credit=ledger.system_account(AccountKind.EXPIRY), amount=wallet.balance,
-                        kind=TransferKind.EXIT, idempotency_key=key, memo=f"exit {household.reference}")
+    if wallet.balance <= 0:
+        return 0
+    amount = wallet.balance
+    ledger.transfer(debit=wallet, credit=ledger.system_account(AccountKind.EXPIRY), amount=amount,
+                    kind=TransferKind.EXIT, idempotency_key=key, memo=f"exit {household.reference}")
+    return amount
 
 
 @transaction.atomic

@@ -79,6 +79,7 @@ class Notice(models.Model):
         ALLOCATION_ISSUED = "allocation", _("allocation available")
         EXPIRY_REMINDER = "expiry", _("balance about to expire")
         ARREARS_REMINDER = "arrears", _("contribution reminder")
+        EXITED = "exit", _("membership ended")
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="notices", verbose_name=_("household"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)

@@ -258,12 +258,15 @@ def test_pause_and_resume_at_the_desk_are_in_the_history_with_who_and_why(client
     assert changes[-2:] == [("paused", volunteer.pk, "health"), ("active", volunteer.pk, "")]
 
 
-def test_an_exited_household_gets_its_balance_back_to_the_fund_is_neither_issued_nor_able_to_pay(client):
+def test_an_exited_household_gets_its_balance_back_to_the_fund_is_neither_issued_nor_able_to_pay(
+        client, mail_after_commit):
+    from django.core import mail
+
     from .staff import log_in_staff
 
     volunteer = user_with(roles.VOLUNTEER)
     log_in_staff(client, volunteer)
-    household = member()
+    household = member(email="ines@example.org")
     card, pin = cards.issue_card(household=household, holder=household.persons.first())
     ledger.transfer(debit=ledger.system_account(AccountKind.ISSUANCE), credit=household.wallet, amount=20696,
                     kind=TransferKind.ALLOCATION)
@@ -271,7 +274,8 @@ def test_an_exited_household_gets_its_balance_back_to_the_fund_is_neither_issued
     refused = client.post(f"/desk/households/{household.reference}/exit/", {"reason": "moved"})
     household.refresh_from_db()
     assert refused.status_code == 302 and household.status == Household.Status.ACTIVE  # not confirmed: nothing
-    client.post(f"/desk/households/{household.reference}/exit/", {"reason": "moved", "confirm": "on"})
+    with mail_after_commit():
+        client.post(f"/desk/households/{household.reference}/exit/", {"reason": "moved", "confirm": "on"})
     household.refresh_from_db()
     household.wallet.refresh_from_db()
     change = household.status_changes.last()
@@ -286,6 +290,10 @@ def test_an_exited_household_gets_its_balance_back_to_the_fund_is_neither_issued
         cards.authorize(card.number, pin)
     assert household.pk not in issuable_ids(date(2030, 1, 31))
     assert household.erased_at is None  # kept for the retention period
+    # Told plainly, in the portal and by e-mail, what happened to the balance.
+    notice = household.notices.get(kind="exit")
+    assert "206,96" in notice.text and "revenus à la caisse" in notice.text
+    assert [message.to for message in mail.outbox] == [["ines@example.org"]]
     assert check_ledger().ok
 
 

@@ -79,5 +79,10 @@ class Migration(migrations.Migration):
             name='outcome',
             field=models.CharField(choices=[('pending', 'pending'), ('drawn', 'drawn'), ('waitlisted', 'waitlisted'), ('declined', 'declined'), ('expired', 'not taken in time'), ('accepted', 'accepted')], default='pending', max_length=12, verbose_name='current outcome'),
         ),
+        migrations.AlterField(
+            model_name='notice',
+            name='kind',
+            field=models.CharField(choices=[('allocation', 'allocation available'), ('expiry', 'balance about to expire'), ('arrears', 'contribution reminder'), ('exit', 'membership ended')], max_length=16, verbose_name='kind'),
+        ),
         migrations.RunPython(schedule_expiry, unschedule_expiry),
     ]
