@@ -93,11 +93,19 @@ def desk_apply(request):
 
 def draw_result(request, cohort):
     draw = get_object_or_404(Draw, cohort=cohort)
-    checked = None
+    checked, status = None, 200
     if request.method == "POST":
         number, code = request.POST.get("number", "").strip(), request.POST.get("code", "")
-        checked = {"number": number, "rank": lottery.check_rank(draw, number, code)}
-    return render(request, "households/draw.html", {"draw": draw, "result": lottery.published_result(draw), "checked": checked})
+        limit = int(getattr(settings, "CAISSE_RANK_CHECKS_PER_HOUR", 20))
+        # The same limits as the rank check page: a code is not guessed here either.
+        if not (ratelimit.allow("rank-check", ratelimit.client_ip(request), limit=limit, window=3600)
+                and ratelimit.allow("rank-check-number", number.upper(), limit=limit, window=3600)):
+            messages.error(request, _("Too many tries. Wait an hour and try again."))
+            status = 429
+        else:
+            checked = {"number": number, "rank": lottery.check_rank(draw, number, code)}
+    return render(request, "households/draw.html", {"draw": draw, "result": lottery.published_result(draw),
+                                                    "checked": checked}, status=status)
 
 
 # --- The desk -------------------------------------------------------------------------

@@ -385,3 +385,13 @@ def test_the_rank_check_page_reads_what_it_shows_in_few_queries(client, django_a
     with django_assert_num_queries(3):
         response = client.post("/apply/check/", {"number": household.reference, "code": household.draw_code})
     assert response.status_code == 200
+
+
+def test_the_draws_public_page_limits_rank_checks_as_well(client, settings):
+    settings.CAISSE_RANK_CHECKS_PER_HOUR = 2
+    draw = new_draw(places=1)
+    household = apply()
+    lottery.run_draw(lottery.close_applications(draw))
+    for _ in range(2):
+        assert client.post(f"/draws/{draw.cohort}/", {"number": household.reference, "code": "X"}).status_code == 200
+    assert client.post(f"/draws/{draw.cohort}/", {"number": household.reference, "code": "X"}).status_code == 429
