@@ -340,7 +340,7 @@ def expire_places(now=None, *, by=None) -> int:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class PublicOutcome:
     """What the public check page tells an applicant who typed their number and code."""
 
     number: str
@@ -359,7 +359,7 @@ def next_draw() -> Draw | None:
     return current_draw()
 
 
-def public_outcome(number: str, code: str) -> Outcome | None:
+def public_outcome(number: str, code: str) -> PublicOutcome | None:
     """An applicant's rank and outcome from their application number and draw code;
     None when the pair does not match (whether the number exists is not told)."""
     number = (number or "").strip().upper()
@@ -374,9 +374,9 @@ def public_outcome(number: str, code: str) -> Outcome | None:
         return None
     checking = household.duplicate_flagged_at is not None and household.duplicate_cleared_at is None
     if entry is None or entry.draw.status != Draw.Status.DRAWN:
-        return Outcome(number=number, waiting=True, being_checked=checking,
+        return PublicOutcome(number=number, waiting=True, being_checked=checking,
                        draw=entry.draw if entry is not None else next_draw())
-    return Outcome(
+    return PublicOutcome(
         number=number, waiting=False, being_checked=False, draw=entry.draw, rank=entry.rank,
         applications=entry.draw.entries.count(), outcome=entry.outcome, outcome_label=entry.get_outcome_display(),
         waitlist_position=entry.waitlist_position if entry.outcome == DrawEntry.Outcome.WAITLISTED else None,
