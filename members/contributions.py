@@ -250,12 +250,22 @@ def due_periods(household: Household, as_of: str | None = None) -> list[str]:
     if first > last:
         return []
     due = periods.between(first, last)
-    changes = list(household.status_changes.filter(
-        models.Q(status_to=Household.Status.PAUSED) | models.Q(status_from=Household.Status.PAUSED)
-    ).order_by("at", "id").values_list("at", "status_to"))
+    changes = _pause_changes(household)
     if not changes:
         return due
     return [period for period in due if not _paused_at(changes, _first_moment(period))]
+
+
+def suspended(household: Household, period: str) -> bool:
+    """True when `period` began while the household was paused: nothing is owed for it,
+    and no direct debit collects it."""
+    return _paused_at(_pause_changes(household), _first_moment(period))
+
+
+def _pause_changes(household: Household) -> list:
+    return list(household.status_changes.filter(
+        models.Q(status_to=Household.Status.PAUSED) | models.Q(status_from=Household.Status.PAUSED)
+    ).order_by("at", "id").values_list("at", "status_to"))
 
 
 def _first_moment(period: str) -> datetime:
