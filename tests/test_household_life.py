@@ -332,7 +332,11 @@ def test_a_flagged_duplicate_enters_no_draw_until_a_person_clears_it(client):
     volunteer = user_with(roles.VOLUNTEER)
     log_in_staff(client, volunteer)
     apply("Karim", phone="0612345678")
-    flagged = apply("Léa", phone="06.12.34.56.78")
+    applied = client.post("/desk/apply/", {
+        "first_name": "Léa", "phone": "06.12.34.56.78", "address": "9 rue C", "postal_code": "34000",
+        "other_adults": 0, "children": 0, "income_bracket": "low", "age_bracket": "30_44"}).content.decode()
+    assert "ressemble à" in applied  # the volunteer is told at once
+    flagged = Household.objects.get(persons__first_name="Léa")
     assert flagged.reference in client.get("/desk/").content.decode()
     first = new_draw()
     lottery.close_applications(first)
