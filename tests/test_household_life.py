@@ -399,3 +399,14 @@ def test_the_draws_public_page_limits_rank_checks_as_well(client, settings):
     for _ in range(2):
         assert client.post(f"/draws/{draw.cohort}/", {"number": household.reference, "code": "X"}).status_code == 200
     assert client.post(f"/draws/{draw.cohort}/", {"number": household.reference, "code": "X"}).status_code == 429
+
+
+def test_the_households_data_export_holds_its_draw_code_and_status_history():
+    from members import privacy
+
+    household = member()
+    enrolment.pause(household, reason="away")
+    data = privacy.export_data(household)["household"]
+    assert data["draw_code"] == household.draw_code
+    assert [change["to"] for change in data["status_history"]] == ["applicant", "drawn", "active", "paused"]
+    assert data["status_history"][-1]["reason"] == "away"
