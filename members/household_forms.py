@@ -131,3 +131,10 @@ class DeskContributionForm(forms.Form):
 
     amount = EurosField(label=_("My monthly contribution (€)"), widget=forms.TextInput(
         attrs={"inputmode": "decimal", "autocomplete": "off"}))
+
+
+class CoordinatorContributionForm(forms.Form):
+    """A coordinator sets the amount directly (the member said it on the phone, say)."""
+
+    amount = EurosField(label=_("Monthly contribution (€)"), widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    from_this_month = forms.BooleanField(label=_("From this month (otherwise from next month)"), required=False)

@@ -23,6 +23,8 @@ urlpatterns = [
     path("desk/households/<str:reference>/persons/<int:person_id>/card/", views.desk_issue_card, name="desk_issue_card"),
     path("desk/households/<str:reference>/place/<str:action>/", life_views.desk_place, name="desk_place"),
     path("desk/households/<str:reference>/contribution/", life_views.desk_contribution, name="desk_contribution"),
+    path("desk/households/<str:reference>/contribution/set/", life_views.coordinator_contribution,
+         name="coordinator_contribution"),
     path("desk/households/<str:reference>/persons/<int:person_id>/login/", life_views.desk_login, name="desk_login"),
     path("desk/households/<str:reference>/pause/", life_views.desk_pause, name="desk_pause"),
     path("desk/households/<str:reference>/resume/", life_views.desk_resume, name="desk_resume"),

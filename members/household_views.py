@@ -28,6 +28,7 @@ from .household_forms import (
     CloseDeskForm,
     ContactForm,
     ContributionChoiceForm,
+    CoordinatorContributionForm,
     ExitForm,
     ImportForm,
     PauseForm,
@@ -201,6 +202,7 @@ def _household_page(request, household, **extra):
             arrears=contributions.arrears(household),
             payments=household.payments.select_related("desk").order_by("-paid_on", "-id")[:12],
             chosen=contributions.contribution_for(household, periods.current()),
+            contribution_form=CoordinatorContributionForm(),
         )
     context.update(extra)
     return render(request, "households/desk_household.html", context, status=400 if extra.get("failed") else 200)

@@ -15,8 +15,8 @@ from allocations import periods
 from kernel import ratelimit
 
 from . import contributions, desk, enrolment, logins, lottery
-from .household_forms import DeskContributionForm, ExitForm, PauseForm, RankCheckForm
-from .household_views import _desk_household, _errors, desk_required
+from .household_forms import CoordinatorContributionForm, DeskContributionForm, ExitForm, PauseForm, RankCheckForm
+from .household_views import _desk_household, _errors, coordinator_required, desk_required
 from .models import Household
 
 
@@ -97,6 +97,24 @@ def desk_contribution(request, reference):
          "minimum": contributions.minimum_for(rules, size)},
         status=400 if form.errors else 200,
     )
+
+
+@coordinator_required
+@require_POST
+def coordinator_contribution(request, reference):
+    """Coordinators may set the amount directly, from this month or the next."""
+    household = _desk_household(reference)
+    form = CoordinatorContributionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(" ".join(errors) for errors in form.errors.values()))
+        return _back(reference)
+    period = periods.current() if form.cleaned_data["from_this_month"] else None
+    try:
+        contributions.choose(household, form.cleaned_data["amount"], by=request.user, period=period)
+        messages.success(request, _("Contribution saved."))
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+    return _back(reference)
 
 
 @desk_required

@@ -118,6 +118,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "desk/households/<str:reference>/place/<str:action>/": lambda w: {
         "reference": w.household.reference, "action": "take"},
     "desk/households/<str:reference>/contribution/": lambda w: {"reference": w.household.reference},
+    "desk/households/<str:reference>/contribution/set/": lambda w: {"reference": w.household.reference},
     "desk/households/<str:reference>/persons/<int:person_id>/login/": lambda w: {
         "reference": w.household.reference, "person_id": w.person.pk},
     "desk/households/<str:reference>/pause/": lambda w: {"reference": w.household.reference},
@@ -179,6 +180,7 @@ def _household_life_bad_input(client: Client, path: str, role: str) -> list:
         "/pause/": {"reason": "not-a-reason"},
         "/exit/": {"reason": "moved"},  # not confirmed
         "/contribution/": {"amount": "beaucoup"},
+        "/contribution/set/": {"amount": "-3"},
         "/place/take/": {},
     }
     return [(f"POST {ending} (bad input)", client.post(path, data)) for ending, data in bad.items()

@@ -410,3 +410,19 @@ def test_the_households_data_export_holds_its_draw_code_and_status_history():
     assert data["draw_code"] == household.draw_code
     assert [change["to"] for change in data["status_history"]] == ["applicant", "drawn", "active", "paused"]
     assert data["status_history"][-1]["reason"] == "away"
+
+
+def test_a_coordinator_sets_the_contribution_directly_a_volunteer_cannot(client):
+    from .staff import log_in_staff
+
+    household = member()
+    log_in_staff(client, user_with(roles.VOLUNTEER))
+    assert client.post(f"/desk/households/{household.reference}/contribution/set/",
+                       {"amount": "7", "from_this_month": "on"}).status_code == 403
+    client.logout()
+    log_in_staff(client, user_with(roles.COORDINATOR))
+    client.post(f"/desk/households/{household.reference}/contribution/set/", {"amount": "7", "from_this_month": "on"})
+    assert contributions.contribution_for(household, periods.current()) == 700
+    refused = client.post(f"/desk/households/{household.reference}/contribution/set/", {"amount": "0,10"}, follow=True)
+    assert "au moins" in refused.content.decode()
+    assert contributions.contribution_for(household, periods.shift(periods.current(), 1)) == 700
