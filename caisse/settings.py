@@ -278,6 +278,11 @@ CAISSE_API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
 CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = int(os.environ.get("REFUND_FOUR_EYES_ABOVE_CENTS", "5000"))
 CAISSE_DESK_CASH_CEILING_CENTS = int(os.environ.get("DESK_CASH_CEILING_CENTS", "20000"))
 CAISSE_EMERGENCY_SUSPENSION_DAYS = int(os.environ.get("EMERGENCY_SUSPENSION_DAYS", "14"))
+# A household drawn takes its place within this many days, or it passes on (issue 20);
+# the public application form and rank check, per client address (and per number) an hour.
+CAISSE_DAYS_TO_TAKE_A_PLACE = int(os.environ.get("DAYS_TO_TAKE_A_PLACE", "30"))
+CAISSE_APPLICATIONS_PER_HOUR = int(os.environ.get("APPLICATIONS_PER_HOUR", "10"))
+CAISSE_RANK_CHECKS_PER_HOUR = int(os.environ.get("RANK_CHECKS_PER_HOUR", "20"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caisse API",
     "DESCRIPTION": "The API of a caisse commune de l'alimentation: tills record purchases and refunds. Amounts are integers in cents.",
