@@ -85,7 +85,8 @@ def possible_duplicates(household: Household) -> list[str]:
     address = _plain(household.address)
     if applicant is not None and address:
         condition |= Q(
-            pk__in=Household.objects.annotate(plain_address=Lower(Trim("address")))
+            pk__in=Household.objects.annotate(plain_address=Func(
+                Lower(Trim("address")), Value(r"\s+"), Value(" "), Value("g"), function="regexp_replace"))
             .filter(plain_address=address, persons__first_name__iexact=applicant.first_name.strip(),
                     persons__last_name__iexact=applicant.last_name.strip())
             .values("pk")

@@ -317,13 +317,17 @@ def test_duplicates_by_phone_email_or_name_and_address_are_flagged_never_merged(
     first = apply("Karim", phone="06 12 34 56 78", email="k@example.org", address="1 rue Haute")
     by_phone = apply("Léa", phone="+33 6 12 34 56 78")
     by_email = apply("Marc", email="K@Example.org")
-    by_address = apply("karim", address="1  rue  haute")  # same applicant's name and address
+    by_address = apply("karim", address="1 rue  haute ")  # same applicant's name and address
+    spaced = apply("Nina", address="5  rue   Basse")
+    by_spaced_address = apply("nina", address="5 rue basse")
     other = apply("Zoé", address="2 rue Basse")
     for household in (by_phone, by_email, by_address):
         household.refresh_from_db()
         assert household.duplicate_flagged_at and first.reference in household.duplicate_of
+    by_spaced_address.refresh_from_db()
+    assert by_spaced_address.duplicate_of == spaced.reference
     other.refresh_from_db()
-    assert other.duplicate_flagged_at is None and Household.objects.count() == 5
+    assert other.duplicate_flagged_at is None and Household.objects.count() == 7
 
 
 def test_a_flagged_duplicate_enters_no_draw_until_a_person_clears_it(client):
