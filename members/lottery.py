@@ -311,6 +311,9 @@ def decline(entry: DrawEntry, *, by=None, expired: bool = False) -> DrawEntry | 
     enrolment.set_status(successor.household, Household.Status.DRAWN, by=by,
                          note=_("place of %(number)s, %(outcome)s")
                          % {"number": entry.application_number, "outcome": entry.get_outcome_display()})
+    from . import notices
+
+    notices.notify_place_offered(successor.household, days=days_to_take_a_place())
     return successor
 
 

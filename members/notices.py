@@ -110,6 +110,19 @@ def notify_exit(household: Household, *, returned: int) -> None:
         _email([household.pk], subject, text)
 
 
+def notify_place_offered(household: Household, *, days: int) -> None:
+    """A place passed on (declined or not taken in time) now waits for this household:
+    told by e-mail where it has an address; the rank check page says it too."""
+    if not household.email:
+        return
+    with override(settings.LANGUAGE_CODE):
+        subject = _("A place in the fund is waiting for you")
+        text = _("A place in the fund is waiting for application %(number)s. Come to the desk within %(days)s days "
+                 "to take it; after that it goes to the next application.") % {"number": household.reference,
+                                                                                "days": days}
+    mail.send_after_commit([(subject, text, household.email)])
+
+
 def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = False, at: datetime | None = None) -> int:
     """E-mail the people of the household who asked to hear of every payment.
 

@@ -141,7 +141,9 @@ def drawn_entries(places=2, low=4, others=4):
     return draw
 
 
-def test_a_place_declined_at_the_desk_passes_to_the_next_of_the_same_stratum(client):
+def test_a_place_declined_at_the_desk_passes_to_the_next_of_the_same_stratum(client, mail_after_commit):
+    from django.core import mail
+
     from .staff import log_in_staff
 
     volunteer = user_with(roles.VOLUNTEER)
@@ -149,8 +151,13 @@ def test_a_place_declined_at_the_desk_passes_to_the_next_of_the_same_stratum(cli
     draw = drawn_entries()
     declined = draw.entries.get(stratum="low", outcome=DrawEntry.Outcome.DRAWN)
     expected = draw.entries.filter(stratum="low", outcome=DrawEntry.Outcome.WAITLISTED).order_by("waitlist_position")[0]
-    response = client.post(f"/desk/households/{declined.household.reference}/place/decline/")
+    Household.objects.filter(pk=expected.household_id).update(email="next@example.org")
+    with mail_after_commit():
+        response = client.post(f"/desk/households/{declined.household.reference}/place/decline/")
     assert response.status_code == 302
+    # The next of the stratum is told by e-mail that a place waits for them.
+    assert [message.to for message in mail.outbox] == [["next@example.org"]]
+    assert expected.household.reference in mail.outbox[0].body
     declined.refresh_from_db()
     expected.refresh_from_db()
     assert declined.outcome == DrawEntry.Outcome.DECLINED and expected.outcome == DrawEntry.Outcome.DRAWN
