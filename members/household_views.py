@@ -227,6 +227,10 @@ def desk_cash(request, reference):
     form = CashForm(request.POST)
     if session is None:
         return _household_page(request, household, cash_form=form, failed=True, cash_error=_("Open the desk before taking cash."))
+    if household.status == Household.Status.EXITED:
+        # Nothing is owed after leaving: no cash is taken for it.
+        return _household_page(request, household, cash_form=form, failed=True,
+                               cash_error=_("This household has left the fund: it owes nothing more."))
     if not form.is_valid():
         return _household_page(request, household, cash_form=form, failed=True)
     try:

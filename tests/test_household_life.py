@@ -296,6 +296,14 @@ def test_an_exited_household_gets_its_balance_back_to_the_fund_is_neither_issued
     with pytest.raises(cards.CardBlocked):
         cards.authorize(card.number, pin)
     assert household.pk not in issuable_ids(date(2030, 1, 31))
+    # Nor does the desk take cash from it: it owes nothing more.
+    from members import desk
+    from members.models import Desk
+
+    desk.open_session(Desk.objects.create(code="d1", name="Accueil"), by=volunteer)
+    cash = client.post(f"/desk/households/{household.reference}/cash/", {"amount": "5", "token": "t-exit"})
+    assert cash.status_code == 400 and "ne doit plus rien" in cash.content.decode()
+    assert not household.payments.exists()
     assert household.erased_at is None  # kept for the retention period
     # Told plainly, in the portal and by e-mail, what happened to the balance.
     notice = household.notices.get(kind="exit")
