@@ -284,6 +284,11 @@ CAISSE_EMERGENCY_SUSPENSION_DAYS = int(os.environ.get("EMERGENCY_SUSPENSION_DAYS
 CAISSE_PAYMENT_REQUEST_SECONDS = min(180, int(os.environ.get("PAYMENT_REQUEST_SECONDS", "180")))
 CAISSE_PHONE_PIN_ABOVE_CENTS = int(os.environ.get("PHONE_PIN_ABOVE_CENTS", "2000"))
 CAISSE_STALL_CODE_KEY = os.environ.get("STALL_CODE_KEY", "") or SECRET_KEY
+# A household drawn takes its place within this many days, or it passes on (issue 20);
+# the public application form and rank check, per client address (and per number) an hour.
+CAISSE_DAYS_TO_TAKE_A_PLACE = int(os.environ.get("DAYS_TO_TAKE_A_PLACE", "30"))
+CAISSE_APPLICATIONS_PER_HOUR = int(os.environ.get("APPLICATIONS_PER_HOUR", "10"))
+CAISSE_RANK_CHECKS_PER_HOUR = int(os.environ.get("RANK_CHECKS_PER_HOUR", "20"))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Caisse API",
     "DESCRIPTION": "The API of a caisse commune de l'alimentation: tills record purchases and refunds. Amounts are integers in cents.",

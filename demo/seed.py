@@ -68,12 +68,15 @@ MAX_DEFAULT_COMMITTEE = 50
 COORDINATOR_USERNAME = "coordination"
 SECOND_COORDINATOR_USERNAME = f"{COORDINATOR_USERNAME}-2"
 VOLUNTEER_USERNAME = "accueil"
+SECOND_VOLUNTEER_USERNAME = f"{VOLUNTEER_USERNAME}-2"
 # The demo's staff: (credentials key, username, role, first name, last name). None is a
 # superuser: the roles' groups are all the fund needs.
 STAFF = (
     ("coordinator", COORDINATOR_USERNAME, roles.COORDINATOR, "Coordination", ""),
     ("second_coordinator", SECOND_COORDINATOR_USERNAME, roles.COORDINATOR, "Coordination", "(2)"),
     ("volunteer", VOLUNTEER_USERNAME, roles.VOLUNTEER, "Accueil", "(bénévole)"),
+    # A desk is often held by two: each signs in with their own password and second factor.
+    ("second_volunteer", SECOND_VOLUNTEER_USERNAME, roles.VOLUNTEER, "Accueil", "(bénévole 2)"),
 )
 DEMO_PREFIX = "DEMO"
 
@@ -651,7 +654,7 @@ def _totp_secret_of(user) -> str:
 
 
 def _seed_staff(passwords: dict[str, str]) -> dict[str, dict]:
-    """Two coordinators and a desk volunteer, each with a password and a second factor;
+    """Two coordinators and two desk volunteers, each with a password and a second factor;
     returns their credentials by key."""
     User = get_user_model()
     credentials = {}

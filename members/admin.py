@@ -13,7 +13,9 @@ class HouseholdAdmin(admin.ModelAdmin):
     raw_id_fields = ("wallet",)
     # A status moves only through the services (enrolment, the draw, the desk), each move
     # recorded; households enter by their application and are never deleted (money history).
-    readonly_fields = ("wallet", "status", "status_changed_at", "joined_on", "erased_at")
+    # A possible duplicate is cleared at the desk (members.enrolment.clear_duplicate), recorded.
+    readonly_fields = ("wallet", "status", "status_changed_at", "joined_on", "erased_at", "draw_code", "duplicate_of",
+                       "duplicate_flagged_at", "duplicate_cleared_at", "duplicate_cleared_by")
 
     def has_add_permission(self, request):
         return False

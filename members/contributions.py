@@ -8,9 +8,10 @@ from the `contributions` account into the `treasury`, with a key a retry cannot 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -238,12 +239,46 @@ class Arrears:
 
 
 def due_periods(household: Household, as_of: str | None = None) -> list[str]:
-    """The months whose contribution was due: from joining to the last month that is over."""
+    """The months whose contribution was due: from joining to the last month that is
+    over (so nothing is owed for the month in progress, joining day included), except
+    the months that began while the household was paused (no allocation, no contribution).
+    The one count of what is owed: the portal, the desk and the reminders all read it."""
     if household.status not in (Household.Status.ACTIVE, Household.Status.PAUSED) or household.joined_on is None:
         return []
     last = periods.shift(as_of or periods.current(), -1)
     first = periods.of(household.joined_on)
-    return periods.between(first, last) if first <= last else []
+    if first > last:
+        return []
+    due = periods.between(first, last)
+    changes = _pause_changes(household)
+    if not changes:
+        return due
+    return [period for period in due if not _paused_at(changes, _first_moment(period))]
+
+
+def suspended(household: Household, period: str) -> bool:
+    """True when `period` began while the household was paused: nothing is owed for it,
+    and no direct debit collects it."""
+    return _paused_at(_pause_changes(household), _first_moment(period))
+
+
+def _pause_changes(household: Household) -> list:
+    return list(household.status_changes.filter(
+        models.Q(status_to=Household.Status.PAUSED) | models.Q(status_from=Household.Status.PAUSED)
+    ).order_by("at", "id").values_list("at", "status_to"))
+
+
+def _first_moment(period: str) -> datetime:
+    return timezone.make_aware(datetime.combine(periods.parse(period), time.min))
+
+
+def _paused_at(changes: list, moment) -> bool:
+    paused = False
+    for at, status_to in changes:
+        if at >= moment:
+            break
+        paused = status_to == Household.Status.PAUSED
+    return paused
 
 
 def arrears(household: Household, as_of: str | None = None) -> Arrears:
@@ -251,8 +286,9 @@ def arrears(household: Household, as_of: str | None = None) -> Arrears:
     due = due_periods(household, as_of)
     if not due:
         return Arrears()
-    # A direct debit the bank returned was reversed: it paid nothing.
-    paid = sum(household.payments.filter(rejected_at__isnull=True).values_list("amount", flat=True))
+    # A direct debit the bank returned, or a payment corrected under four eyes, was
+    # reversed: it paid nothing.
+    paid = sum(household.payments.filter(reversal__isnull=True).values_list("amount", flat=True))
     result = Arrears()
     for period in due:
         expected = contribution_for(household, period)
@@ -273,8 +309,9 @@ def monthly_statement(household: Household, period: str) -> dict:
         "period": period,
         "chosen": contribution_for(household, period),
         "payments": payments,
-        "paid": sum(payment.amount for payment in payments if payment.rejected_at is None),
-        "arrears": arrears(household, periods.shift(period, 1)),
+        "paid": sum(payment.amount for payment in payments if payment.reversal_id is None),
+        # What is owed by the end of that month, the month in progress never included.
+        "arrears": arrears(household, min(periods.shift(period, 1), periods.current())),
     }
 
 

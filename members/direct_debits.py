@@ -42,7 +42,7 @@ from allocations import ledger, periods
 from kernel.banking import compact, iban_valid
 from kernel.errors import DomainError
 
-from .contributions import contribution_for, idempotency_key, record_payment
+from .contributions import contribution_for, idempotency_key, record_payment, suspended
 from .models import (
     ContributionPayment,
     DirectDebit,
@@ -178,8 +178,11 @@ def prepare_collection(period: str, *, by=None, collection_date: date | None = N
     debits = []
     for mandate in mandates:
         household = mandate.household
+        if suspended(household, period):
+            continue  # paused when the month began: contributions are suspended
         paid = (
-            ContributionPayment.objects.filter(household=household, period=period, rejected_at__isnull=True).aggregate(
+            # What the month's payments still count for: a returned or corrected one, nothing.
+            ContributionPayment.objects.filter(household=household, period=period, reversal__isnull=True).aggregate(
                 total=Sum("amount")
             )["total"]
             or 0

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from kernel.money import EurosField
 
 from .brackets import AgeBracket, IncomeBracket
-from .models import ContributionPayment
+from .models import ContributionPayment, ExitReason, PauseReason
 
 
 class ApplicationForm(forms.Form):
@@ -107,3 +107,34 @@ class ContributionChoiceForm(forms.Form):
 class ImportForm(forms.Form):
     file = forms.FileField(label=_("CSV file"))
     commit = forms.BooleanField(label=_("Import the valid rows (leave unticked for a dry run)"), required=False)
+
+
+class RankCheckForm(forms.Form):
+    number = forms.CharField(label=_("Application number"), max_length=32,
+                             widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}))
+    code = forms.CharField(label=_("Draw code"), max_length=40,
+                           widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}))
+
+
+class PauseForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Why"), choices=PauseReason.choices)
+
+
+class ExitForm(forms.Form):
+    reason = forms.ChoiceField(label=_("Why"), choices=ExitReason.choices)
+    confirm = forms.BooleanField(
+        label=_("The member knows that what is left in the wallet goes back to the fund and that the cards stop working."))
+
+
+class DeskContributionForm(forms.Form):
+    """Filled in by the member on the desk's screen: the volunteer does not see the amount."""
+
+    amount = EurosField(label=_("My monthly contribution (€)"), widget=forms.TextInput(
+        attrs={"inputmode": "decimal", "autocomplete": "off"}))
+
+
+class CoordinatorContributionForm(forms.Form):
+    """A coordinator sets the amount directly (the member said it on the phone, say)."""
+
+    amount = EurosField(label=_("Monthly contribution (€)"), widget=forms.TextInput(attrs={"inputmode": "decimal"}))
+    from_this_month = forms.BooleanField(label=_("From this month (otherwise from next month)"), required=False)

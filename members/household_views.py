@@ -8,6 +8,7 @@ import uuid
 from functools import wraps
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocations import periods
+from kernel import ratelimit
 from users import roles
 
 from . import cards, contributions, desk, enrolment, imports, lottery, privacy
@@ -26,7 +28,10 @@ from .household_forms import (
     CloseDeskForm,
     ContactForm,
     ContributionChoiceForm,
+    CoordinatorContributionForm,
+    ExitForm,
     ImportForm,
+    PauseForm,
     PaymentForm,
 )
 from .models import Card, ContributionPayment, Desk, Draw, Household
@@ -59,14 +64,23 @@ coordinator_required = _with_role(roles.coordinator_required)
 
 def _apply(request, *, by, template):
     form = ApplicationForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            household = enrolment.apply(persons=form.persons(), by=by, **form.household_fields())
-        except ValidationError as error:
-            form.add_error(None, error)
+        limit = int(getattr(settings, "CAISSE_APPLICATIONS_PER_HOUR", 10))
+        if by is None and not ratelimit.allow("apply", ratelimit.client_ip(request), limit=limit, window=3600):
+            form.add_error(None, _("Too many applications were sent from here. Wait an hour, or come to the desk."))
+            status = 429
         else:
-            return render(request, "households/applied.html", {"household": household, "at_desk": by is not None})
-    return render(request, template, {"form": form, "draw": lottery.current_draw(), "at_desk": by is not None})
+            try:
+                household = enrolment.apply(persons=form.persons(), by=by, **form.household_fields())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return render(request, "households/applied.html", {
+                    "household": household, "at_desk": by is not None, "draw": household.cohort,
+                    "draw_code": enrolment.display_draw_code(household.draw_code)})
+    return render(request, template, {"form": form, "draw": lottery.current_draw(), "at_desk": by is not None},
+                  status=status)
 
 
 def apply(request):
@@ -80,11 +94,19 @@ def desk_apply(request):
 
 def draw_result(request, cohort):
     draw = get_object_or_404(Draw, cohort=cohort)
-    checked = None
+    checked, status = None, 200
     if request.method == "POST":
         number, code = request.POST.get("number", "").strip(), request.POST.get("code", "")
-        checked = {"number": number, "rank": lottery.check_rank(draw, number, code)}
-    return render(request, "households/draw.html", {"draw": draw, "result": lottery.published_result(draw), "checked": checked})
+        limit = int(getattr(settings, "CAISSE_RANK_CHECKS_PER_HOUR", 20))
+        # The same limits as the rank check page: a code is not guessed here either.
+        if not (ratelimit.allow("rank-check", ratelimit.client_ip(request), limit=limit, window=3600)
+                and ratelimit.allow("rank-check-number", number.upper(), limit=limit, window=3600)):
+            messages.error(request, _("Too many tries. Wait an hour and try again."))
+            status = 429
+        else:
+            checked = {"number": number, "rank": lottery.check_rank(draw, number, code)}
+    return render(request, "households/draw.html", {"draw": draw, "result": lottery.published_result(draw),
+                                                    "checked": checked}, status=status)
 
 
 # --- The desk -------------------------------------------------------------------------
@@ -114,6 +136,7 @@ def desk_home(request):
             "results": results,
             "searched": bool(query),
             "close_form": CloseDeskForm(),
+            "to_check": enrolment.awaiting_duplicate_check().order_by("reference")[:50],
         },
     )
 
@@ -164,6 +187,14 @@ def _household_page(request, household, **extra):
         "cards": Card.objects.filter(household=household).order_by("-issued_at"),
         "without_card": household.persons.filter(is_adult=True).exclude(cards__status=Card.Status.ACTIVE),
         "is_coordinator": request.is_coordinator,
+        # Months, never amounts: the count the portal and the reminders use.
+        "months_unpaid": contributions.arrears(household).months,
+        "place": lottery.place_of(household) if household.status == Household.Status.DRAWN else None,
+        "history": household.status_changes.select_related("by").order_by("-at", "-id")[:20],
+        "pause_form": PauseForm(),
+        "exit_form": ExitForm(),
+        "without_login": household.persons.filter(is_adult=True, user__isnull=True),
+        "needs_check": household.duplicate_flagged_at is not None and household.duplicate_cleared_at is None,
     }
     if request.is_coordinator:
         context.update(
@@ -171,6 +202,7 @@ def _household_page(request, household, **extra):
             arrears=contributions.arrears(household),
             payments=household.payments.select_related("desk").order_by("-paid_on", "-id")[:12],
             chosen=contributions.contribution_for(household, periods.current()),
+            contribution_form=CoordinatorContributionForm(),
         )
     context.update(extra)
     return render(request, "households/desk_household.html", context, status=400 if extra.get("failed") else 200)
@@ -195,6 +227,10 @@ def desk_cash(request, reference):
     form = CashForm(request.POST)
     if session is None:
         return _household_page(request, household, cash_form=form, failed=True, cash_error=_("Open the desk before taking cash."))
+    if household.status == Household.Status.EXITED:
+        # Nothing is owed after leaving: no cash is taken for it.
+        return _household_page(request, household, cash_form=form, failed=True,
+                               cash_error=_("This household has left the fund: it owes nothing more."))
     if not form.is_valid():
         return _household_page(request, household, cash_form=form, failed=True)
     try:

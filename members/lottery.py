@@ -30,8 +30,10 @@ import json
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -152,14 +154,22 @@ def close_applications(draw: Draw) -> Draw:
     if draw.status != Draw.Status.OPEN:
         raise ValidationError(_("Applications to this draw are already closed."))
     validate_strata(draw.strata, draw.places)
-    applicants = Household.objects.filter(cohort=draw, status=Household.Status.APPLICANT, erased_at__isnull=True)
+    waiting = Household.objects.filter(
+        Q(cohort=draw) | Q(cohort__isnull=True), status=Household.Status.APPLICANT, erased_at__isnull=True
+    )
+    # A possible duplicate nobody has cleared enters no draw; cleared, it joins the next one.
+    unchecked = Q(duplicate_flagged_at__isnull=False, duplicate_cleared_at__isnull=True)
+    waiting.filter(unchecked, cohort=draw).update(cohort=None)
+    applicants = list(waiting.exclude(unchecked).select_for_update())
+    Household.objects.filter(pk__in=[household.pk for household in applicants]).update(cohort=draw)
     DrawEntry.objects.bulk_create(
         DrawEntry(
             draw=draw,
             household=household,
             application_number=household.reference,
             stratum=stratum_of(draw.strata, household.income_bracket, household.age_bracket),
-            secret=secrets.token_hex(16),
+            # The code the applicant was given when applying (older applications: a new one).
+            secret=household.draw_code or secrets.token_hex(16),
         )
         for household in applicants
     )
@@ -262,7 +272,7 @@ def check_rank(draw: Draw, number: str, code: str) -> int | None:
     """An applicant's own rank, from the public seed and their draw code; None if the
     code does not match the one committed to before the draw."""
     entry = draw.entries.filter(application_number=number).only("secret").first()
-    if entry is None or draw.status != Draw.Status.DRAWN or not secrets.compare_digest(entry.secret, code.strip()):
+    if entry is None or draw.status != Draw.Status.DRAWN or not _same_code(entry.secret, code):
         return None
     entries = _frozen(draw)
     own = rank_key(draw.seed, number, entry.secret)
@@ -270,16 +280,26 @@ def check_rank(draw: Draw, number: str, code: str) -> int | None:
     return 1 + sum(1 for n, _s, c in entries if (rank_key(draw.seed, n, c), n) < (own, number))
 
 
+def _same_code(secret: str, typed: str) -> bool:
+    # Codes given on paper are typed back in any case, with or without the dash;
+    # older codes (hex) are compared as they are.
+    typed = (typed or "").strip()
+    return secrets.compare_digest(secret, typed) or secrets.compare_digest(
+        secret, enrolment.normalise_draw_code(typed))
+
+
 @transaction.atomic
-def decline(entry: DrawEntry, *, by=None) -> DrawEntry | None:
-    """The household drawn declines its place: it goes to the next on the waitlist of the
-    same stratum (or the next on the waitlist). Returns the entry that gets the place."""
+def decline(entry: DrawEntry, *, by=None, expired: bool = False) -> DrawEntry | None:
+    """The household drawn declines its place (or lets it expire): it goes to the next on
+    the waitlist of the same stratum (or the next on the waitlist). Returns the entry
+    that gets the place."""
     entry = DrawEntry.objects.select_for_update().select_related("household").get(pk=entry.pk)
     if entry.outcome != DrawEntry.Outcome.DRAWN:
         raise ValidationError(_("Only a place drawn and not yet taken can be declined."))
-    entry.outcome = DrawEntry.Outcome.DECLINED
+    entry.outcome = DrawEntry.Outcome.EXPIRED if expired else DrawEntry.Outcome.DECLINED
     entry.save(update_fields=["outcome"])
-    enrolment.set_status(entry.household, Household.Status.EXITED, by=by, note=_("place declined"))
+    note = _("place not taken in time") if expired else _("place declined")
+    enrolment.set_status(entry.household, Household.Status.EXITED, by=by, note=note)
     waiting = DrawEntry.objects.select_for_update().filter(draw=entry.draw, outcome=DrawEntry.Outcome.WAITLISTED)
     successor = waiting.filter(stratum=entry.stratum).order_by("waitlist_position").first() or waiting.order_by(
         "waitlist_position"
@@ -288,16 +308,91 @@ def decline(entry: DrawEntry, *, by=None) -> DrawEntry | None:
         return None
     successor.outcome, successor.promoted_at = DrawEntry.Outcome.DRAWN, timezone.now()
     successor.save(update_fields=["outcome", "promoted_at"])
-    enrolment.set_status(successor.household, Household.Status.DRAWN, by=by, note=_("declined place"))
+    enrolment.set_status(successor.household, Household.Status.DRAWN, by=by,
+                         note=_("place of %(number)s, %(outcome)s")
+                         % {"number": entry.application_number, "outcome": entry.get_outcome_display()})
+    from . import notices
+
+    notices.notify_place_offered(successor.household, days=days_to_take_a_place())
     return successor
+
+
+def place_of(household: Household) -> DrawEntry | None:
+    """The household's place drawn and not yet taken, if it has one."""
+    return (DrawEntry.objects.select_related("draw")
+            .filter(household=household, outcome=DrawEntry.Outcome.DRAWN).order_by("-draw__created_at").first())
+
+
+def days_to_take_a_place() -> int:
+    return int(getattr(settings, "CAISSE_DAYS_TO_TAKE_A_PLACE", 30))
+
+
+def expire_places(now=None, *, by=None) -> int:
+    """Places drawn (or passed on) and not taken within the fund's delay go to the next
+    of the same stratum, as a declined place does. A periodic task; returns how many."""
+    from datetime import timedelta
+
+    limit = (now or timezone.now()) - timedelta(days=days_to_take_a_place())
+    stale = DrawEntry.objects.filter(outcome=DrawEntry.Outcome.DRAWN).filter(
+        Q(promoted_at__lt=limit) | Q(promoted_at__isnull=True, draw__drawn_at__lt=limit))
+    count = 0
+    for entry in stale.order_by("draw_id", "rank"):
+        decline(entry, by=by, expired=True)
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class PublicOutcome:
+    """What the public check page tells an applicant who typed their number and code."""
+
+    number: str
+    waiting: bool  # not drawn yet: in the next draw (or being checked)
+    being_checked: bool  # a possible duplicate a person has not looked at yet
+    draw: Draw | None
+    rank: int | None = None
+    applications: int | None = None
+    outcome: str = ""
+    outcome_label: str = ""
+    waitlist_position: int | None = None
+
+
+def next_draw() -> Draw | None:
+    """The draw a new application joins: the one open, else none yet (the next created)."""
+    return current_draw()
+
+
+def public_outcome(number: str, code: str) -> PublicOutcome | None:
+    """An applicant's rank and outcome from their application number and draw code;
+    None when the pair does not match (whether the number exists is not told)."""
+    number = (number or "").strip().upper()
+    household = Household.objects.filter(reference=number, erased_at__isnull=True).only(
+        "pk", "reference", "draw_code", "duplicate_flagged_at", "duplicate_cleared_at").first()
+    entry = (DrawEntry.objects.select_related("draw").filter(household=household).order_by("-draw__created_at").first()
+             if household is not None else None)
+    secret = entry.secret if entry is not None else (household.draw_code if household is not None else "")
+    if household is None or not secret or not _same_code(secret, code):
+        # Compared anyway, so that an unknown number takes as long as a wrong code.
+        _same_code("0" * enrolment.DRAW_CODE_LENGTH, code)
+        return None
+    checking = household.duplicate_flagged_at is not None and household.duplicate_cleared_at is None
+    if entry is None or entry.draw.status != Draw.Status.DRAWN:
+        return PublicOutcome(number=number, waiting=True, being_checked=checking,
+                       draw=entry.draw if entry is not None else next_draw())
+    return PublicOutcome(
+        number=number, waiting=False, being_checked=False, draw=entry.draw, rank=entry.rank,
+        applications=entry.draw.entries.count(), outcome=entry.outcome, outcome_label=entry.get_outcome_display(),
+        waitlist_position=entry.waitlist_position if entry.outcome == DrawEntry.Outcome.WAITLISTED else None,
+    )
 
 
 @transaction.atomic
 def accept(entry: DrawEntry, *, by=None) -> DrawEntry:
-    entry = DrawEntry.objects.select_for_update().select_related("household").get(pk=entry.pk)
+    """The household takes its place: active from today, with its history."""
+    entry = DrawEntry.objects.select_for_update().select_related("household", "draw").get(pk=entry.pk)
     if entry.outcome != DrawEntry.Outcome.DRAWN:
         raise ValidationError(_("Only a place drawn can be taken."))
     entry.outcome = DrawEntry.Outcome.ACCEPTED
     entry.save(update_fields=["outcome"])
-    enrolment.set_status(entry.household, Household.Status.ACTIVE, by=by, note=entry.draw.cohort)
+    enrolment.set_status(entry.household, Household.Status.ACTIVE, by=by, note=_("place taken, %(cohort)s") % {"cohort": entry.draw.cohort})
     return entry

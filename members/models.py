@@ -45,6 +45,18 @@ class Household(models.Model):
         "Draw", on_delete=models.SET_NULL, null=True, blank=True, related_name="households", verbose_name=_("cohort")
     )
     erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
+    # Given to the applicant on paper or screen with the application number; the draw
+    # ranks with it (members.lottery), and the public rank check asks for it.
+    draw_code = models.CharField(_("draw code"), max_length=16, blank=True)
+    # An application that looks like another one (same phone, e-mail, or name and
+    # address): a person at the desk decides; until then it enters no draw.
+    duplicate_of = models.CharField(_("looks like the applications"), max_length=200, blank=True)
+    duplicate_flagged_at = models.DateTimeField(_("flagged as a possible duplicate at"), null=True, blank=True)
+    duplicate_cleared_at = models.DateTimeField(_("possible duplicate cleared at"), null=True, blank=True)
+    duplicate_cleared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("possible duplicate cleared by"),
+    )
 
     class Meta:
         verbose_name = _("household")
@@ -67,6 +79,7 @@ class Notice(models.Model):
         ALLOCATION_ISSUED = "allocation", _("allocation available")
         EXPIRY_REMINDER = "expiry", _("balance about to expire")
         ARREARS_REMINDER = "arrears", _("contribution reminder")
+        EXITED = "exit", _("membership ended")
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="notices", verbose_name=_("household"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
@@ -200,8 +213,25 @@ class CardEvent(models.Model):
 # --- Enrolment, lottery, contributions, desk, data protection (issue 3) ----------------
 
 
+class PauseReason(models.TextChoices):
+    """Why a household pauses its membership (a list, so that nothing personal is typed)."""
+
+    HEALTH = "health", _("health or hospital stay")
+    AWAY = "away", _("away for a while")
+    MONEY = "money", _("cannot contribute for now")
+    OTHER_HELP = "other_help", _("helped elsewhere for now")
+    OTHER = "other", _("other reason")
+
+
+class ExitReason(models.TextChoices):
+    MOVED = "moved", _("moved away")
+    NOT_NEEDED = "not_needed", _("no longer needs the fund")
+    UNHAPPY = "unhappy", _("not satisfied with the fund")
+    OTHER = "other", _("other reason")
+
+
 class HouseholdStatusChange(models.Model):
-    """Each change of a household's status, dated, with who made it."""
+    """Each change of a household's status, dated, with who made it and why."""
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="status_changes")
     status_from = models.CharField(_("from"), max_length=16, blank=True)
@@ -211,6 +241,8 @@ class HouseholdStatusChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # A code of PauseReason or ExitReason, when the change is a pause or an exit.
+    reason = models.CharField(_("reason"), max_length=16, blank=True)
 
     class Meta:
         verbose_name = _("status change")
@@ -243,6 +275,8 @@ class Draw(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("drawn by")
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # When the draw is planned, if known: applicants are told.
+    planned_on = models.DateField(_("planned on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("lottery draw")
@@ -261,6 +295,7 @@ class DrawEntry(models.Model):
         DRAWN = "drawn", _("drawn")
         WAITLISTED = "waitlisted", _("waitlisted")
         DECLINED = "declined", _("declined")
+        EXPIRED = "expired", _("not taken in time")
         ACCEPTED = "accepted", _("accepted")
 
     draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="entries")
@@ -514,6 +549,13 @@ class DeskAction(models.Model):
         PIN_RESET = "pin_reset", _("PIN reset")
         DESK_OPENED = "desk_opened", _("desk opened")
         DESK_CLOSED = "desk_closed", _("desk closed")
+        PLACE_TAKEN = "place_taken", _("place taken")
+        PLACE_DECLINED = "place_declined", _("place declined")
+        CONTRIBUTION = "contribution", _("contribution chosen by the member")
+        PAUSED = "paused", _("membership paused")
+        RESUMED = "resumed", _("membership resumed")
+        EXITED = "exited", _("left the fund")
+        DUPLICATE_CLEARED = "dup_cleared", _("possible duplicate cleared")
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("who")

@@ -95,6 +95,34 @@ def _email(household_ids: list[int], subject: str, body: str) -> None:
         mail.send_after_commit((subject, body, address) for address in addresses)
 
 
+def notify_exit(household: Household, *, returned: int) -> None:
+    """Tell the household, plainly, what leaving did: in the portal and by e-mail."""
+    with override(settings.LANGUAGE_CODE):
+        subject = _("Your membership of the fund has ended")
+        text = _("Your membership has ended and your cards no longer work.")
+        if returned:
+            text += " " + _("The %(amount)s left in your wallet went back to the fund, to help other households.") % {
+                "amount": format_units(returned)}
+        text += " " + _("Your data is kept for the period the law and the fund's rules require, then erased.")
+    _notice, created = Notice.objects.get_or_create(
+        household=household, kind=Notice.Kind.EXITED, period=periods.current(), defaults={"text": text})
+    if created:
+        _email([household.pk], subject, text)
+
+
+def notify_place_offered(household: Household, *, days: int) -> None:
+    """A place passed on (declined or not taken in time) now waits for this household:
+    told by e-mail where it has an address; the rank check page says it too."""
+    if not household.email:
+        return
+    with override(settings.LANGUAGE_CODE):
+        subject = _("A place in the fund is waiting for you")
+        text = _("A place in the fund is waiting for application %(number)s. Come to the desk within %(days)s days "
+                 "to take it; after that it goes to the next application.") % {"number": household.reference,
+                                                                                "days": days}
+    mail.send_after_commit([(subject, text, household.email)])
+
+
 def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = False, at: datetime | None = None) -> int:
     """E-mail the people of the household who asked to hear of every payment.
 

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from allocations import keys
 from allocations.models import Transfer, TransferKind
 
-from . import cards, reports
+from . import cards, enrolment, reports
 from .models import Card, Notice, Person
 from .portal_forms import ChangePinForm, ShopReportForm
 from .selectors import household_of, wallet_history
@@ -53,6 +53,9 @@ def home(request):
         idempotency_key=keys.allocation(household.wallet_id, _period(today)), kind=TransferKind.ALLOCATION
     ).only("amount", "created_at").first()
     notices = Notice.objects.filter(household=household).order_by("-created_at")[:3]
+    left = {}
+    if household.status == household.Status.EXITED:
+        left = {"left_on": household.status_changed_at, "returned": enrolment.exit_transfer(household)}
     return render(
         request,
         "portal/home.html",
@@ -62,6 +65,7 @@ def home(request):
             "allocation": allocation,
             "next_allocation_on": _next_month_start(today),
             "notices": notices,
+            **left,
         },
     )
 

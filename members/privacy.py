@@ -76,6 +76,13 @@ def export_data(household: Household) -> dict:
             "research_consent": household.research_consent,
             "monthly_contribution_cents": household.monthly_contribution,
             "cohort": household.cohort.cohort if household.cohort_id else None,
+            "draw_code": household.draw_code,
+            "possible_duplicate_of": household.duplicate_of,
+            "status_history": [
+                {"at": change.at.isoformat(), "from": change.status_from, "to": change.status_to,
+                 "reason": change.reason, "note": change.note}
+                for change in household.status_changes.order_by("at", "id")
+            ],
         },
         "persons": [
             {

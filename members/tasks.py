@@ -21,3 +21,11 @@ def apply_retention_task() -> dict:
 def remind_arrears_task() -> dict:
     """Monthly: the gentle reminder, then whatever else the fund's arrears rule says."""
     return {"reminded": contributions.remind_arrears(), "paused": contributions.apply_arrears_policy()}
+
+
+@shared_task
+def expire_places_task() -> int:
+    """Daily: places drawn and not taken in time go to the next of the same stratum."""
+    from . import lottery
+
+    return lottery.expire_places()

@@ -215,3 +215,21 @@ def test_the_management_command_writes_the_file(tmp_path):
     parse(out.read_bytes())
     call_command("direct_debits", "confirm", PERIOD)
     assert ContributionPayment.objects.filter(method="sepa", period=PERIOD).count() == 1
+
+
+
+def test_a_household_paused_when_the_month_began_is_not_debited():
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from members import enrolment
+
+    ana, ben = with_mandate("Ana"), with_mandate("Ben")
+    enrolment.pause(ben, reason="health")
+    # Dated the day before the month began, as if paused then: contributions suspended.
+    began = timezone.make_aware(datetime.combine(periods.parse(PERIOD), time.min))
+    ben.status_changes.filter(status_to=Household.Status.PAUSED).update(at=began - timedelta(days=1))
+    collection = direct_debits.prepare_collection(PERIOD)
+    assert [debit.household_id for debit in collection.debits.all()] == [ana.pk]
+    assert contributions.arrears(ben).months == 0 and contributions.arrears(ana).months == 1

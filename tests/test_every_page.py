@@ -129,6 +129,16 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
         "reference": w.household.reference, "card_id": w.card.pk, "action": "unlock"},
     "desk/households/<str:reference>/persons/<int:person_id>/card/": lambda w: {
         "reference": w.household.reference, "person_id": w.person.pk},
+    "desk/households/<str:reference>/place/<str:action>/": lambda w: {
+        "reference": w.household.reference, "action": "take"},
+    "desk/households/<str:reference>/contribution/": lambda w: {"reference": w.household.reference},
+    "desk/households/<str:reference>/contribution/set/": lambda w: {"reference": w.household.reference},
+    "desk/households/<str:reference>/persons/<int:person_id>/login/": lambda w: {
+        "reference": w.household.reference, "person_id": w.person.pk},
+    "desk/households/<str:reference>/pause/": lambda w: {"reference": w.household.reference},
+    "desk/households/<str:reference>/resume/": lambda w: {"reference": w.household.reference},
+    "desk/households/<str:reference>/exit/": lambda w: {"reference": w.household.reference},
+    "desk/households/<str:reference>/not-a-duplicate/": lambda w: {"reference": w.household.reference},
     "vendor/terminal/refund/<int:purchase_id>/": lambda w: {"purchase_id": _pk(w.purchase)},
     "vendor/statements/<str:number>/": lambda w: {"number": getattr(w.settlement, "number", "2026-0001")},
     "vendor/statements/<str:number>/csv/": lambda w: {"number": getattr(w.settlement, "number", "2026-0001")},
@@ -188,6 +198,21 @@ ROLES: dict[str, Callable[[Walk], object | None]] = {
     "coordinator": lambda w: _named(w, w.credentials["coordinator"]["username"]),
 }
 
+def _household_life_bad_input(client: Client, path: str, role: str) -> list:
+    """Issue 20: the public rank check and the desk's life steps, given nonsense (which
+    changes nothing: a place taken or a household leaving are not walked)."""
+    bad = {
+        "/apply/check/": {"number": "F' OR 1=1", "code": "x" * 200},
+        "/pause/": {"reason": "not-a-reason"},
+        "/exit/": {"reason": "moved"},  # not confirmed
+        "/contribution/": {"amount": "beaucoup"},
+        "/contribution/set/": {"amount": "-3"},
+        "/place/take/": {},
+    }
+    return [(f"POST {ending} (bad input)", client.post(path, data)) for ending, data in bad.items()
+            if path.endswith(ending)]
+
+
 # Further requests per URL: (client, path, role) → [(what, response)]. Other issues add theirs.
 def _phone_payment_bad_input(client: Client, path: str, role: str) -> list:
     """Paying from one's own phone: typed amounts, codes and PINs that are not."""
@@ -211,6 +236,7 @@ def _correction_posts(client, path, role):
 
 
 EXTRA_REQUESTS.append(_correction_posts)
+EXTRA_REQUESTS.append(_household_life_bad_input)
 
 
 @pytest.fixture

@@ -59,10 +59,11 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     assert Vendor.objects.filter(kind=Vendor.Kind.COOPERATIVE).count() == 1
     assert Vendor.objects.filter(status=Vendor.Status.APPROVED).count() == 7
 
-    # Two coordinators and a desk volunteer; none a superuser: the roles are all they need.
+    # Two coordinators and two desk volunteers; none a superuser: the roles are all they need.
     for username, role in ((demo.COORDINATOR_USERNAME, roles.COORDINATOR),
                            (demo.SECOND_COORDINATOR_USERNAME, roles.COORDINATOR),
-                           (demo.VOLUNTEER_USERNAME, roles.VOLUNTEER)):
+                           (demo.VOLUNTEER_USERNAME, roles.VOLUNTEER),
+                           (demo.SECOND_VOLUNTEER_USERNAME, roles.VOLUNTEER)):
         staff = get_user_model().objects.get(username=username)
         assert not staff.is_superuser and staff.is_demo and staff.has_usable_password()
         assert staff.groups.filter(name=role).exists()
@@ -129,8 +130,9 @@ def test_three_months_of_history_go_through_the_ledger(tmp_path):
 def test_the_credentials_file_has_the_agreed_shape_and_every_password_works(tmp_path):
     credentials, _ = seed(tmp_path)
 
-    assert set(credentials) == {"coordinator", "second_coordinator", "volunteer", "members", "committee", "vendors"}
-    for key in ("coordinator", "second_coordinator", "volunteer"):
+    assert set(credentials) == {"coordinator", "second_coordinator", "volunteer", "second_volunteer", "members",
+                                "committee", "vendors"}
+    for key in ("coordinator", "second_coordinator", "volunteer", "second_volunteer"):
         assert set(credentials[key]) == {"username", "password", "totp_secret"}
         assert logs_in(credentials[key]["username"], credentials[key]["password"])
         # The secret is the one of the account's authenticator: demo_totp prints its code.
@@ -289,7 +291,8 @@ def test_the_committee_finds_votes_open_to_try(tmp_path):
 
 def test_each_demo_role_signs_in_with_the_credentials_file(tmp_path, client):
     credentials, _ = seed(tmp_path)
-    lands = {"coordinator": "/coordination/", "second_coordinator": "/coordination/", "volunteer": "/desk/"}
+    lands = {"coordinator": "/coordination/", "second_coordinator": "/coordination/", "volunteer": "/desk/",
+             "second_volunteer": "/desk/"}
     for key, landing in lands.items():
         row = credentials[key]
         response = client.post("/accounts/login/", {"login": row["username"], "password": row["password"]})
