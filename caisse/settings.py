@@ -71,9 +71,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
-# PINs are stored as keyed hashes: keep this key apart from the database (and stable:
-# changing it invalidates every PIN). Derived from SECRET_KEY when not set.
-PIN_HASH_KEY = os.environ.get("PIN_HASH_KEY") or f"pin:{SECRET_KEY}"
+# PIN_HASH_KEY, ACTIVATION_CODE_KEY, REPORT_DIGEST_KEY: see "Keys apart" below.
 CARD_NUMBER_PREFIX = os.environ.get("CARD_NUMBER_PREFIX", "9250")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -343,6 +341,36 @@ TASK_GRACE_MINUTES = int(os.environ.get("TASK_GRACE_MINUTES", "20"))
 WATCH_ON_PAGES = env_bool("WATCH_ON_PAGES", True)
 # The token of /status, for an external monitor; unset, /status answers 404.
 STATUS_TOKEN = os.environ.get("STATUS_TOKEN", "")
+
+# --- Keys apart, limits that fit a fund (issue 17) --------------------------------------
+# SECRET_KEY signs sessions, CSRF tokens and password-reset links only, so it can be
+# rotated: put the new one in SECRET_KEY and the old ones in SECRET_KEY_FALLBACKS (comma
+# separated) until the sessions they signed have expired (README: Rotating keys).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+
+
+def _own_key(name: str, purpose: str, derived: str) -> str:
+    """A key of its own, from the environment; derived from SECRET_KEY only to try Caisse
+    (DEBUG, `make run`) or in the tests, never in production."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if not (DEBUG or LOCAL_RUN):
+        raise ImproperlyConfigured(
+            f"{name} must be set in production (README: Keys). It must never change once set: {purpose}."
+        )
+    return f"{derived}:{SECRET_KEY}"
+
+
+# PINs are stored as keyed hashes: a copy of the database alone does not let anyone try
+# the 10 000 PINs. Changing this key makes every PIN wrong, so it is set once. Before
+# issue 17 it was derived from SECRET_KEY: an installation upgrading without one sets
+# PIN_HASH_KEY to "pin:" followed by its SECRET_KEY, and every PIN stays valid.
+PIN_HASH_KEY = _own_key("PIN_HASH_KEY", "every card's PIN hash depends on it", "pin")
+# Activation letters' codes are stored as keyed hashes (users.activation).
+ACTIVATION_CODE_KEY = _own_key("ACTIVATION_CODE_KEY", "activation letters already sent depend on it", "activation")
+# The digests that let a household find its own anonymous reports (members.reports).
+REPORT_DIGEST_KEY = _own_key("REPORT_DIGEST_KEY", "households find their anonymous reports with it", "reports")
 
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 if SENTRY_DSN:
