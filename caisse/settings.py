@@ -215,7 +215,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Limits that fit a fund (issue 17): a committee meeting on one Wi-Fi, or every member
+# behind the reverse proxy (TRUSTED_PROXIES), signs in from one address. Each account
+# still has 5 wrong passwords per 5 minutes, counted on the account whatever form of its
+# identifier was typed (users.adapter); one address, 60 failures per 5 minutes.
+ACCOUNT_RATE_LIMITS = {"login": "600/5m/ip", "login_failed": "60/5m/ip,5/5m/key"}
 ACCOUNT_FORMS = {"login": "users.forms.LoginForm"}
 ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = None
@@ -347,6 +351,10 @@ STATUS_TOKEN = os.environ.get("STATUS_TOKEN", "")
 # rotated: put the new one in SECRET_KEY and the old ones in SECRET_KEY_FALLBACKS (comma
 # separated) until the sessions they signed have expired (README: Rotating keys).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+# The reverse proxies (addresses or networks, comma separated) whose X-Forwarded-For is
+# believed for the client's address (kernel.web.client_address); empty: none, and the
+# address is the connection's. Never list a network the public can send from.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
 
 def _own_key(name: str, purpose: str, derived: str) -> str:
