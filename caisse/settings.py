@@ -355,6 +355,15 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 # believed for the client's address (kernel.web.client_address); empty: none, and the
 # address is the connection's. Never list a network the public can send from.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# No 5xx from input (caisse.middleware.BadInputMiddleware, right after SecurityMiddleware):
+# NUL bytes, bodies over the limit (413), numbers out of range, JSON nested too deep and
+# Redis down get a clear 4xx or a 503. A body other than a file upload may have
+# DATA_UPLOAD_MAX_MEMORY_SIZE bytes (Django's default, 2.5 MB); a file upload this many.
+MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "caisse.middleware.BadInputMiddleware")
+# Under /api/ a refused CSRF check answers JSON like the rest of the API (caisse.views).
+CSRF_FAILURE_VIEW = "caisse.views.csrf_failure"
 
 
 def _own_key(name: str, purpose: str, derived: str) -> str:
