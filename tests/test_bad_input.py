@@ -128,3 +128,12 @@ def test_redis_down_is_a_503_with_retry_after_and_no_payment(own_redis, till, me
     page = Client(raise_request_exception=False).post("/accounts/login/", {"login": member.user.username,
                                                                            "password": PASSWORD})
     assert page.status_code == 503 and "réessayez dans un instant" in page.content.decode().lower()
+
+
+def test_a_refused_csrf_check_under_the_api_answers_json(rf):
+    from caisse.views import csrf_failure
+
+    response = csrf_failure(rf.post("/api/v1/payment_requests"), reason="CSRF cookie not set.")
+    assert response.status_code == 403 and error(response)["code"] == "forbidden"
+    page = csrf_failure(rf.post("/accounts/login/"), reason="CSRF cookie not set.")
+    assert page.status_code == 403 and "text/html" in page["Content-Type"]
