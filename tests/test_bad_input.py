@@ -134,6 +134,6 @@ def test_a_refused_csrf_check_under_the_api_answers_json(rf):
     from caisse.views import csrf_failure
 
     response = csrf_failure(rf.post("/api/v1/payment_requests"), reason="CSRF cookie not set.")
-    assert response.status_code == 403 and error(response)["code"] == "forbidden"
+    assert response.status_code == 403 and json.loads(response.content)["error"]["code"] == "forbidden"
     page = csrf_failure(rf.post("/accounts/login/"), reason="CSRF cookie not set.")
     assert page.status_code == 403 and "text/html" in page["Content-Type"]
