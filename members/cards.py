@@ -1,8 +1,9 @@
 """Payment cards: numbers, QR tokens, PINs, locks, blocks and replacements.
 
 `authorize()` is what a till calls (through vendors.payments) before it debits a
-wallet. It counts wrong PINs in its own short transaction: call it outside the
-payment's transaction, so that a payment rolled back afterwards still counts them.
+wallet. It counts and compares each PIN in one conditional UPDATE, in autocommit: call
+it outside the payment's transaction, so that a payment rolled back afterwards still
+counts a wrong PIN and the card's row is not locked across the payment.
 """
 
 from __future__ import annotations
