@@ -72,3 +72,25 @@ def test_the_admins_filters_and_lookups_find_no_link(client, shop):
     reports.answer_report(anonymous, answer="Nous avons appelé la boutique.", by=make_coordinator("coord-2"))
     body = member_client.get("/portal/reports/").content.decode()
     assert "Anonyme" in body and "Nous avons appelé la boutique." in body
+
+
+def test_the_migration_re_keys_reports_written_with_the_old_per_household_digest(settings, shop):
+    import hashlib
+    import hmac
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("members.migrations.0015_anonymous_reports_salted")
+    alice = make_member("F-0405")
+    old = hmac.new(settings.SECRET_KEY.encode(), f"shop-report:{alice.household.pk}".encode(), hashlib.sha256).hexdigest()
+    named = ShopReport.objects.create(household=alice.household, category="other", description="n", follow_up=old)
+    anonymous = ShopReport.objects.create(anonymous=True, category="other", description="a", follow_up=old)
+    orphan = ShopReport.objects.create(anonymous=True, category="other", description="o", follow_up="f" * 64)
+
+    migration.salt_anonymous_reports(apps, None)
+
+    named.refresh_from_db(), anonymous.refresh_from_db(), orphan.refresh_from_db()
+    assert named.follow_up == "" and orphan.follow_up == ""
+    assert anonymous.follow_up not in ("", old) and len(anonymous.follow_up_salt) == 32
+    assert {r.pk for r in reports.reports_of(alice.household)} == {named.pk, anonymous.pk}
