@@ -50,6 +50,8 @@ def env(**extra) -> dict:
         **os.environ,
         "DATABASE_URL": _database.url_of(DB),
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "PIN_HASH_KEY": "bench-only-pin-hash-key", "ACTIVATION_CODE_KEY": "bench-only-activation-key",
+        "REPORT_DIGEST_KEY": "bench-only-report-key",
         "DJANGO_SETTINGS_MODULE": "caisse.settings",
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",

@@ -71,9 +71,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
-# PINs are stored as keyed hashes: keep this key apart from the database (and stable:
-# changing it invalidates every PIN). Derived from SECRET_KEY when not set.
-PIN_HASH_KEY = os.environ.get("PIN_HASH_KEY") or f"pin:{SECRET_KEY}"
+# PIN_HASH_KEY, ACTIVATION_CODE_KEY, REPORT_DIGEST_KEY: see "Keys apart" below.
 CARD_NUMBER_PREFIX = os.environ.get("CARD_NUMBER_PREFIX", "9250")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -217,7 +215,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email", "username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Limits that fit a fund (issue 17): a committee meeting on one Wi-Fi, or every member
+# behind the reverse proxy (TRUSTED_PROXIES), signs in from one address. Each account
+# still has 5 wrong passwords per 5 minutes, counted on the account whatever form of its
+# identifier was typed (users.adapter); one address, 60 failures per 5 minutes.
+ACCOUNT_RATE_LIMITS = {"login": "600/5m/ip", "login_failed": "60/5m/ip,5/5m/key"}
 ACCOUNT_FORMS = {"login": "users.forms.LoginForm"}
 ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = None
@@ -354,6 +356,49 @@ TASK_GRACE_MINUTES = int(os.environ.get("TASK_GRACE_MINUTES", "20"))
 WATCH_ON_PAGES = env_bool("WATCH_ON_PAGES", True)
 # The token of /status, for an external monitor; unset, /status answers 404.
 STATUS_TOKEN = os.environ.get("STATUS_TOKEN", "")
+
+# --- Keys apart, limits that fit a fund (issue 17) --------------------------------------
+# SECRET_KEY signs sessions, CSRF tokens and password-reset links only, so it can be
+# rotated: put the new one in SECRET_KEY and the old ones in SECRET_KEY_FALLBACKS (comma
+# separated) until the sessions they signed have expired (README: Rotating keys).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+# The reverse proxies (addresses or networks, comma separated) whose X-Forwarded-For is
+# believed for the client's address (kernel.web.client_address); empty: none, and the
+# address is the connection's. Never list a network the public can send from.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# No 5xx from input (caisse.middleware.BadInputMiddleware, right after SecurityMiddleware):
+# NUL bytes, bodies over the limit (413), numbers out of range, JSON nested too deep and
+# Redis down get a clear 4xx or a 503. A body other than a file upload may have
+# DATA_UPLOAD_MAX_MEMORY_SIZE bytes (Django's default, 2.5 MB); a file upload this many.
+MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "caisse.middleware.BadInputMiddleware")
+# Under /api/ a refused CSRF check answers JSON like the rest of the API (caisse.views).
+CSRF_FAILURE_VIEW = "caisse.views.csrf_failure"
+
+
+def _own_key(name: str, purpose: str, derived: str) -> str:
+    """A key of its own, from the environment; derived from SECRET_KEY only to try Caisse
+    (DEBUG, `make run`) or in the tests, never in production."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if not (DEBUG or LOCAL_RUN):
+        raise ImproperlyConfigured(
+            f"{name} must be set in production (README: Keys). It must never change once set: {purpose}."
+        )
+    return f"{derived}:{SECRET_KEY}"
+
+
+# PINs are stored as keyed hashes: a copy of the database alone does not let anyone try
+# the 10 000 PINs. Changing this key makes every PIN wrong, so it is set once. Before
+# issue 17 it was derived from SECRET_KEY: an installation upgrading without one sets
+# PIN_HASH_KEY to "pin:" followed by its SECRET_KEY, and every PIN stays valid.
+PIN_HASH_KEY = _own_key("PIN_HASH_KEY", "every card's PIN hash depends on it", "pin")
+# Activation letters' codes are stored as keyed hashes (users.activation).
+ACTIVATION_CODE_KEY = _own_key("ACTIVATION_CODE_KEY", "activation letters already sent depend on it", "activation")
+# The digests that let a household find its own anonymous reports (members.reports).
+REPORT_DIGEST_KEY = _own_key("REPORT_DIGEST_KEY", "households find their anonymous reports with it", "reports")
 
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 if SENTRY_DSN:

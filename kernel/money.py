@@ -44,14 +44,25 @@ def parse_euros(text: str | int, *, signed: bool = False) -> int:
     return -cents if match["sign"] else cents
 
 
+# What a person may type in one field: ten million euros, beyond anything a fund counts
+# at a desk or grants at once, and within every amount column (a 32-bit integer of cents
+# holds 21 million euros), so that an extra zero typed is an error, not a 500.
+MAX_TYPED_CENTS = 1_000_000_000
+
+
 class EurosField(forms.CharField):
     """A form field for an amount in euros, cleaned to cents by `parse_euros`."""
 
-    def __init__(self, *, signed: bool = False, **kwargs):
-        self.signed = signed
+    def __init__(self, *, signed: bool = False, max_cents: int = MAX_TYPED_CENTS, **kwargs):
+        self.signed, self.max_cents = signed, max_cents
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal"}))
         super().__init__(**kwargs)
 
     def to_python(self, value):
         value = super().to_python(value)
-        return parse_euros(value, signed=self.signed) if value not in (None, "") else None
+        if value in (None, ""):
+            return None
+        cents = parse_euros(value, signed=self.signed)
+        if abs(cents) > self.max_cents:
+            raise ValidationError(_("At most %(amount)s.") % {"amount": format_cents(self.max_cents)}, code="max_value")
+        return cents

@@ -131,6 +131,12 @@ class ShopReportAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # The filters on the side and nothing else: Django would otherwise take any lookup
+        # on the model's own fields from the address (`?follow_up__startswith=…`), and
+        # one report's fields must not let anyone find the others of its household.
+        return lookup.split("__")[0] in self.list_filter
+
     def save_model(self, request, obj, form, change):
         reports.answer_report(obj, answer=form.cleaned_data["answer"], by=request.user, status=form.cleaned_data["status"])
 

@@ -1,8 +1,9 @@
 """Payment cards: numbers, QR tokens, PINs, locks, blocks and replacements.
 
 `authorize()` is what a till calls (through vendors.payments) before it debits a
-wallet. It counts wrong PINs in its own short transaction: call it outside the
-payment's transaction, so that a payment rolled back afterwards still counts them.
+wallet. It counts and compares each PIN in one conditional UPDATE, in autocommit: call
+it outside the payment's transaction, so that a payment rolled back afterwards still
+counts a wrong PIN and the card's row is not locked across the payment.
 """
 
 from __future__ import annotations
@@ -251,6 +252,34 @@ def find_card(identifier: str) -> Card | None:
     return card
 
 
+def _lock_until_case() -> str:
+    # The lock a third wrong PIN sets, by how many locks came before it in a row.
+    whens = " ".join(f"WHEN {level} THEN %(until{level})s" for level in range(len(LOCK_DURATIONS)))
+    return f"CASE lock_level {whens} ELSE NULL END"
+
+
+# One statement reserves the attempt and compares the PIN, under the row lock PostgreSQL
+# takes for an UPDATE and releases at once (autocommit: nothing is held across the
+# payment). Reading the lock state first and counting afterwards let 32 concurrent
+# guesses all be compared against a card that looked unlocked; here the WHERE clause is
+# evaluated again on the newest row by each waiting UPDATE, so the fourth guess finds
+# the card locked and its PIN is never compared. A right PIN goes through the same
+# statement: it must not slip in beside wrong ones that have not yet locked the card.
+# The comparison of two keyed hashes in SQL tells a timing observer nothing about the PIN.
+_WRONG = "pin_hash <> %(hash)s"
+_LOCKS = f"({_WRONG} AND failed_pin_attempts + 1 >= {WRONG_PINS_BEFORE_LOCK})"
+_TRY_PIN_SQL = f"""
+    UPDATE {Card._meta.db_table} SET
+        failed_pin_attempts = CASE WHEN {_WRONG} AND NOT {_LOCKS} THEN failed_pin_attempts + 1 ELSE 0 END,
+        lock_level = CASE WHEN NOT ({_WRONG}) THEN 0 WHEN {_LOCKS} THEN lock_level + 1 ELSE lock_level END,
+        locked_until = CASE WHEN {_LOCKS} THEN {_lock_until_case()} ELSE locked_until END,
+        locked_indefinitely = locked_indefinitely OR ({_LOCKS} AND lock_level >= {len(LOCK_DURATIONS)})
+    WHERE id = %(card)s AND status = %(active)s AND NOT locked_indefinitely
+          AND (locked_until IS NULL OR locked_until <= %(now)s)
+    RETURNING NOT ({_WRONG}), locked_until, locked_indefinitely
+"""
+
+
 def authorize_own_card(*, card_id: int, household_id: int, pin: str | None) -> Authorization:
     """A payment a signed-in member confirms on their own phone, with their household's
     card: its PIN is checked by `authorize` (and counted when wrong) when the fund asks
@@ -271,8 +300,11 @@ def authorize_own_card(*, card_id: int, household_id: int, pin: str | None) -> A
 def authorize(identifier: str, pin: str) -> Authorization:
     """Check a card and its PIN; raise UnknownCard, CardBlocked or InvalidPin.
 
-    A card that is locked is refused before its PIN is even looked at, so a lock also
-    stops guessing.
+    At most WRONG_PINS_BEFORE_LOCK wrong PINs per lock window, however many tills, API
+    calls and terminals try at once: each try is counted before its answer, in one
+    conditional UPDATE (see _TRY_PIN_SQL), and a locked card's PIN is never compared.
+    Call it outside the payment's transaction, so that the count stays when the payment
+    rolls back and the row lock is not held across it.
     """
     card = find_card(identifier)
     if card is None:
@@ -280,28 +312,19 @@ def authorize(identifier: str, pin: str) -> Authorization:
     now = timezone.now()
     if card.status != Card.Status.ACTIVE or card.household.status != Household.Status.ACTIVE or card.is_locked(now):
         raise CardBlocked()
-    if not isinstance(pin, str) or not hmac.compare_digest(card.pin_hash, _pin_hash(card.pk, pin)):
-        _count_wrong_pin(card.pk, now)
+    if not isinstance(pin, str):
+        pin = ""
+    params = {"hash": _pin_hash(card.pk, pin), "card": card.pk, "active": Card.Status.ACTIVE, "now": now}
+    params.update({f"until{level}": now + duration for level, duration in enumerate(LOCK_DURATIONS)})
+    with prepared_cursor() as cursor:
+        cursor.execute(_TRY_PIN_SQL, params)
+        row = cursor.fetchone()
+    if row is None:  # locked or blocked by a concurrent request since it was read
+        raise CardBlocked()
+    right, locked_until, locked_indefinitely = row
+    if not right:
+        if locked_indefinitely or (locked_until is not None and locked_until > now):
+            # The WHERE clause let only an unlocked card through: this try locked it.
+            _event(card, CardEvent.Kind.LOCKED_WRONG_PINS, until=None if locked_indefinitely else locked_until)
         raise InvalidPin()
-    if card.failed_pin_attempts or card.lock_level:
-        Card.objects.filter(pk=card.pk).update(failed_pin_attempts=0, lock_level=0)
     return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4, card.notify_payments)
-
-
-def _count_wrong_pin(card_id: int, now) -> None:
-    # Its own transaction, committed even when the caller's payment rolls back; the row
-    # lock serialises concurrent wrong PINs so none is lost.
-    with transaction.atomic():
-        card = Card.objects.select_for_update().get(pk=card_id)
-        card.failed_pin_attempts += 1
-        if card.failed_pin_attempts < WRONG_PINS_BEFORE_LOCK:
-            card.save(update_fields=["failed_pin_attempts"])
-            return
-        card.failed_pin_attempts = 0
-        if card.lock_level < len(LOCK_DURATIONS):
-            card.locked_until = now + LOCK_DURATIONS[card.lock_level]
-        else:
-            card.locked_indefinitely = True
-        card.lock_level += 1
-        card.save(update_fields=["failed_pin_attempts", "lock_level", "locked_until", "locked_indefinitely"])
-        _event(card, CardEvent.Kind.LOCKED_WRONG_PINS, until=None if card.locked_indefinitely else card.locked_until)

@@ -604,8 +604,9 @@ class ErasureRequest(models.Model):
 class ShopReport(models.Model):
     """A member tells the coordinators about a problem with a shop.
 
-    An anonymous report keeps no link to the household; only a keyed digest of it, so
-    that the household (and nobody reading the table) can find its report and the answer.
+    An anonymous report keeps no link to the household; only a digest, keyed and salted
+    per report, so that the household (and nobody reading the table) can find its report
+    and the answer.
     """
 
     class Category(models.TextChoices):
@@ -630,7 +631,10 @@ class ShopReport(models.Model):
         Household, on_delete=models.SET_NULL, null=True, blank=True, related_name="shop_reports",
         verbose_name=_("household"),
     )
-    follow_up = models.CharField(max_length=64, db_index=True, editable=False)
+    # Anonymous reports only: a keyed digest of (household, follow_up_salt), the salt drawn
+    # for this report alone (members.reports); empty on named reports.
+    follow_up = models.CharField(max_length=64, blank=True, editable=False)
+    follow_up_salt = models.CharField(max_length=32, blank=True, editable=False)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEW)
     answer = models.TextField(_("answer"), blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)

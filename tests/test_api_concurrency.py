@@ -244,3 +244,32 @@ def test_a_request_that_used_the_connection_marks_it_as_answering():
         cursor.execute("SELECT 1")
     connection.close_if_unusable_or_obsolete()  # the request's end
     assert time.monotonic() - connection.answered_at < 1
+
+
+def test_32_concurrent_wrong_pins_on_one_card_are_three_guesses_then_a_locked_card():
+    """Across two shops at once: exactly three PINs compared, then the card is locked for
+    every till, the right PIN included (issue 17: 9 to 10 were compared before)."""
+    shops = [make_vendor(), make_vendor("la-cagette")]
+    api_keys = [make_key(shop) for shop in shops]
+    member = make_member("F-0202", balance=5_000)
+    wrong = "0000" if member.pin != "0000" else "1111"
+    start = threading.Barrier(32)
+    codes = []
+
+    def guess(n):
+        start.wait()
+        response = post(api_keys[n % 2], {"card": member.card.number, "pin": wrong, "amount": 100}, f"guess-{n}")
+        codes.append((response.status_code, response.json()["error"]["code"]))
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(codes) == [(402, "card_blocked")] * 29 + [(402, "invalid_pin")] * 3
+
+    right = post(api_keys[0], {"card": member.card.number, "pin": member.pin, "amount": 100}, "right")
+    assert (right.status_code, right.json()["error"]["code"]) == (402, "card_blocked")
+    assert not Purchase.objects.exists()
+    card = Card.objects.get(pk=member.card.pk)
+    assert card.lock_level == 1 and card.locked_until is not None and card.failed_pin_attempts == 0

@@ -1,10 +1,14 @@
-"""Every page of every URL pattern, as each role, on a demo fund: none answers 5xx.
+"""Every page of every URL pattern, as each role, on a demo fund: none answers 5xx, each
+gives the role the answer ACCESS expects (the standing security suite: two members, two
+shops and two coordinators among the roles, the second ones walking the first ones'
+objects), and bad input on every form field and query parameter gets a 4xx.
 
 The one walker of the project. To extend it:
 - a new URL pattern with parameters needs a line in PROBES (the test names any pattern
   without one): a function of the Walk that returns the kwargs to fill it with, taken
   from the role's own objects where the role has some;
-- a new role: a line in ROLES;
+- a new role: a line in ROLES (and in ACCESS's sets);
+- a new space of pages: a line in ACCESS (who is allowed; everyone else is refused);
 - more requests per URL (bad input, other methods): a function in EXTRA_REQUESTS, called
   with the client, the path and the role, returning (description, response) pairs.
 
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib import admin
@@ -191,12 +197,143 @@ def _named(walk: Walk, username: str):
 ROLES: dict[str, Callable[[Walk], object | None]] = {
     "anonymous": lambda w: None,
     "member": lambda w: _named(w, w.credentials["members"][0]["username"]),
+    # A second household and a second shop walk the first ones' objects (PROBES fill
+    # every address with them): they must be refused each one.
+    "member2": lambda w: _named(w, w.credentials["members"][1]["username"]),
     "volunteer": _volunteer,
     "committee": lambda w: _named(w, next(c["username"] for c in w.credentials["committee"]
                                           if c["username"] not in {m["username"] for m in w.credentials["members"]})),
     "shop": lambda w: _named(w, w.credentials["vendors"][0]["username"]),
+    "shop2": lambda w: _named(w, w.credentials["vendors"][1]["username"]),
     "coordinator": lambda w: _named(w, w.credentials["coordinator"]["username"]),
+    "coordinator2": lambda w: _named(w, w.credentials["second_coordinator"]["username"]),
 }
+
+# --- Who may open what: the standing security suite (issue 17) --------------------------
+# Each URL as each role has an expected answer: *allowed* (anything but 401, 403, a
+# redirect to sign in, or 5xx: a 404 for an object this role has none of, a 405 for a
+# POST-only address) or *refused* (a redirect to sign in, 401, 403, 404 or 405: nothing
+# of the page). The first matching line decides: an exact route, or a prefix ending in
+# "/". A new space of pages needs a line here; a new page in a known space needs none.
+ANYONE = frozenset(ROLES)
+MEMBERS = frozenset({"member", "member2"})
+SHOPS = frozenset({"shop", "shop2"})
+COORDINATORS = frozenset({"coordinator", "coordinator2"})
+DESK = COORDINATORS | {"volunteer"}
+COMMITTEE = frozenset({"member", "committee"})  # the demo's first member sits on the committee
+ACCESS: list[tuple[str, frozenset | None]] = [
+    # allauth's own pages: open to all, some asking to sign in first (None: not 5xx, 401 or 403).
+    ("accounts/", None),
+    ("", ANYONE), ("healthz", ANYONE), ("status", ANYONE), ("i18n/", ANYONE),
+    ("apply/", ANYONE), ("draws/", ANYONE), ("vendor/apply/", ANYONE),
+    ("api/v1/schema/", ANYONE), ("api/v1/docs/", ANYONE),
+    ("api/v1/", frozenset()),  # a till's key, never a session
+    # The first member's and the first shop's objects: the second ones are refused them.
+    ("portal/cards/<int:card_id>/", frozenset({"member"})),
+    ("portal/cards/<int:card_id>/print/", frozenset({"member"})),
+    ("portal/cards/<int:card_id>/<str:action>/", frozenset({"member"})),
+    ("portal/", MEMBERS),
+    ("desk/import/", COORDINATORS), ("desk/receipts/", COORDINATORS),
+    ("desk/households/<str:reference>/payment/", COORDINATORS),
+    ("desk/", DESK),
+    ("vendor/statements/", frozenset({"shop"})),
+    ("vendor/", SHOPS),
+    ("committee/register/", MEMBERS | COMMITTEE | COORDINATORS),
+    ("committee/vendor/", SHOPS),
+    ("committee/", COMMITTEE),
+    ("coordination/", COORDINATORS),
+]
+
+
+def _allowed(route: str, role: str) -> bool | None:
+    for key, roles_allowed in ACCESS:
+        if route == key or (key.endswith("/") and route.startswith(key)):
+            return None if roles_allowed is None else role in roles_allowed
+    raise AssertionError(f"add a line to ACCESS for {route}")
+
+
+def _to_sign_in(response) -> bool:
+    return response.status_code == 302 and "/accounts/login/" in response.get("Location", "")
+
+
+def _answer(response) -> str:
+    return f"{response.status_code} to {response['Location']}" if response.status_code in (301, 302) else str(response.status_code)
+
+
+def _as_expected(route: str, role: str, response) -> bool:
+    status = response.status_code
+    allowed = _allowed(route, role)
+    if allowed is None:
+        return status < 500 and status not in (401, 403)
+    if allowed:
+        return status < 500 and status not in (401, 403) and not _to_sign_in(response)
+    return _to_sign_in(response) or status in (401, 403, 404, 405)
+
+
+# --- Bad input on every form field and query parameter (issue 17) ----------------------
+# Each page that answers 200 gets, on each of its forms (at most MAX_FORMS) and each
+# query parameter its links use (at most MAX_PARAMS), every value of BAD_VALUES in every
+# field at once; its address gets a NUL byte; one form per walk gets a body over the
+# limit. None may answer 5xx; a NUL byte is a 400. The second member, shop and
+# coordinator see the same forms as the first: not probed again (the walk's time).
+MAX_FORMS, MAX_PARAMS = 3, 4
+BAD_VALUES = [("NUL", "a\x00b"), ("non-numeric", "abc"), ("overlong number", "9" * 40), ("negative", "-1")]
+OVER_THE_LIMIT = b"field=" + b"a" * (2_621_440 + 1024)
+
+
+class _Forms(HTMLParser):
+    """The forms of a page (action, method, field names) and its links' query parameters."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[dict] = []
+        self.params: dict[str, None] = {}
+        self._form: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self._form = {"action": attrs.get("action") or "", "method": (attrs.get("method") or "get").lower(),
+                          "fields": {}}
+            self.forms.append(self._form)
+        elif tag in ("input", "select", "textarea", "button") and self._form is not None and attrs.get("name"):
+            if attrs.get("type") not in ("submit", "button", "file") and attrs["name"] != "csrfmiddlewaretoken":
+                self._form["fields"][attrs["name"]] = None
+        elif tag == "a" and "?" in (attrs.get("href") or ""):
+            for name in parse_qs(urlsplit(attrs["href"]).query, keep_blank_values=True):
+                self.params[name] = None
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+
+
+def _bad_input(client: Client, path: str, role: str) -> list:
+    page = getattr(client, "_walked", None)
+    if role.endswith("2") or page is None or page.status_code != 200 or "text/html" not in page.get("Content-Type", ""):
+        return []
+    sent = [("GET NUL in the path", client.get(path.rstrip("/") + "%00/"))]
+    parser = _Forms()
+    parser.feed(page.content.decode())
+    for form in [f for f in parser.forms if f["fields"] and "logout" not in f["action"] and "i18n" not in f["action"]][:MAX_FORMS]:
+        target = urlsplit(form["action"]).path or path
+        for label, value in BAD_VALUES:
+            data = dict.fromkeys(form["fields"], value)
+            response = client.post(target, data) if form["method"] == "post" else client.get(target, data)
+            sent.append((f"{form['method'].upper()} {label} in {', '.join(form['fields'])} to {target} from", response))
+        if form["method"] == "post" and not getattr(client, "_sent_too_big", False):
+            client._sent_too_big = True
+            sent.append(("POST over the body limit", client.post(target, OVER_THE_LIMIT,
+                                                                 content_type="application/x-www-form-urlencoded")))
+    for name in list(parser.params)[:MAX_PARAMS]:
+        for label, value in BAD_VALUES:
+            sent.append((f"GET {label} in ?{name} on", client.get(path, {name: value})))
+    return sent
+
+
+# Further requests per URL: (client, path, role) → [(what, response)]. Other issues add theirs.
+EXTRA_REQUESTS: list[Callable[[Client, str, str], list]] = [_bad_input]
+
 
 def _household_life_bad_input(client: Client, path: str, role: str) -> list:
     """Issue 20: the public rank check and the desk's life steps, given nonsense (which
@@ -213,7 +350,6 @@ def _household_life_bad_input(client: Client, path: str, role: str) -> list:
             if path.endswith(ending)]
 
 
-# Further requests per URL: (client, path, role) → [(what, response)]. Other issues add theirs.
 def _phone_payment_bad_input(client: Client, path: str, role: str) -> list:
     """Paying from one's own phone: typed amounts, codes and PINs that are not."""
     if not (path.startswith("/portal/pay/") or path.startswith("/vendor/terminal/requests/")):
@@ -222,7 +358,7 @@ def _phone_payment_bad_input(client: Client, path: str, role: str) -> list:
     return [("POST bad input", client.post(path, bad)), ("GET bad input", client.get(path, {"amount": "-3", "code": "é"}))]
 
 
-EXTRA_REQUESTS: list[Callable[[Client, str, str], list]] = [_phone_payment_bad_input]
+EXTRA_REQUESTS.append(_phone_payment_bad_input)
 
 
 def _correction_posts(client, path, role):
@@ -264,19 +400,27 @@ def test_no_page_answers_5xx(walk, role):
         log_in_staff(client, user)  # a session that passed the second factor, as after the code
     else:
         client.force_login(user)
-    failures, visited = [], 0
+    failures, unexpected, visited = [], [], 0
     for route, name, kwargs in url_patterns():
         if route.startswith("accounts/logout"):
             continue  # it would end the walk's session
         values = PROBES[route](walk) if kwargs else {}
         path = "/api/v1/nothing-here" if route == "api/v1/^.*$" else reverse(name, kwargs=values)
         responses = [("GET", client.get(path))]
+        client._walked = responses[0][1]
+        if route not in ("api/v1/^.*$",) and not _as_expected(route, role, responses[0][1]):
+            unexpected.append(f"GET {path} as {role}: {_answer(responses[0][1])}, expected "
+                              f"{'allowed' if _allowed(route, role) else 'refused'}")
         for extra in EXTRA_REQUESTS:
             responses += extra(client, path, role)
         for what, response in responses:
             visited += 1
             if response.status_code >= 500:
                 failures.append(f"{what} {path} as {role}: {response.status_code}")
+            elif "NUL" in what and response.status_code != 400:
+                failures.append(f"{what} {path} as {role}: {response.status_code}, expected 400")
+            elif "over the body limit" in what and response.status_code != 413:
+                failures.append(f"{what} {path} as {role}: {response.status_code}, expected 413")
     if role == "coordinator":
         for model, _model_admin in admin.site._registry.items():
             prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
@@ -289,5 +433,12 @@ def test_no_page_answers_5xx(walk, role):
                 response = client.get(path)
                 if response.status_code >= 500:
                     failures.append(f"GET {path} as {role}: {response.status_code}")
+    if not role.startswith("coordinator"):
+        # The admin is the coordinators' alone: everyone else is sent to sign in or refused.
+        for path in ("/admin/", reverse("admin:members_household_changelist"), reverse("admin:members_shopreport_changelist")):
+            response = client.get(path)
+            if response.status_code == 200:
+                unexpected.append(f"GET {path} as {role}: 200, expected refused")
     assert visited > 100
     assert failures == []
+    assert unexpected == []

@@ -34,9 +34,18 @@ CODE_LENGTH = 10  # about 49 bits: out of reach of guessing under the login rate
 VALID_FOR = timedelta(days=60)
 
 
-def _hash(code: str) -> str:
+def _hash(code: str, key: str | None = None) -> str:
     normalized = code.replace(" ", "").replace("-", "").upper()
-    return hmac.new(settings.SECRET_KEY.encode(), f"activation:{normalized}".encode(), hashlib.sha256).hexdigest()
+    key = settings.ACTIVATION_CODE_KEY if key is None else key
+    return hmac.new(key.encode(), f"activation:{normalized}".encode(), hashlib.sha256).hexdigest()
+
+
+def _accepted_hashes(code: str) -> list[str]:
+    # Letters printed before the codes had a key of their own were hashed with
+    # SECRET_KEY (or a key it has since replaced): still good until they expire, so a
+    # member with such a letter is not sent back to the desk.
+    legacy = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    return [_hash(code), *(_hash(code, key) for key in legacy)]
 
 
 def _new_code() -> str:
@@ -70,7 +79,7 @@ def activate(*, username: str, code: str, password: str):
     user = User.objects.filter(username__iexact=(username or "").strip()).first()
     activation = (
         ActivationCode.objects.select_for_update()
-        .filter(user=user, code_hash=_hash(code or ""), used_at__isnull=True, expires_at__gt=timezone.now())
+        .filter(user=user, code_hash__in=_accepted_hashes(code or ""), used_at__isnull=True, expires_at__gt=timezone.now())
         .first()
         if user is not None
         else None

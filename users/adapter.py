@@ -1,6 +1,9 @@
 from allauth.account.adapter import DefaultAccountAdapter
 
+from kernel.web import client_address
+
 from . import roles
+from .backends import login_limit_key
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -11,3 +14,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request):
         # Each person lands where their work is.
         return roles.landing_url(request.user)
+
+    def get_client_ip(self, request):
+        # Behind the fund's reverse proxy, the member's address, not the proxy's (settings.TRUSTED_PROXIES).
+        return client_address(request) or super().get_client_ip(request)
+
+    def _get_login_attempts_cache_key(self, request, **credentials):
+        # One count per account, whatever form of its identifier was typed (allauth counts the text).
+        return login_limit_key(credentials.get("email") or credentials.get("username") or "")

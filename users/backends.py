@@ -59,3 +59,15 @@ class IdentifierBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+
+def login_limit_key(identifier: str) -> str:
+    """What the per-account limit on failed sign-ins counts under: the account an
+    identifier resolves to, whichever of its forms was typed (`foyer-0011`, `FOYER-0011`,
+    a card number with or without spaces, a phone with +33), or, for an identifier that
+    resolves to no account, its text without case or spaces (so guessing at a name that
+    does not exist is limited too, and not told apart)."""
+    user = find_user(identifier)
+    if user is not None:
+        return f"user:{user.pk}"
+    return "text:" + "".join(char for char in (identifier or "").casefold() if not char.isspace() and char != "-")

@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from . import activation, roles
+from .backends import login_limit_key
 
 
 class ActivationForm(forms.Form):
@@ -31,7 +32,7 @@ def activate(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         # Each try counts as a failed login for that name, under the same limits.
-        if not ratelimit.consume(request, action="login_failed", key=data["username"].lower()):
+        if not ratelimit.consume(request, action="login_failed", key=login_limit_key(data["username"])):
             form.add_error(None, _("Too many tries. Wait a few minutes and try again."))
         else:
             try:

@@ -239,7 +239,7 @@ def _plain_json_body(request):
         return None
     try:
         return json.loads(django_request.body.decode("utf-8"), parse_constant=_refuse_constant)
-    except (ValueError, RequestDataTooBig):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (ValueError, RecursionError, RequestDataTooBig):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -68,6 +70,16 @@ def exception_handler(exc, context):
         status, body = 403, error_body(getattr(exc, "default_code", "forbidden") or "forbidden", exc.detail)
     elif isinstance(exc, exceptions.APIException):
         status, body = exc.status_code, error_body(exc.default_code, exc.detail)
+    elif isinstance(exc, RecursionError):
+        status, body = 400, error_body("invalid_request", _("The body is nested too deeply."))
+    elif isinstance(exc, DataError):
+        # A value PostgreSQL cannot hold: from the request (what the code writes fits its columns).
+        status, body = 400, error_body("invalid_request", _("A number or an identifier in the request is out of range or not valid."))
+    elif isinstance(exc, RedisError):
+        # The rate limit is counted in Redis before anything else: without it, no payment.
+        logger.warning("Redis unavailable during an API request: %s", exc)
+        status, body = 503, error_body("service_unavailable", _("The service is briefly unavailable. Retry in a moment."))
+        headers["Retry-After"] = "5"
     elif isinstance(exc, (OperationalError, InterfaceError)):
         # The database went away mid-request (a restart, a fail-over): nothing was
         # written, and a retry under the same Idempotency-Key is safe.
@@ -80,6 +92,7 @@ def exception_handler(exc, context):
     return Response(body, status=status, headers=headers)
 
 
+@csrf_exempt  # no cookie reaches the API: a POST to an unknown address is a 404, not a CSRF page
 def not_found(request, *args, **kwargs):
     """Anything under /api/v1/ that no route matches: still JSON."""
     return JsonResponse(error_body("not_found", _("Nothing here.")), status=404)
