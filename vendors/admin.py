@@ -13,7 +13,17 @@ from kernel.admin_mixins import ReadOnlyAdmin
 from kernel.links import decision_link
 
 from . import services
-from .models import ApiKey, IbanChange, IdempotencyRecord, Purchase, Refund, StatusChange, Vendor, VendorStaff
+from .models import (
+    ApiKey,
+    IbanChange,
+    IdempotencyRecord,
+    PaymentRequest,
+    Purchase,
+    Refund,
+    StatusChange,
+    Vendor,
+    VendorStaff,
+)
 
 
 class VendorStaffInline(admin.TabularInline):
@@ -206,6 +216,15 @@ class ApiKeyAdmin(ReadOnlyAdmin):
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "purchase", "amount", "reason")
+
+
+@admin.register(PaymentRequest)
+class PaymentRequestAdmin(ReadOnlyAdmin):
+    """Read only: a request is paid from the member's phone and cancelled by its shop."""
+
+    list_display = ("id", "vendor", "amount", "status", "created_at", "expires_at", "decided_at")
+    list_filter = ("status",)
+    exclude = ("capture_key",)
 
 
 @admin.register(IdempotencyRecord)
