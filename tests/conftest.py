@@ -72,6 +72,18 @@ def browser():
 
 
 @pytest.fixture
+def tasks_run_at_once():
+    """Celery tasks queued by the live server (e-mail after commit: kernel.mail) run in its
+    thread at once, so that a browser test reads mail.outbox without a worker."""
+    from caisse.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
 def page(browser, live_server):
     """A page in a fresh context, the size of a cheap phone, in French."""
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")

@@ -235,6 +235,7 @@ ACCESS: list[tuple[str, frozenset | None]] = [
     ("portal/", MEMBERS),
     ("desk/import/", COORDINATORS), ("desk/receipts/", COORDINATORS),
     ("desk/households/<str:reference>/payment/", COORDINATORS),
+    ("desk/households/<str:reference>/contribution/set/", COORDINATORS),
     ("desk/", DESK),
     ("vendor/statements/", frozenset({"shop"})),
     ("vendor/", SHOPS),

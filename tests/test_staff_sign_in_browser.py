@@ -186,7 +186,8 @@ def test_an_activation_letter_never_signs_staff_in(page, clock):
     assert "/accounts/login/" in page.url
 
 
-def test_a_second_coordinator_resets_a_lost_phone_and_a_new_factor_is_set_up(page, clock, browser, live_server):
+def test_a_second_coordinator_resets_a_lost_phone_and_a_new_factor_is_set_up(page, clock, browser, live_server,
+                                                                             tasks_run_at_once):
     lost = staff("ines", roles.COORDINATOR, email="ines@example.org")
     sign_in(page, "ines")
     old_secret, _codes = set_up_totp(page)
