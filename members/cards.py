@@ -261,11 +261,12 @@ def authorize(identifier: str, pin: str) -> Authorization:
     if card is None:
         raise UnknownCard()
     now = timezone.now()
+    # The household rides along (never in the message): its members hear the reason, the till does not.
     if card.status != Card.Status.ACTIVE or card.household.status != Household.Status.ACTIVE or card.is_locked(now):
-        raise CardBlocked()
+        raise CardBlocked(household_id=card.household_id)
     if not isinstance(pin, str) or not hmac.compare_digest(card.pin_hash, _pin_hash(card.pk, pin)):
         _count_wrong_pin(card.pk, now)
-        raise InvalidPin()
+        raise InvalidPin(household_id=card.household_id)
     if card.failed_pin_attempts or card.lock_level:
         Card.objects.filter(pk=card.pk).update(failed_pin_attempts=0, lock_level=0)
     return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4, card.notify_payments)
