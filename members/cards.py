@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import segno
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -94,6 +95,14 @@ def _new_number() -> str:
 
 def _new_qr_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
+
+
+def qr_svg(card: Card, *, scale: int = 5) -> str:
+    """The card's QR code as inline SVG. A viewBox and no fixed size, so that CSS scales it
+    whole (a fixed width cut two corner squares off); the 4-module quiet zone scanners need."""
+    svg = segno.make(card.qr_token, error="m").svg_inline(scale=scale, border=4, omitsize=True,
+                                                          title=str(_("Card QR code")))
+    return svg.replace("<svg ", '<svg role="img" ', 1)
 
 
 def _pin_hash(card_id: int, pin: str) -> str:
