@@ -36,9 +36,9 @@ def screenshot(page, name: str, *, full_page: bool = True) -> Path:
 def visit(page, name: str) -> None:
     """The page as it stands: axe-clean, no sideways scrolling, and kept as a picture."""
     page.wait_for_load_state("load")
+    screenshot(page, name)
     width = page.viewport_size["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{page.url} scrolls sideways"
-    screenshot(page, name)
     axe_clean(page)
 
 

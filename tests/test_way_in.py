@@ -50,3 +50,11 @@ def test_the_member_s_tabs_all_show_and_the_spaces_are_one_tap_away(client):
     for url in (reverse("members:cards"), reverse("households:my_contribution"), reverse("households:my_data"),
                 reverse("members:reports")):
         assert f'href="{url}"' in body
+
+
+def test_every_page_carries_the_content_security_and_permissions_policies(client):
+    for url in ("/", "/api/v1/docs/", "/accounts/login/"):
+        response = client.get(url)
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "object-src 'none'" in policy
+        assert "camera=(self)" in response.headers["Permissions-Policy"]
