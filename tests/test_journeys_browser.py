@@ -6,7 +6,7 @@ each page kept under test-output/journeys for people to look at.
 
 import pytest
 
-from .browser_checks import visit
+from .browser_checks import transferred_bytes, visit
 
 pytestmark = pytest.mark.browser
 
@@ -47,3 +47,99 @@ def test_the_public_pages_a_shop_and_a_developer_open(page, transactional_db):
     visit(page, "api-reference-360")
     page.goto(base + "/nulle-part/")
     visit(page, "not-found-360")
+
+
+def _sign_in(page, identifier, password):
+    page.goto(page.live_server_url + "/accounts/login/")
+    page.get_by_label("E-mail, téléphone ou numéro de carte").fill(identifier)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def test_the_shop_terminal_then_the_member_s_space(page, transactional_db, capsys):
+    from members.models import ShopReport
+    from vendors.models import Purchase
+
+    from .member_fixtures import PASSWORD, make_member
+    from .vendor_fixtures import PASSWORD as STAFF_PASSWORD
+    from .vendor_fixtures import make_staff, make_vendor
+
+    shop = make_vendor("epicerie-du-coin", name="Épicerie du Coin")
+    make_staff(shop, "vendeuse")
+    member = make_member("F-1960", balance=3_200, pin="2468")
+    base = page.live_server_url
+    neutral = ("Le paiement n’est pas passé.", "Vous pouvez vérifier votre code ou votre solde sur votre espace.")
+
+    # The shop: a payment, a wrong PIN and a short balance (the same neutral words), the partial, a refund.
+    _sign_in(page, "vendeuse", STAFF_PASSWORD)
+    page.wait_for_url(base + "/vendor/terminal/")
+    visit(page, "shop-1-terminal-360")
+    headline, reason = page.get_by_test_id("result-headline"), page.get_by_test_id("result-reason")
+    partial = page.get_by_role("button", name="Payer avec le solde, le reste autrement")
+    next_sale = page.get_by_role("button", name="Paiement suivant")
+
+    def sale(amount, pin):
+        page.get_by_label("Numéro de carte ou QR code").fill(member.card.number)
+        page.get_by_label("Montant (€)").fill(amount)
+        page.get_by_label("Code (tapé par l'adhérent·e)").fill(pin)
+        page.get_by_role("button", name="Payer", exact=True).click()
+        next_sale.wait_for()
+
+    sale("2", member.pin)
+    assert headline.inner_text() == "Paiement accepté" and not partial.is_visible()
+    visit(page, "shop-2-accepted-360")
+    next_sale.click()
+    page.wait_for_load_state()
+    sale("5", "1111")
+    assert (headline.inner_text(), reason.inner_text()) == neutral and not partial.is_visible()
+    visit(page, "shop-3-wrong-pin-360")
+    next_sale.click()
+    page.wait_for_load_state()
+    sale("40", member.pin)
+    assert (headline.inner_text(), reason.inner_text()) == neutral and partial.is_visible()
+    visit(page, "shop-4-short-balance-360")
+    partial.click()
+    page.get_by_text("Paiement accepté").wait_for()
+    next_sale.click()
+    page.wait_for_load_state()
+    page.locator("summary", has_text="Rembourser").first.click()
+    page.get_by_label("Montant à rembourser (€)").first.fill("1,00")
+    page.get_by_role("button", name="Rembourser", exact=True).first.click()
+    page.locator(".messages").wait_for()
+    visit(page, "shop-5-refund-360")
+    page.get_by_role("link", name="Tableau de bord").first.click()
+    page.wait_for_url(base + "/vendor/")
+    visit(page, "shop-6-dashboard-360")
+    assert sorted(Purchase.objects.values_list("amount", flat=True)) == [200, 3_000]
+    page.context.clear_cookies()
+
+    # The member: the card number to sign in, then balance, history, shops, lock the card, report.
+    sizes = {}
+    _sign_in(page, member.card.display_number, PASSWORD)
+    page.wait_for_url(base + "/portal/")
+    visit(page, "member-1-balance-360")
+    sizes["balance"] = transferred_bytes(page)
+    assert "code tapé était faux" in page.content() or "solde était trop bas" in page.content()  # the reason, here
+    for tab, name in (("Historique", "history"), ("Où dépenser", "shops"), ("Mes cartes", "cards")):
+        page.get_by_role("navigation", name="Mon espace").get_by_role("link", name=tab).click()
+        page.wait_for_load_state()
+        visit(page, f"member-2-{name}-360")
+        sizes[name] = transferred_bytes(page)
+    page.get_by_role("link", name=f"Carte •••• {member.card.last4}").click()
+    page.get_by_role("button", name="Verrouiller ma carte pour l'instant").click()
+    page.locator(".messages").wait_for()
+    visit(page, "member-3-card-locked-360")
+    sizes["card"] = transferred_bytes(page)
+    page.get_by_role("link", name="Signaler un problème").click()
+    page.wait_for_load_state()
+    visit(page, "member-4-report-360")
+    page.get_by_label("Quel commerce ?").select_option(label="Épicerie du Coin")
+    page.get_by_label("Un paiement que je n'ai pas fait").check()
+    page.get_by_label("Racontez-nous").fill("Un paiement que je n'ai pas fait.")
+    page.get_by_role("button", name="Envoyer").click()
+    page.get_by_text("Merci.").first.wait_for()
+    visit(page, "member-5-report-sent-360")
+    sizes["report"] = transferred_bytes(page)
+    assert ShopReport.objects.count() == 1
+    with capsys.disabled():
+        print("\nMember pages, bytes transferred (first visit, cache cold for the first page):", sizes)
