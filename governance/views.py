@@ -95,6 +95,22 @@ def new_proposal(request):
 
 
 @committee_required
+def edit_proposal(request, pk):
+    """The author's draft, until the vote opens."""
+    proposal = get_object_or_404(Proposal, pk=pk, author=request.user, state=Proposal.State.DRAFT)
+    form = ProposalForm(request.POST or None, proposal=proposal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            proposals.update_draft(proposal, by=request.user, **form.service_kwargs())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your draft is saved. Open the vote when it is ready."))
+            return redirect("governance:proposal", pk=proposal.pk)
+    return render(request, "governance/new.html", {"form": form, "proposal": proposal})
+
+
+@committee_required
 def proposal_detail(request, pk):
     proposal = get_object_or_404(Proposal.objects.select_related("vendor", "author"), pk=pk)
     Notification.objects.filter(user=request.user, proposal=proposal, read_at__isnull=True).update(

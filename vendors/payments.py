@@ -413,10 +413,6 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
             IdempotencyRecord.objects.create(vendor=vendor, key=key, fingerprint=print_, status_code=201, body=body)
     except (_KeyTaken, ledger.IdempotencyConflict):
         return _answered_before(vendor.pk, key, print_)
-    except Declined as error:
-        # The API still answers its code (the tills' contract); the member hears the reason.
-        member_notices.notify_declined(household_id=auth.household_id, code=error.code, shop=vendor.display_name)
-        raise
     return Outcome(201, body)
 
 
