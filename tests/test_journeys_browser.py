@@ -143,3 +143,50 @@ def test_the_shop_terminal_then_the_member_s_space(page, transactional_db, capsy
     assert ShopReport.objects.count() == 1
     with capsys.disabled():
         print("\nMember pages, bytes transferred (first visit, cache cold for the first page):", sizes)
+
+
+def test_a_committee_member_without_a_household_proposes_votes_and_checks_the_receipt(page, transactional_db):
+    from governance import decisions, votes
+    from governance.models import Kind, Proposal
+    from vendors.models import Vendor
+
+    from .governance_fixtures import PASSWORD as COMMITTEE_PASSWORD
+    from .governance_fixtures import make_committee, open_proposal
+    from .vendor_fixtures import make_vendor
+
+    facilitator, seat = make_committee(2, prefix="comite")
+    vendor = make_vendor("ferme-des-cigales", status=Vendor.Status.APPLIED, name="Ferme des Cigales")
+    secret = open_proposal(Kind.APPROVE_VENDOR, facilitator, vendor=vendor, title="Conventionner la Ferme des Cigales ?")
+    base = page.live_server_url
+
+    _sign_in(page, seat.username, COMMITTEE_PASSWORD)
+    page.wait_for_url(base + "/committee/")
+    visit(page, "committee-1-home-360")
+    assert page.get_by_role("link", name="Mes cartes").count() == 0  # no household: no dead-end tabs
+
+    page.get_by_role("navigation", name="Comité").get_by_role("link", name="Proposer").click()
+    page.wait_for_url(base + "/committee/new/")
+    visit(page, "committee-2-new-proposal-360")
+    page.get_by_label("De quoi s'agit-il ?").select_option("motion")
+    page.get_by_label("La question, en mots simples").fill("Un marché le dimanche ?")
+    page.get_by_role("button", name="Enregistrer le brouillon").click()
+    page.get_by_role("link", name="Modifier mon brouillon").wait_for()
+    visit(page, "committee-3-draft-360")
+    assert Proposal.objects.get(title="Un marché le dimanche ?").state == "draft"
+
+    page.goto(base + f"/committee/p/{secret.pk}/")
+    visit(page, "committee-4-vote-360")
+    page.get_by_role("button", name="Pour").click()
+    page.get_by_text("Votre vote est compté.", exact=False).first.wait_for()
+    code = page.get_by_test_id("receipt").inner_text().strip()
+    visit(page, "committee-5-voted-360")
+
+    votes.cast(secret, facilitator, "for")
+    decisions.close(secret, by=facilitator, early=True)
+    page.goto(base + f"/committee/p/{secret.pk}/results/")
+    visit(page, "committee-6-results-360")
+    page.get_by_role("link", name="Vérifier mon vote secret avec mon code de reçu").click()
+    page.get_by_label("Votre code de reçu").fill(code)
+    page.get_by_role("button", name="Vérifier").click()
+    page.get_by_test_id("receipt-result").wait_for()
+    visit(page, "committee-7-receipt-360")
