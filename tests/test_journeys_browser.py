@@ -190,3 +190,55 @@ def test_a_committee_member_without_a_household_proposes_votes_and_checks_the_re
     page.get_by_role("button", name="Vérifier").click()
     page.get_by_test_id("receipt-result").wait_for()
     visit(page, "committee-7-receipt-360")
+
+
+def test_a_coordinator_signs_in_with_the_second_factor_proposes_a_rules_change_in_euros_and_reads_the_audit(
+        browser, live_server, transactional_db):
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    from governance.models import Proposal
+    from users import second_factor
+
+    from .vendor_fixtures import PASSWORD as STAFF_PASSWORD
+    from .vendor_fixtures import make_coordinator
+
+    coordinator = make_coordinator("coordinatrice")
+    secret = generate_totp_secret()
+    TOTP.activate(coordinator, secret)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    base = live_server.url
+    # Mid-period, so that typing the code never crosses into the next one.
+    start = datetime.now(UTC).replace(second=10, microsecond=0) + timedelta(minutes=1)
+    try:
+        with time_machine.travel(start, tick=False):
+            page.live_server_url = base
+            _sign_in(page, "coordinatrice", STAFF_PASSWORD)
+            page.wait_for_url("**/accounts/2fa/authenticate/**")
+            visit(page, "coordinator-1-second-factor-1280")
+            page.fill("input[name=code]", second_factor.current_code(secret))
+            page.locator("main form button").first.click()
+            page.wait_for_url(base + "/coordination/")
+        visit(page, "coordinator-2-dashboard-1280")
+        main = page.locator("main").bounding_box()
+        assert main["width"] > 1100  # the desk screen's whole width, not 40 %
+
+        page.get_by_role("link", name="Proposer un changement de règles").click()
+        page.wait_for_url(base + "/committee/new/")
+        visit(page, "coordinator-3-rules-change-1280")
+        page.get_by_label("De quoi s'agit-il ?").select_option("change_rules")
+        page.get_by_label("La question, en mots simples").fill("Une allocation de 160 €")
+        page.get_by_label("Allocation par foyer (€ par mois)").fill("160")
+        page.get_by_role("button", name="Enregistrer le brouillon").click()
+        page.get_by_role("link", name="Modifier mon brouillon").wait_for()
+        visit(page, "coordinator-4-draft-1280")
+        assert Proposal.objects.get().proposed_rules["allocation_per_household"] == 16_000
+
+        page.goto(base + "/coordination/audit/")
+        visit(page, "coordinator-5-audit-1280")
+    finally:
+        context.close()
