@@ -226,6 +226,8 @@ def test_a_coordinator_signs_in_with_the_second_factor_proposes_a_rules_change_i
         visit(page, "coordinator-2-dashboard-1280")
         main = page.locator("main").bounding_box()
         assert main["width"] > 1100  # the desk screen's whole width, not 40 %
+        chart = page.locator("svg.chart").first.bounding_box()
+        assert chart["width"] > 500  # a chart, not a thumbnail
 
         page.get_by_role("link", name="Proposer un changement de règles").click()
         page.wait_for_url(base + "/committee/new/")
@@ -240,5 +242,11 @@ def test_a_coordinator_signs_in_with_the_second_factor_proposes_a_rules_change_i
 
         page.goto(base + "/coordination/audit/")
         visit(page, "coordinator-5-audit-1280")
+
+        # 200 % zoom on the same screen: 640 CSS pixels wide, still nothing to scroll sideways.
+        page.set_viewport_size({"width": 640, "height": 450})
+        for path, name in (("/coordination/", "dashboard"), ("/coordination/audit/", "audit")):
+            page.goto(base + path)
+            visit(page, f"coordinator-6-{name}-zoom-200")
     finally:
         context.close()
