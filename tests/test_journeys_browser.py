@@ -194,17 +194,20 @@ def test_a_committee_member_without_a_household_proposes_votes_and_checks_the_re
 
 def test_a_coordinator_signs_in_with_the_second_factor_proposes_a_rules_change_in_euros_and_reads_the_audit(
         browser, live_server, transactional_db):
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, date, datetime, timedelta
 
     import time_machine
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
+    from allocations.models import FundRules
     from governance.models import Proposal
     from users import second_factor
 
     from .vendor_fixtures import PASSWORD as STAFF_PASSWORD
     from .vendor_fixtures import make_coordinator
 
+    if not FundRules.objects.exists():  # an earlier transactional test flushed the migrations' version
+        FundRules.objects.create(effective_from=date(2020, 1, 1), allocation_per_household=10_000)
     coordinator = make_coordinator("coordinatrice")
     secret = generate_totp_secret()
     TOTP.activate(coordinator, secret)
