@@ -246,6 +246,12 @@ def test_a_coordinator_signs_in_with_the_second_factor_proposes_a_rules_change_i
         page.goto(base + "/coordination/audit/")
         visit(page, "coordinator-5-audit-1280")
 
+        # Every other page of the coordination menu, on the same screen.
+        links = page.get_by_role("navigation", name="Coordination").get_by_role("link")
+        for href in [links.nth(i).get_attribute("href") for i in range(links.count())]:
+            page.goto(base + href)
+            visit(page, "coordinator-7-" + href.strip("/").replace("/", "-") + "-1280")
+
         # 200 % zoom on the same screen: 640 CSS pixels wide, still nothing to scroll sideways.
         page.set_viewport_size({"width": 640, "height": 450})
         for path, name in (("/coordination/", "dashboard"), ("/coordination/audit/", "audit")):
