@@ -64,7 +64,9 @@ def test_the_shop_terminal_then_the_member_s_space(page, transactional_db, capsy
     from .vendor_fixtures import PASSWORD as STAFF_PASSWORD
     from .vendor_fixtures import make_staff, make_vendor
 
-    shop = make_vendor("epicerie-du-coin", name="Épicerie du Coin")
+    from .settlement_fixtures import BIC, IBAN, coordinators, fund_treasury, run_and_pay
+
+    shop = make_vendor("epicerie-du-coin", name="Épicerie du Coin", iban=IBAN, bic=BIC)
     make_staff(shop, "vendeuse")
     member = make_member("F-1960", balance=3_200, pin="2468")
     base = page.live_server_url
@@ -107,10 +109,15 @@ def test_the_shop_terminal_then_the_member_s_space(page, transactional_db, capsy
     page.get_by_role("button", name="Rembourser", exact=True).first.click()
     page.locator(".messages").wait_for()
     visit(page, "shop-5-refund-360")
+    assert sorted(Purchase.objects.values_list("amount", flat=True)) == [200, 3_000]
+    fund_treasury()
+    run_and_pay(*coordinators())  # the week's settlement, paid with four eyes
     page.get_by_role("link", name="Tableau de bord").first.click()
     page.wait_for_url(base + "/vendor/")
     visit(page, "shop-6-dashboard-360")
-    assert sorted(Purchase.objects.values_list("amount", flat=True)) == [200, 3_000]
+    page.get_by_test_id("settlement").first.get_by_role("link").first.click()
+    page.wait_for_url("**/vendor/statements/**")
+    visit(page, "shop-7-statement-360")
     page.context.clear_cookies()
 
     # The member: the card number to sign in, then balance, history, shops, lock the card, report.
@@ -119,6 +126,11 @@ def test_the_shop_terminal_then_the_member_s_space(page, transactional_db, capsy
     page.wait_for_url(base + "/portal/")
     visit(page, "member-1-balance-360")
     sizes["balance"] = transferred_bytes(page)
+    tabs = page.get_by_role("navigation", name="Mon espace").get_by_role("link")
+    assert tabs.count() == 7
+    for i in range(tabs.count()):  # every tab on the phone's screen: none hidden off to the side
+        box = tabs.nth(i).bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360 and box["height"] >= 24
     assert "code tapé était faux" in page.content() or "solde était trop bas" in page.content()  # the reason, here
     for tab, name in (("Historique", "history"), ("Où dépenser", "shops"), ("Mes cartes", "cards")):
         page.get_by_role("navigation", name="Mon espace").get_by_role("link", name=tab).click()
