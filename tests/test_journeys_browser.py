@@ -61,10 +61,9 @@ def test_the_shop_terminal_then_the_member_s_space(page, transactional_db, capsy
     from vendors.models import Purchase
 
     from .member_fixtures import PASSWORD, make_member
+    from .settlement_fixtures import BIC, IBAN, coordinators, fund_treasury, run_and_pay
     from .vendor_fixtures import PASSWORD as STAFF_PASSWORD
     from .vendor_fixtures import make_staff, make_vendor
-
-    from .settlement_fixtures import BIC, IBAN, coordinators, fund_treasury, run_and_pay
 
     shop = make_vendor("epicerie-du-coin", name="Épicerie du Coin", iban=IBAN, bic=BIC)
     make_staff(shop, "vendeuse")
