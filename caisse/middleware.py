@@ -150,3 +150,16 @@ class BadInputMiddleware:
             return refuse(request, 503, "service_unavailable", _("The service is briefly unavailable. Please try again in a moment."),
                           retry_after=5)
         return None
+
+
+class PermissionsPolicyMiddleware:
+    """The Permissions-Policy header from settings.PERMISSIONS_POLICY (Django has none)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(f"{feature}={allow}" for feature, allow in settings.PERMISSIONS_POLICY.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.header)
+        return response

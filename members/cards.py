@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import segno
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -95,6 +96,14 @@ def _new_number() -> str:
 
 def _new_qr_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
+
+
+def qr_svg(card: Card, *, scale: int = 5) -> str:
+    """The card's QR code as inline SVG. A viewBox and no fixed size, so that CSS scales it
+    whole (a fixed width cut two corner squares off); the 4-module quiet zone scanners need."""
+    svg = segno.make(card.qr_token, error="m").svg_inline(scale=scale, border=4, omitsize=True,
+                                                          title=str(_("Card QR code")))
+    return svg.replace("<svg ", '<svg role="img" ', 1)
 
 
 def _pin_hash(card_id: int, pin: str) -> str:
@@ -310,8 +319,9 @@ def authorize(identifier: str, pin: str) -> Authorization:
     if card is None:
         raise UnknownCard()
     now = timezone.now()
+    # The household rides along (never in the message): its members hear the reason, the till does not.
     if card.status != Card.Status.ACTIVE or card.household.status != Household.Status.ACTIVE or card.is_locked(now):
-        raise CardBlocked()
+        raise CardBlocked(household_id=card.household_id)
     if not isinstance(pin, str):
         pin = ""
     params = {"hash": _pin_hash(card.pk, pin), "card": card.pk, "active": Card.Status.ACTIVE, "now": now}
@@ -320,11 +330,11 @@ def authorize(identifier: str, pin: str) -> Authorization:
         cursor.execute(_TRY_PIN_SQL, params)
         row = cursor.fetchone()
     if row is None:  # locked or blocked by a concurrent request since it was read
-        raise CardBlocked()
+        raise CardBlocked(household_id=card.household_id)
     right, locked_until, locked_indefinitely = row
     if not right:
         if locked_indefinitely or (locked_until is not None and locked_until > now):
             # The WHERE clause let only an unlocked card through: this try locked it.
             _event(card, CardEvent.Kind.LOCKED_WRONG_PINS, until=None if locked_indefinitely else locked_until)
-        raise InvalidPin()
+        raise InvalidPin(household_id=card.household_id)
     return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4, card.notify_payments)

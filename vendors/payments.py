@@ -47,6 +47,7 @@ from kernel import locks
 from kernel.db import prepared_cursor
 from kernel.errors import DomainError
 from members import cards, enrolment
+from members import notices as member_notices
 from members import tasks as member_tasks
 from users import roles
 
@@ -258,6 +259,9 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
     try:
         auth = cards.authorize(card, pin)  # outside the transaction: wrong PINs stay counted
     except cards.CardError as error:
+        if error.context.get("household_id"):
+            member_notices.notify_declined(household_id=error.context["household_id"], code=error.code,
+                                           shop=vendor.display_name)
         raise declined(error)
     return _capture(vendor=vendor, key=key, print_=print_, auth=auth, amount=amount, reference=reference,
                     partial=partial, till=till)
@@ -305,6 +309,10 @@ def _capture(*, vendor: Vendor, key: str, print_: str, auth: cards.Authorization
                 body = _record_purchase(purchase, key, print_)
     except (_KeyTaken, ledger.IdempotencyConflict):
         return _answered_before(vendor.pk, key, print_)
+    except Declined as error:
+        # The API still answers its code (the tills' contract); the member hears the reason.
+        member_notices.notify_declined(household_id=auth.household_id, code=error.code, shop=vendor.display_name)
+        raise
     if auth.notify_payments:
         shop, wallet_id, captured = vendor.display_name, auth.wallet_id, purchase.amount
         at = purchase.created_at.isoformat()
