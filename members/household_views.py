@@ -7,7 +7,6 @@ import json
 import uuid
 from functools import wraps
 
-import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
