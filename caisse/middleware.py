@@ -5,6 +5,7 @@ and no messages; these three did work on each payment for nothing. Everything el
 (security headers, language, CSRF, clickjacking) still runs on /api/.
 """
 
+from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
 from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
@@ -29,3 +30,16 @@ class AuthenticationMiddleware(_NotForTheAPI, DjangoAuthenticationMiddleware):
 
 class MessageMiddleware(_NotForTheAPI, DjangoMessageMiddleware):
     pass
+
+
+class PermissionsPolicyMiddleware:
+    """The Permissions-Policy header from settings.PERMISSIONS_POLICY (Django has none)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(f"{feature}={allow}" for feature, allow in settings.PERMISSIONS_POLICY.items())
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.header)
+        return response

@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -144,6 +145,9 @@ MIDDLEWARE = [
     "coordination.audit.middleware.HistoryMiddleware",
     "caisse.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # No inline script, nothing from elsewhere; the camera for the terminal's scanner only.
+    "csp.middleware.CSPMiddleware",
+    "caisse.middleware.PermissionsPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "users.middleware.RequireStaffMFAMiddleware",
 ]
@@ -286,6 +290,29 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# --- Content-Security-Policy and Permissions-Policy (every response) ------------------
+# Scripts and styles come only from our own static files: an injected <script> or
+# onclick="" does not run. The TOTP set-up shows its QR code as a data: image.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# The web terminal scans cards with the camera (the portal's own origin); nothing else may.
+PERMISSIONS_POLICY = {
+    "camera": "(self)", "microphone": "()", "geolocation": "()", "payment": "()", "usb": "()",
 }
 
 # --- Security (production) ------------------------------------------------------------

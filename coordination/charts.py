@@ -8,33 +8,50 @@ from django.utils.safestring import mark_safe
 
 from kernel.money import format_cents
 
-WIDTH, HEIGHT, PAD_BOTTOM, PAD_TOP = 360, 140, 28, 12
+# Drawn for a desk screen (two charts a row at 1280 px) and still legible on a phone:
+# the text is 14 units high in a 640-unit-wide picture.
+WIDTH, HEIGHT = 640, 300
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 96, 12, 16, 52
+GRID_LINES = 4
 
 
-def bar_chart(points: list[tuple[str, int]], *, title: str, css_class: str = "") -> str:
-    """`points` are (label, cents); negative values are drawn as zero-height bars."""
+def bar_chart(points: list[tuple[str, int]], *, title: str, css_class: str = "", unit: str = "€",
+              x_label: str = "") -> str:
+    """`points` are (label, cents); negative values are drawn as zero-height bars. The
+    vertical axis is graduated in `unit` (euros or the fund's unit), the horizontal one
+    named `x_label` (months)."""
     n = max(len(points), 1)
     top = max([value for _label, value in points] + [1])
-    slot = WIDTH / n
+    plot_w, plot_h = WIDTH - PAD_LEFT - PAD_RIGHT, HEIGHT - PAD_TOP - PAD_BOTTOM
+    slot = plot_w / n
     bar = max(slot * 0.7, 2)
-    plot = HEIGHT - PAD_BOTTOM - PAD_TOP
+    base = HEIGHT - PAD_BOTTOM
     parts = [
         f'<svg class="chart {escape(css_class)}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
-        f'<line x1="0" y1="{HEIGHT - PAD_BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - PAD_BOTTOM}" class="axis"/>',
     ]
+    for step in range(GRID_LINES + 1):  # the vertical axis: graduations in the unit
+        value = top * step / GRID_LINES
+        y = base - plot_h * step / GRID_LINES
+        parts.append(f'<line x1="{PAD_LEFT}" y1="{y:.1f}" x2="{WIDTH - PAD_RIGHT}" y2="{y:.1f}" '
+                     f'class="{"axis" if step == 0 else "gridline"}"/>')
+        parts.append(f'<text x="{PAD_LEFT - 6}" y="{y + 5:.1f}" text-anchor="end" class="tick">'
+                     f"{escape(format_cents(round(value), unit))}</text>")
+    parts.append(f'<line x1="{PAD_LEFT}" y1="{PAD_TOP}" x2="{PAD_LEFT}" y2="{base}" class="axis"/>')
     for index, (label, value) in enumerate(points):
-        h = plot * max(value, 0) / top
-        x = index * slot + (slot - bar) / 2
-        y = HEIGHT - PAD_BOTTOM - h
+        h = plot_h * max(value, 0) / top
+        x = PAD_LEFT + index * slot + (slot - bar) / 2
         parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" class="bar">'
-            f"<title>{escape(label)} : {escape(format_cents(value))}</title></rect>"
+            f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar:.1f}" height="{h:.1f}" class="bar">'
+            f"<title>{escape(label)} : {escape(format_cents(value, unit))}</title></rect>"
         )
         if n <= 12 or index % 2 == 0:
             parts.append(
-                f'<text x="{index * slot + slot / 2:.1f}" y="{HEIGHT - 10}" text-anchor="middle" class="tick">'
+                f'<text x="{PAD_LEFT + index * slot + slot / 2:.1f}" y="{base + 20}" text-anchor="middle" class="tick">'
                 f"{escape(label[-2:] if len(label) == 7 else label)}</text>"
             )
-    parts.append(f'<text x="2" y="{PAD_TOP - 2}" class="tick">{escape(format_cents(top))}</text></svg>')
+    if x_label:
+        parts.append(f'<text x="{PAD_LEFT + plot_w / 2:.1f}" y="{HEIGHT - 8}" text-anchor="middle" class="axis-label">'
+                     f"{escape(x_label)}</text>")
+    parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -126,14 +126,16 @@ def dashboard(request):
         monitoring.check_overdue()
     data = reports.dashboard()
     trends = data.trends
+    unit = settings.FUND_UNIT_LABEL
     chart_specs = [
-        ("issued", _("Units issued")), ("spent", _("Units spent")),
-        ("contributions", _("Contributions received")), ("grants", _("Grants received")),
+        ("issued", _("Units issued"), unit), ("spent", _("Units spent"), unit),
+        ("contributions", _("Contributions received"), "€"), ("grants", _("Grants received"), "€"),
     ]
     return render(request, "coordination/dashboard.html", {
         "d": data,
-        "charts": [(label, charts.bar_chart([(row.period, getattr(row, key)) for row in trends], title=str(label)))
-                   for key, label in chart_specs],
+        "charts": [(label, charts.bar_chart([(row.period, getattr(row, key)) for row in trends], title=str(label),
+                                            unit=chart_unit, x_label=_("Month (the last 12)")))
+                   for key, label, chart_unit in chart_specs],
         "share_spent_pct": None if data.participation.share_spent is None
         else round(100 * data.participation.share_spent),
         "min_cell": reports.MIN_CELL,

@@ -1,24 +1,52 @@
-import json
-
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allocations import rules as fund_rules
+from allocations.models import ArrearsPolicy, RolloverPolicy
+from kernel.money import EurosField, format_cents, parse_euros
 from vendors.models import Vendor
 
 from . import charter
 from .models import Choice, Kind, MeetingTally
 from .proposals import RULES_FIELDS
 
+# The rules' amounts, typed in euros (kernel.money), stored in cents.
+RULES_EUROS = ("allocation_per_household", "supplement_per_extra_adult", "supplement_per_child",
+               "minimum_contribution", "minimum_contribution_per_extra_person", "rollover_cap")
 
-def current_rules_json() -> str:
+
+def rules_in_force():
+    from allocations import periods
+
     try:
-        from allocations import periods
-
-        current = fund_rules.rules_for(periods.current())
+        return fund_rules.rules_for(periods.current())
     except fund_rules.NoRulesInForce:
-        return "{}"
-    return json.dumps({name: getattr(current, name) for name in RULES_FIELDS}, indent=2, ensure_ascii=False)
+        return None
+
+
+def grid_text(grid: list) -> str:
+    """The contribution grid as people type it: one band a line, "up to ; suggested" in euros."""
+    lines = []
+    for band in grid or ():
+        limit = band.get("income_per_person_up_to")
+        lines.append(f"{format_cents(limit, '').strip() if limit is not None else ''} ; "
+                     f"{format_cents(band.get('suggested', 0), '').strip()}")
+    return "\n".join(lines)
+
+
+def parse_grid(text: str) -> list:
+    grid = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        limit, separator, suggested = line.partition(";")
+        if not separator:
+            raise forms.ValidationError(
+                _("Line %(n)s of the grid: write the income limit, a semicolon, then the suggested contribution.")
+                % {"n": number})
+        grid.append({"income_per_person_up_to": parse_euros(limit) if limit.strip() else None,
+                     "suggested": parse_euros(suggested)})
+    return grid
 
 
 class ProposalForm(forms.Form):
@@ -29,27 +57,75 @@ class ProposalForm(forms.Form):
                                     required=False)
     visit_report = forms.CharField(label=_("Visit report (approval)"), widget=forms.Textarea(attrs={"rows": 4}),
                                    required=False)
-    proposed_rules = forms.CharField(label=_("Proposed rules (every value, amounts in cents)"),
-                                     widget=forms.Textarea(attrs={"rows": 12}), required=False)
+    # A rules change: every value of the next version, amounts in euros.
+    rules_allocation_per_household = EurosField(label=_("Allocation per household (€ a month)"), required=False)
+    rules_supplement_per_extra_adult = EurosField(label=_("Supplement per extra adult (€)"), required=False)
+    rules_supplement_per_child = EurosField(label=_("Supplement per child (€)"), required=False)
+    rules_minimum_contribution = EurosField(label=_("Minimum contribution (€ a month)"), required=False)
+    rules_minimum_contribution_per_extra_person = EurosField(
+        label=_("Minimum contribution per extra person (€)"), required=False)
+    rules_contribution_grid = forms.CharField(
+        label=_("Suggested contribution grid"), required=False, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("One band a line: income per person up to (€) ; suggested contribution (€). "
+                    "Leave the limit empty on the last line, e.g. “ ; 20”."))
+    rules_rollover_policy = forms.ChoiceField(label=_("Rollover of unspent balance"), choices=RolloverPolicy.choices,
+                                              required=False)
+    rules_rollover_cap = EurosField(label=_("Rollover cap (€)"), required=False)
+    rules_prorate_first_month = forms.BooleanField(
+        label=_("Prorate the first month of a household joining mid-month"), required=False)
+    rules_arrears_policy = forms.ChoiceField(label=_("Arrears policy"), choices=ArrearsPolicy.choices, required=False)
+    rules_arrears_grace_months = forms.IntegerField(label=_("Grace period for arrears (months)"), min_value=0,
+                                                    required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, proposal=None, **kwargs):
         super().__init__(*args, **kwargs)
         for key, label in charter.CRITERIA.items():
             self.fields[f"charter_{key}"] = forms.BooleanField(label=label, required=False)
-        if not self.is_bound:
-            self.initial["proposed_rules"] = current_rules_json()
+        self.in_force = rules_in_force()
+        if self.is_bound:
+            return
+        if proposal is not None:  # a draft, edited
+            self.initial.update(kind=proposal.kind, title=proposal.title, text=proposal.text, vendor=proposal.vendor,
+                                visit_report=proposal.visit_report)
+            self.initial.update({f"charter_{key}": value for key, value in (proposal.charter_checks or {}).items()})
+        values = (proposal.proposed_rules if proposal is not None and proposal.proposed_rules else
+                  {name: getattr(self.in_force, name) for name in RULES_FIELDS} if self.in_force else {})
+        for name, value in values.items():
+            if name in RULES_EUROS:
+                value = format_cents(value, "").strip()
+            elif name == "contribution_grid":
+                value = grid_text(value)
+            self.initial[f"rules_{name}"] = value
 
     def charter_fields(self):
         return [self[f"charter_{key}"] for key in charter.CRITERIA]
 
-    def clean_proposed_rules(self):
-        raw = self.cleaned_data["proposed_rules"]
-        if self.data.get("kind") != Kind.CHANGE_RULES:
-            return {}
-        try:
-            return json.loads(raw or "{}")
-        except ValueError:
-            raise forms.ValidationError(_("The proposed rules are not valid JSON."))
+    def rules_fields(self):
+        """Each rule's field, with the value in force beside it."""
+        rows = []
+        for name in RULES_FIELDS:
+            field = self[f"rules_{name}"]
+            current = getattr(self.in_force, name) if self.in_force else None
+            if current is None:
+                shown = "—"
+            elif name in RULES_EUROS:
+                shown = format_cents(current)
+            elif name == "contribution_grid":
+                shown = grid_text(current).replace("\n", " · ") or "—"
+            elif name in ("rollover_policy", "arrears_policy"):
+                shown = getattr(self.in_force, f"get_{name}_display")()
+            elif name == "prorate_first_month":
+                shown = _("yes") if current else _("no")
+            else:
+                shown = current
+            rows.append((field, shown))
+        return rows
+
+    def other_fields(self):
+        return [field for field in self if not field.name.startswith(("charter_", "rules_"))]
+
+    def clean_rules_contribution_grid(self):
+        return parse_grid(self.cleaned_data["rules_contribution_grid"])
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
@@ -58,7 +134,9 @@ class ProposalForm(forms.Form):
             kwargs["visit_report"] = data["visit_report"]
             kwargs["charter_checks"] = {key: data[f"charter_{key}"] for key in charter.CRITERIA}
         if data["kind"] == Kind.CHANGE_RULES:
-            kwargs["proposed_rules"] = data["proposed_rules"]
+            # Every value; one left empty is named by governance.proposals.validate_rules.
+            kwargs["proposed_rules"] = {name: data[f"rules_{name}"] for name in RULES_FIELDS
+                                        if data.get(f"rules_{name}") not in (None, "")}
         return kwargs
 
 

@@ -155,6 +155,26 @@ def create(*, kind: str, title: str, author, text: str = "", vendor: Vendor | No
     return proposal
 
 
+def update_draft(proposal: Proposal, *, by, title: str, text: str = "", vendor: Vendor | None = None,
+                 visit_report: str = "", charter_checks: dict | None = None, proposed_rules: dict | None = None,
+                 kind: str | None = None) -> Proposal:
+    """The author rewrites a draft; once the vote is open, the text voted on no longer changes."""
+    with transaction.atomic():
+        proposal = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        if by.pk != proposal.author_id:
+            raise ValidationError(_("Only its author edits a draft."), code="permission")
+        if proposal.state != State.DRAFT:
+            raise ValidationError(_("Only a draft can be edited: the vote is open."), code="state")
+        if kind is not None and kind != proposal.kind:
+            raise ValidationError(_("A draft keeps its kind; write a new proposal for another kind."), code="kind")
+        proposal.title, proposal.text, proposal.vendor = title.strip(), text, vendor
+        proposal.visit_report, proposal.charter_checks = visit_report, charter_checks or {}
+        proposal.proposed_rules = proposed_rules or {}
+        validate(proposal)
+        proposal.save()
+    return proposal
+
+
 def _deadline_text(proposal: Proposal) -> str:
     return formats.date_format(timezone.localtime(proposal.closes_at), "DATETIME_FORMAT")
 

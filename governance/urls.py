@@ -13,6 +13,7 @@ urlpatterns = [
     path("p/<int:pk>/results/", views.results, name="results"),
     path("p/<int:pk>/results.csv", views.results_csv, name="results_csv"),
     path("p/<int:pk>/receipt/", views.check_receipt, name="check_receipt"),
+    path("p/<int:pk>/edit/", views.edit_proposal, name="edit"),
     path("p/<int:pk>/<str:action>/", views.act, name="act"),
     path("register/", views.register, name="register"),
     # What vendors' status changes and fund rules versions point to ("CC-12").

@@ -49,6 +49,19 @@ def committee_required(view):
     return wrapper
 
 
+def author_required(view):
+    """Writing proposals: the committee, and the coordinators (governance.proposals.may_author)."""
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not proposals.may_author(request.user):
+            return render(request, "governance/not_member.html", status=403)
+        request.is_facilitator = selectors.is_facilitator(request.user)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def fund_member_required(view):
     """The register: every member of the fund, the committee and the coordinators."""
     @login_required
@@ -80,7 +93,7 @@ def home(request):
     })
 
 
-@committee_required
+@author_required
 def new_proposal(request):
     form = ProposalForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -94,7 +107,23 @@ def new_proposal(request):
     return render(request, "governance/new.html", {"form": form})
 
 
-@committee_required
+@author_required
+def edit_proposal(request, pk):
+    """The author's draft, until the vote opens."""
+    proposal = get_object_or_404(Proposal, pk=pk, author=request.user, state=Proposal.State.DRAFT)
+    form = ProposalForm(request.POST or None, proposal=proposal)
+    if request.method == "POST" and form.is_valid():
+        try:
+            proposals.update_draft(proposal, by=request.user, **form.service_kwargs())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("Your draft is saved. Open the vote when it is ready."))
+            return redirect("governance:proposal", pk=proposal.pk)
+    return render(request, "governance/new.html", {"form": form, "proposal": proposal})
+
+
+@author_required
 def proposal_detail(request, pk):
     proposal = get_object_or_404(Proposal.objects.select_related("vendor", "author"), pk=pk)
     Notification.objects.filter(user=request.user, proposal=proposal, read_at__isnull=True).update(

@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import segno
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -94,6 +95,14 @@ def _new_number() -> str:
 
 def _new_qr_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
+
+
+def qr_svg(card: Card, *, scale: int = 5) -> str:
+    """The card's QR code as inline SVG. A viewBox and no fixed size, so that CSS scales it
+    whole (a fixed width cut two corner squares off); the 4-module quiet zone scanners need."""
+    svg = segno.make(card.qr_token, error="m").svg_inline(scale=scale, border=4, omitsize=True,
+                                                          title=str(_("Card QR code")))
+    return svg.replace("<svg ", '<svg role="img" ', 1)
 
 
 def _pin_hash(card_id: int, pin: str) -> str:
@@ -261,11 +270,12 @@ def authorize(identifier: str, pin: str) -> Authorization:
     if card is None:
         raise UnknownCard()
     now = timezone.now()
+    # The household rides along (never in the message): its members hear the reason, the till does not.
     if card.status != Card.Status.ACTIVE or card.household.status != Household.Status.ACTIVE or card.is_locked(now):
-        raise CardBlocked()
+        raise CardBlocked(household_id=card.household_id)
     if not isinstance(pin, str) or not hmac.compare_digest(card.pin_hash, _pin_hash(card.pk, pin)):
         _count_wrong_pin(card.pk, now)
-        raise InvalidPin()
+        raise InvalidPin(household_id=card.household_id)
     if card.failed_pin_attempts or card.lock_level:
         Card.objects.filter(pk=card.pk).update(failed_pin_attempts=0, lock_level=0)
     return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4, card.notify_payments)

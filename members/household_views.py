@@ -7,7 +7,6 @@ import json
 import uuid
 from functools import wraps
 
-import segno
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -254,7 +253,7 @@ def desk_card(request, reference, card_id, action):
         return redirect("households:desk_household", reference=reference)
     if action == "reprint":
         desk.record(request.user, "card_reprinted", household, card=card.last4)
-        qr = segno.make(card.qr_token, error="m").svg_inline(scale=5, border=2, title=_("Card QR code"))
+        qr = cards.qr_svg(card)
         return render(request, "portal/card_print.html", {"card": card, "qr": qr})
     raise PermissionDenied
 

@@ -67,6 +67,9 @@ class Notice(models.Model):
         ALLOCATION_ISSUED = "allocation", _("allocation available")
         EXPIRY_REMINDER = "expiry", _("balance about to expire")
         ARREARS_REMINDER = "arrears", _("contribution reminder")
+        # A payment refused at a till: the reason, which the shop's screen never shows.
+        # One per household and month, the latest refusal's.
+        PAYMENT_DECLINED = "declined", _("payment refused")
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="notices", verbose_name=_("household"))
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)

@@ -122,3 +122,40 @@ def notify_payment(*, wallet_id: int, amount: int, shop: str, refund: bool = Fal
         ) % {"subject": subject, "when": formats.date_format(timezone.localtime(at), "DATETIME_FORMAT")}
     mail.send_after_commit((subject, body, address) for address in addresses)
     return len(addresses)
+
+
+def _declined_reason(code: str) -> str:
+    reasons = {
+        "invalid_pin": _("The code typed was wrong. After 3 wrong codes, the card is locked for a while."),
+        "card_blocked": _("The card is locked or blocked. You can unlock it in “My cards”, or ask the desk."),
+        "insufficient_funds": _("The balance was too low for the amount. You can see your balance on your space."),
+        "limit_exceeded": _("The card has reached the fund’s limit for one day in this shop."),
+    }
+    return reasons.get(code, _("The card could not be used."))
+
+
+def notify_declined(*, household_id: int, code: str, shop: str, at: datetime | None = None) -> Notice:
+    """Tell the household why a payment did not go through: the till only says that it did not.
+
+    A notice in the portal (the month's latest refusal replaces the previous one, unread
+    again), and an e-mail to those who asked to hear of every payment.
+    """
+    from .models import Person
+
+    at = at or timezone.now()
+    with override(settings.LANGUAGE_CODE):
+        subject = _("A payment at %(shop)s did not go through") % {"shop": shop}
+        text = _("On %(when)s, a payment at %(shop)s did not go through. %(reason)s") % {
+            "when": formats.date_format(timezone.localtime(at), "DATETIME_FORMAT"), "shop": shop,
+            "reason": _declined_reason(code),
+        }
+    notice, _created = Notice.objects.update_or_create(
+        household_id=household_id, kind=Notice.Kind.PAYMENT_DECLINED, period=periods.of(timezone.localdate(at)),
+        defaults={"text": text, "created_at": at, "read_at": None},
+    )
+    addresses = list(
+        Person.objects.filter(household_id=household_id, email_each_payment=True, user__isnull=False)
+        .exclude(user__email="").values_list("user__email", flat=True)
+    )
+    mail.send_after_commit((subject, text, address) for address in addresses)
+    return notice

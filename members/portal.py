@@ -7,7 +7,6 @@ household is a 404, never a 403 that would confirm it exists.
 from datetime import date
 from functools import wraps
 
-import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -98,7 +97,7 @@ def card_detail(request, card_id):
             cards.change_pin(card, new_pin=form.cleaned_data["new_pin"], by=request.user)
             messages.success(request, _("Your new PIN is saved."))
             return redirect("members:card", card_id=card.pk)
-    qr = segno.make(card.qr_token, error="m").svg_inline(scale=6, border=2, title=_("Card QR code"))
+    qr = cards.qr_svg(card)
     return render(request, "portal/card.html", {"card": card, "qr": qr, "form": form, "locked": card.is_locked()})
 
 
@@ -128,7 +127,7 @@ def card_action(request, card_id, action):
 @member_required
 def card_print(request, card_id):
     card = _my_card(request, card_id)
-    qr = segno.make(card.qr_token, error="m").svg_inline(scale=5, border=2, title=_("Card QR code"))
+    qr = cards.qr_svg(card)
     return render(request, "portal/card_print.html", {"card": card, "qr": qr})
 
 

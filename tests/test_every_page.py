@@ -124,6 +124,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "committee/p/<int:pk>/results/": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
     "committee/p/<int:pk>/results.csv": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
     "committee/p/<int:pk>/receipt/": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
+    "committee/p/<int:pk>/edit/": lambda w: {"pk": _pk(w.first("governance.Proposal"))},
     "committee/p/<int:pk>/<str:action>/": lambda w: {"pk": _pk(w.first("governance.Proposal")), "action": "open"},
     "committee/decisions/<str:reference>/": lambda w: {"reference": w.first("governance.Proposal").reference},
     "committee/meetings/<int:pk>/": lambda w: {"pk": _pk(w.first("governance.Meeting"))},

@@ -158,7 +158,9 @@ def test_strangers_and_members_cannot_open_the_desk(client, household):
 def test_a_coordinator_sees_income_and_contribution_and_records_a_bank_transfer(client, household, ledger_is_clean):
     log_in_staff(client, user_with(roles.COORDINATOR))
     body = client.get(f"/desk/households/{household.reference}/").content.decode()
-    assert "912,34\u00a0€" in body and "956,78\u00a0€" in body and "low" in body
+    assert "912,34\u00a0€" in body and "956,78\u00a0€" in body
+    # The brackets in words, not their codes ("low", "45_59").
+    assert "moins de 1 000 € par mois et par personne" in body and "45 à 59 ans" in body and "45_59" not in body
     response = client.post(
         f"/desk/households/{household.reference}/payment/",
         {"method": "transfer", "amount": "10,50", "period": periods.current(), "paid_on": "2026-01-05",

@@ -30,7 +30,7 @@ def test_api_schema_and_docs_are_served_without_any_cdn(client):
     schema = client.get("/api/v1/schema/")
     assert schema.status_code == 200
     docs = client.get("/api/v1/docs/").content.decode()
-    assert "swagger" in docs.lower()
+    assert "POST /api/v1/purchases" in docs and 'lang="en"' in docs  # drawn from the schema, no script
     for cdn in ("cdn.jsdelivr", "unpkg.com", "cdnjs", "googleapis"):
         assert cdn not in docs
 

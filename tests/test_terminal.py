@@ -1,14 +1,19 @@
 """The vendors' pages: terminal payments and refunds, dashboard, keys, applying; privacy."""
 
 import pytest
+from django.core import mail
 
 from allocations.models import Account
+from members.models import Notice, Person
 from vendors.models import ApiKey, Purchase, Vendor
 
 from .member_fixtures import make_member
 from .vendor_fixtures import make_staff, make_user, make_vendor
 
 pytestmark = pytest.mark.django_db
+
+# What the shop's screen says for every refusal: the queue behind the member learns nothing.
+NEUTRAL = ("Le paiement n’est pas passé.", "Vous pouvez vérifier votre code ou votre solde sur votre espace.")
 
 
 @pytest.fixture
@@ -48,13 +53,34 @@ def test_the_terminal_pays_through_the_same_service(staff_client, shop):
 def test_a_refusal_is_neutral_and_a_short_balance_offers_the_partial_at_once(staff_client):
     member = make_member("F-0401", balance=3_200)
     answer = pay(staff_client, member, amount="36,30", key="s1")
-    assert not answer["ok"] and answer["headline"] == "Paiement non abouti" and answer["offer_partial"]
+    assert not answer["ok"] and answer["headline"] == NEUTRAL[0] and answer["reason"] == NEUTRAL[1]
+    assert answer["offer_partial"]
     answer = pay(staff_client, member, amount="36,30", key="s1", partial="1")
     assert answer["detail"].replace("\u00a0", " ") == "32,00 € payés par la caisse, reste 4,30 € à payer"
     wrong = staff_client.post("/vendor/terminal/pay/", {"card": member.card.number, "pin": "0000", "amount": "1",
                                                         "idempotency_key": "s2"}).json()
-    assert wrong["headline"] == "Paiement non abouti" and not wrong["offer_partial"]
+    assert (wrong["headline"], wrong["reason"]) == NEUTRAL and not wrong["offer_partial"]
     assert "3200" not in str(wrong) and "32,00" not in str(wrong)
+
+
+def test_every_refusal_has_the_same_words_and_the_member_hears_the_reason(staff_client, shop, mail_after_commit):
+    member = make_member("F-0403", balance=1_000, email="f0403@example.org")
+    Person.objects.filter(pk=member.person.pk).update(email_each_payment=True)
+    with mail_after_commit():
+        short = pay(staff_client, member, amount="20", key="n1")
+    assert (short["headline"], short["reason"]) == NEUTRAL and short["offer_partial"]
+    notice = Notice.objects.get(household=member.household, kind=Notice.Kind.PAYMENT_DECLINED)
+    assert "solde était trop bas" in notice.text and shop.display_name in notice.text
+    assert [message.to for message in mail.outbox] == [["f0403@example.org"]]
+
+    wrong = pay(staff_client, member, amount="2", key="n2", pin="1111")
+    assert (wrong["headline"], wrong["reason"]) == NEUTRAL and not wrong["offer_partial"]
+    notice = Notice.objects.get(household=member.household, kind=Notice.Kind.PAYMENT_DECLINED)
+    assert "code tapé était faux" in notice.text and notice.read_at is None  # the month's latest refusal
+
+    unknown = staff_client.post("/vendor/terminal/pay/", {"card": "4" * 16, "pin": "1234", "amount": "2",
+                                                          "idempotency_key": "n3"}).json()
+    assert (unknown["headline"], unknown["reason"]) == NEUTRAL and not unknown["offer_partial"]
 
 
 def test_refund_one_of_today_s_payments(staff_client, shop):

@@ -36,8 +36,10 @@ def test_the_terminal_at_360_px(page, transactional_db):
     page.get_by_role("button", name="Payer", exact=True).click()
     headline = page.get_by_test_id("result-headline")
     headline.wait_for()
-    assert text(headline) == "Paiement non abouti"
-    assert "code" in text(page.get_by_test_id("result-reason")).lower()
+    assert text(headline) == "Le paiement n’est pas passé."
+    assert text(page.get_by_test_id("result-reason")) == "Vous pouvez vérifier votre code ou votre solde sur votre espace."
+    partial = page.get_by_role("button", name="Payer avec le solde, le reste autrement")
+    assert not partial.is_visible()  # offered only when the balance is short
     refused_colour = headline.evaluate("e => getComputedStyle(e).color")
     page.get_by_role("button", name="Paiement suivant").click()
     page.wait_for_load_state()
@@ -47,8 +49,12 @@ def test_the_terminal_at_360_px(page, transactional_db):
     page.get_by_label("Montant (€)").fill("36,30")
     page.get_by_label("Code (tapé par l'adhérent·e)").fill(member.pin)
     page.get_by_role("button", name="Payer", exact=True).click()
-    page.get_by_role("button", name="Payer avec le solde, le reste autrement").click()
+    partial.wait_for()
+    assert text(headline) == "Le paiement n’est pas passé."
+    assert text(page.get_by_test_id("result-reason")) == "Vous pouvez vérifier votre code ou votre solde sur votre espace."
+    partial.click()
     page.get_by_text("Paiement accepté").wait_for()
+    assert not partial.is_visible()
     assert text(page.get_by_test_id("result-detail")) == "32,00 € payés par la caisse, reste 4,30 € à payer"
     assert headline.evaluate("e => getComputedStyle(e).color") == refused_colour  # same look either way
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

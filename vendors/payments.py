@@ -47,6 +47,7 @@ from kernel import locks
 from kernel.db import prepared_cursor
 from kernel.errors import DomainError
 from members import cards, enrolment
+from members import notices as member_notices
 from members import tasks as member_tasks
 from users import roles
 
@@ -249,6 +250,9 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
     try:
         auth = cards.authorize(card, pin)  # outside the transaction: wrong PINs stay counted
     except cards.CardError as error:
+        if error.context.get("household_id"):
+            member_notices.notify_declined(household_id=error.context["household_id"], code=error.code,
+                                           shop=vendor.display_name)
         raise Declined(error.message, code=error.code, param="pin" if error.code == "invalid_pin" else "card")
 
     posting = ledger.Posting(debit=auth.wallet_id, credit=vendor.account_id, amount=amount, kind=TransferKind.PURCHASE,
@@ -267,6 +271,10 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
                 body = _record_purchase(purchase, key, print_)
     except (_KeyTaken, ledger.IdempotencyConflict):
         return _answered_before(vendor.pk, key, print_)
+    except Declined as error:
+        # The API still answers its code (the tills' contract); the member hears the reason.
+        member_notices.notify_declined(household_id=auth.household_id, code=error.code, shop=vendor.display_name)
+        raise
     if auth.notify_payments:
         shop, wallet_id, captured = vendor.display_name, auth.wallet_id, purchase.amount
         at = purchase.created_at.isoformat()

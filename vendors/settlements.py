@@ -207,7 +207,8 @@ def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
 
 def execute_payment(approval: Approval, at: datetime | None = None) -> str:
     paid, carried = pay_run(SettlementRun.objects.get(pk=int(approval.target)), approval=approval, at=at)
-    return f"{paid} paid, {carried} carried over (no valid IBAN)"
+    # Shown to the coordinators on the approvals page: their language, not the code's.
+    return _("%(paid)s paid, %(carried)s carried over (no valid IBAN)") % {"paid": paid, "carried": carried}
 
 
 def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | None = None) -> tuple[int, int]:

@@ -59,6 +59,8 @@ def _typed_amount(raw: str) -> int | None:
 
 # --- Terminal --------------------------------------------------------------------------
 
+NEUTRAL_DECLINE = gettext_lazy("You can check your code or your balance on your space.")
+
 
 @vendor_staff_required
 def terminal(request):
@@ -74,7 +76,7 @@ def terminal_pay(request):
     """The terminal's JSON endpoint; the same service as the API."""
     amount = _typed_amount(request.POST.get("amount", ""))
     partial = request.POST.get("partial") == "1"
-    refused = _("Payment not completed")
+    refused = _("The payment has not gone through.")
     if amount is None:
         return JsonResponse({"ok": False, "headline": refused, "reason": _("Type the amount in euros, e.g. 12,50.")})
     try:
@@ -83,12 +85,16 @@ def terminal_pay(request):
             card=request.POST.get("card", ""), pin=request.POST.get("pin", ""), amount=amount,
             reference=request.POST.get("reference", "")[:255], partial=partial, till=_till_label(request),
         )
-    except payments.PaymentError as error:
+    except payments.Declined as error:
+        # One text for every refusal, read aloud to the queue if need be: the reason goes
+        # to the member's space (members.notices.notify_declined), never to this screen.
         return JsonResponse({
-            "ok": False, "headline": refused, "reason": str(error.message), "code": error.code,
+            "ok": False, "headline": refused, "reason": NEUTRAL_DECLINE,
             # Offered at once, without the member typing the PIN again (the page keeps it).
             "offer_partial": error.code == "insufficient_funds" and not partial,
         })
+    except payments.PaymentError as error:  # the shop's own request or state, not the member's
+        return JsonResponse({"ok": False, "headline": refused, "reason": str(error.message), "offer_partial": False})
     body = outcome.body
     paid, rest = body["amount"], body["requested"] - body["amount"]
     if rest:

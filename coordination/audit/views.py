@@ -7,7 +7,6 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from coordination.decorators import coordinator_required
-from users.models import User
 
 from . import services
 
@@ -25,15 +24,9 @@ def _date(value: str) -> date | None:
 def audit(request):
     model = request.GET.get("model", "")
     since, until = _date(request.GET.get("since", "")), _date(request.GET.get("until", ""))
-    context = {"models": list(services.TRACKED), "model": model, "since": since, "until": until}
+    context = {"models": services.tracked_labels(), "model": model, "since": since, "until": until}
     page = Paginator(services.events(model=model, since=since, until=until), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    rows = list(page.object_list)
-    user_ids = {(row.pgh_context or {}).get("user") for row in rows} - {None}
-    names = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "username"))
-    for row in rows:
-        row.who = names.get((row.pgh_context or {}).get("user"), "")
-        row.changes = sorted((row.pgh_diff or {}).items())
-    context.update(page=page, rows=rows)
+    context.update(page=page, rows=services.describe(list(page.object_list)))
     return render(request, "coordination/audit.html", context)
