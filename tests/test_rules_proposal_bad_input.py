@@ -63,3 +63,14 @@ def test_a_bad_edit_of_a_draft_changes_nothing(in_force):
     assert response.status_code == 200 and "minimum" in field_errors(response.content.decode(), "rules_contribution_grid")
     proposal.refresh_from_db()
     assert proposal.proposed_rules == before
+
+
+def test_the_draft_shows_the_proposed_rules_beside_the_rules_in_force_with_the_form_s_labels(in_force):
+    [author] = make_committee(1)
+    client = client_for(author)
+    client.post("/committee/new/", IN_EUROS)
+    body = client.get(f"/committee/p/{Proposal.objects.get().pk}/").content.decode()
+    table = re.search(r'data-testid="rules-compared".*?</table>', body, re.S).group(0)
+    row = re.search(r"Allocation par foyer \(€ par mois\)</th><td>(.*?)</td><td>(.*?)</td>", table).groups()
+    assert "120,00" in row[0] and "150,00" in row[1] and "nouvelle valeur" in row[1]
+    assert "centimes" not in table and not RAW.search(table)
