@@ -7,10 +7,12 @@ import pytest
 
 from governance.models import Proposal
 
+from . import test_rules_proposal_form as form_tests
 from .governance_fixtures import make_committee
-from .test_rules_proposal_form import IN_EUROS, client_for, in_force  # noqa: F401 (a fixture)
+from .test_rules_proposal_form import IN_EUROS, client_for
 
-pytestmark = pytest.mark.django_db
+in_force = form_tests.in_force  # the fixture: the rules in force allocate 120 €
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("in_force")]
 
 # What a person must never read: a model's field name, the grid's JSON keys, cents.
 RAW = re.compile(r"allocation_per_household|supplement_per|minimum_contribution|contribution_grid|rollover_|"
@@ -41,7 +43,7 @@ def field_errors(body: str, name: str) -> str:
     ({"rules_contribution_grid": "800 10"}, "rules_contribution_grid", "point-virgule"),
     ({"rules_arrears_grace_months": "-1"}, "rules_arrears_grace_months", "supérieure ou égale à 0"),
 ])
-def test_bad_rules_are_refused_in_french_beside_the_field_and_nothing_is_saved(in_force, changes, field, words):
+def test_bad_rules_are_refused_in_french_beside_the_field_and_nothing_is_saved(changes, field, words):
     [author] = make_committee(1)
     response = client_for(author).post("/committee/new/", {**IN_EUROS, **changes})
     body = response.content.decode()
@@ -53,7 +55,7 @@ def test_bad_rules_are_refused_in_french_beside_the_field_and_nothing_is_saved(i
     assert not RAW.search(re.sub(r'(name|id|for|href|data-testid)="[^"]*"', "", summary(body) + at_field))
 
 
-def test_a_bad_edit_of_a_draft_changes_nothing(in_force):
+def test_a_bad_edit_of_a_draft_changes_nothing():
     [author] = make_committee(1)
     client = client_for(author)
     client.post("/committee/new/", IN_EUROS)
@@ -65,7 +67,7 @@ def test_a_bad_edit_of_a_draft_changes_nothing(in_force):
     assert proposal.proposed_rules == before
 
 
-def test_the_draft_shows_the_proposed_rules_beside_the_rules_in_force_with_the_form_s_labels(in_force):
+def test_the_draft_shows_the_proposed_rules_beside_the_rules_in_force_with_the_form_s_labels():
     [author] = make_committee(1)
     client = client_for(author)
     client.post("/committee/new/", IN_EUROS)
