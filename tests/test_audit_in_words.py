@@ -110,3 +110,21 @@ def test_the_filter_names_every_tracked_kind_in_french(client, coordinator):
     options = re.findall(r'<option value="([a-z_]+)"[^>]*>([^<]+)</option>', body)
     assert {key for key, _ in options} >= {"refund", "held_cash", "desk_difference"}
     assert all(key != label for key, label in options)
+
+
+def test_a_coordinator_s_refund_reads_in_euros_with_the_coordinator_s_name(client, coordinator):
+    from vendors import payments
+
+    from .member_fixtures import make_member
+    from .settlement_fixtures import pay, shop
+
+    member = make_member("F-1", balance=5_000)
+    purchase = pay(member, shop(), 1_000)
+    with pghistory.context(user=coordinator.pk):
+        payments.coordinator_refund(purchase_id=purchase["id"], amount=1_000, reason="saisie en double " * 20,
+                                    by=coordinator)
+    body = page(client, model="refund")
+    assert f"a remboursé l'achat n° {purchase['id']}" in body.replace("&#x27;", "'")
+    assert "10,00\u00a0€" in body and "1000" not in body  # euros, not cents
+    assert "Claire Martin" in body
+    assert "saisie en double saisie" in body and "saisie en double " * 20 not in body  # a long reason cut
