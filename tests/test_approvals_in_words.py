@@ -27,3 +27,21 @@ def test_a_reversal_s_outcome_reads_in_french_on_the_approvals_page(client):
     body = client.get("/coordination/approvals/").content.decode()
     assert f"annulé par le virement n° {reversal.pk}" in body
     assert "transfer #" not in body
+
+
+def test_a_settlement_payment_s_outcome_is_a_french_sentence():
+    from django.utils import timezone
+
+    from allocations.models import Approval
+    from vendors import settlements
+
+    from .settlement_fixtures import coordinators, pay, shop
+
+    fund_treasury()
+    first, second = coordinators()
+    pay(make_member("F-1", balance=20_000), shop(), 1_000)
+    run = settlements.create_run(timezone.now()).run
+    approval = settlements.request_payment(run, by=first)
+    approvals.approve(approval, by=second)
+    assert Approval.objects.get(pk=approval.pk).outcome == (
+        "1 commerce payé ; 0 reporté au prochain paiement (pas d'IBAN valide).")
