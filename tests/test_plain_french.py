@@ -33,3 +33,15 @@ def test_no_entry_of_the_catalogue_is_left_empty():
     text = PO.read_text(encoding="utf-8")
     empty = re.findall(r'^msgid "(.+)"\nmsgstr ""\n\n', text, re.M)
     assert empty == []
+
+
+@pytest.mark.django_db
+def test_member_pages_use_no_midpoint_forms(client):
+    from .member_fixtures import make_member
+
+    midpoint = re.compile(r"\w·\w")
+    assert not midpoint.findall(client.get("/apply/").content.decode())
+    member = make_member("F-1990")
+    client.force_login(member.user)
+    for url in ("/portal/", "/portal/my-data/", "/portal/my-contribution/", "/portal/cards/", "/portal/reports/"):
+        assert not midpoint.findall(client.get(url).content.decode()), url
