@@ -148,7 +148,8 @@ def execute_reversal(approval: Approval) -> str:
     require(approval, A.REVERSAL, approval.target)
     check_reversible(int(approval.target))
     posted = ledger.reverse(int(approval.target), memo=f"reversal #{approval.target}: {approval.reason}"[:255])
-    return f"transfer #{posted.transfer.pk}"
+    # The approvals page shows this to coordinators: words, in their language.
+    return _("reversed by transfer n° %(id)s") % {"id": posted.transfer.pk}
 
 
 def request_forced_issuance(period: str, *, by, reason: str) -> Approval:
@@ -169,4 +170,4 @@ def execute_forced_issuance(approval: Approval) -> str:
     chunks = issuance.pending_chunks(run)
     if chunks:
         transaction.on_commit(lambda: group(tasks.issue_chunk_task.s(run.pk, index) for index in chunks).apply_async())
-    return f"issuance run {run.period}: {run.status}"
+    return _("issuance of %(period)s: %(status)s") % {"period": run.period, "status": run.get_status_display()}

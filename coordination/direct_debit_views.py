@@ -32,8 +32,9 @@ def collections(request):
     return render(request, "coordination/direct_debits.html", {
         "collections": DirectDebitCollection.objects.order_by("-period")[:24],
         "next_period": periods.current(),
-        "returns": ContributionPayment.objects.filter(rejected_at__isnull=False)
-        .select_related("household").order_by("-rejected_at")[:50],
+        "returns": [(payment, direct_debits.reason_label(payment.rejection_reason)) for payment in
+                    ContributionPayment.objects.filter(rejected_at__isnull=False)
+                    .select_related("household").order_by("-rejected_at")[:50]],
         "reasons": sorted(direct_debits.REASONS.items()),
     })
 

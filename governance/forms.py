@@ -49,6 +49,32 @@ def parse_grid(text: str) -> list:
     return grid
 
 
+# Values a version may leave empty: no grid at all (no suggestion), no prorating.
+RULES_MAY_BE_EMPTY = ("contribution_grid", "prorate_first_month")
+# What a PositiveIntegerField of cents holds.
+LARGEST_CENTS = 2_147_483_647
+
+
+def grid_faults(grid: list, *, minimum: int) -> list[str]:
+    """What is wrong with a grid, line by line, in euros: the words of
+    `allocations.rules.validate_contribution_grid` without its keys and cents."""
+    faults, previous = [], -1
+    for number, band in enumerate(grid, start=1):
+        ceiling, last = band["income_per_person_up_to"], number == len(grid)
+        if band["suggested"] < minimum:
+            faults.append(_("Line %(n)s of the grid suggests less than the minimum contribution (%(minimum)s).")
+                          % {"n": number, "minimum": format_cents(minimum)})
+        if ceiling is None and not last:
+            faults.append(_("Only the last line of the grid may leave the income limit empty."))
+        elif ceiling is not None and ceiling <= previous:
+            faults.append(_("The income limits of the grid must go up from one line to the next (line %(n)s).")
+                          % {"n": number})
+        elif ceiling is not None and last:
+            faults.append(_("Leave the income limit of the last line empty: the last band has no ceiling."))
+        previous = ceiling if ceiling is not None else previous
+    return faults
+
+
 class ProposalForm(forms.Form):
     kind = forms.ChoiceField(label=_("What is it about?"), choices=Kind.choices)
     title = forms.CharField(label=_("The question, in plain words"), max_length=200)
@@ -126,6 +152,34 @@ class ProposalForm(forms.Form):
 
     def clean_rules_contribution_grid(self):
         return parse_grid(self.cleaned_data["rules_contribution_grid"])
+
+    def clean(self):
+        """A rules change: each fault named at its own field, in euros and plain words,
+        before the service checks the whole version again (`proposals.validate_rules`)."""
+        data = super().clean()
+        if data.get("kind") != Kind.CHANGE_RULES:
+            return data
+        if data.get("rules_rollover_cap") is None and "rules_rollover_cap" not in self.errors:
+            data["rules_rollover_cap"] = 0  # only a capped rollover needs one
+        for name in RULES_FIELDS:
+            key = f"rules_{name}"
+            if key in self.errors:
+                continue
+            value = data.get(key)
+            if value in (None, "") and name not in RULES_MAY_BE_EMPTY:
+                self.add_error(key, _("Give this value: the next version of the rules states every one."))
+            elif name in RULES_EUROS and value is not None and value > LARGEST_CENTS:
+                self.add_error(key, _("This amount is too large for the fund."))
+        if data.get("rules_allocation_per_household") == 0 and "rules_allocation_per_household" not in self.errors:
+            self.add_error("rules_allocation_per_household", _("The allocation per household must be above zero."))
+        if (data.get("rules_rollover_policy") == RolloverPolicy.CAP and not data.get("rules_rollover_cap")
+                and "rules_rollover_cap" not in self.errors):
+            self.add_error("rules_rollover_cap", _("A capped rollover needs a cap above zero."))
+        if "rules_contribution_grid" not in self.errors and data.get("rules_minimum_contribution") is not None:
+            for message in grid_faults(data.get("rules_contribution_grid") or [],
+                                       minimum=data["rules_minimum_contribution"]):
+                self.add_error("rules_contribution_grid", message)
+        return data
 
     def service_kwargs(self) -> dict:
         data = self.cleaned_data

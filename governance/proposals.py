@@ -87,6 +87,14 @@ def next_period_start():
     return periods.parse(periods.shift(periods.current(), 1))
 
 
+def _rule_label(name: str) -> str:
+    # People read the field's label, not its name in the code.
+    try:
+        return str(FundRules._meta.get_field(name).verbose_name)
+    except Exception:
+        return name
+
+
 def validate_rules(values: dict) -> dict:
     """A complete version of the fund rules, checked as `create_version` will check it."""
     if not isinstance(values, dict):
@@ -96,14 +104,15 @@ def validate_rules(values: dict) -> dict:
     if missing or unknown:
         raise ValidationError(
             _("The proposed rules must give every value of a version (missing: %(missing)s; unknown: %(unknown)s).")
-            % {"missing": ", ".join(missing) or "-", "unknown": ", ".join(unknown) or "-"},
+            % {"missing": ", ".join(_rule_label(name) for name in missing) or "-", "unknown": ", ".join(unknown) or "-"},
             code="rules",
         )
     candidate = FundRules(effective_from=next_period_start(), **values)
     try:
         candidate.full_clean(exclude=["effective_from", "created_by", "decision_reference"], validate_unique=False)
     except ValidationError as error:
-        raise ValidationError("; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items()), code="rules")
+        raise ValidationError("; ".join(f"{_rule_label(k)} : {' '.join(v)}" for k, v in error.message_dict.items()),
+                              code="rules")
     fund_rules.validate_version(candidate)
     return {name: getattr(candidate, name) for name in RULES_FIELDS}
 

@@ -228,7 +228,7 @@ def execute_correction(approval) -> str:
     payment.corrected_at = timezone.now()
     payment.correction_reason = approval.reason
     payment.save(update_fields=["reversal", "corrected_at", "correction_reason"])
-    return f"transfer #{posted.transfer.pk}"
+    return _("cancelled by transfer n° %(id)s") % {"id": posted.transfer.pk}
 
 
 @dataclass

@@ -36,6 +36,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from sepaxml import SepaDD
 
 from allocations import ledger, periods
@@ -59,18 +60,24 @@ COLLECTED_STATUSES = (Household.Status.ACTIVE, Household.Status.PAUSED)
 
 # The usual reasons of SEPA returns (ISO 20022 codes); any other 4-character code is kept as is.
 REASONS = {
-    "AC01": "IBAN incorrect",
-    "AC04": "account closed",
-    "AC06": "account blocked",
-    "AG01": "direct debit forbidden on this account",
-    "AM04": "insufficient funds",
-    "MD01": "no valid mandate",
-    "MD06": "refund requested by the debtor",
-    "MD07": "debtor deceased",
-    "MS02": "refused by the debtor",
-    "MS03": "reason not specified",
-    "SL01": "specific service of the debtor's bank",
+    "AC01": gettext_lazy("IBAN incorrect"),
+    "AC04": gettext_lazy("account closed"),
+    "AC06": gettext_lazy("account blocked"),
+    "AG01": gettext_lazy("direct debit forbidden on this account"),
+    "AM04": gettext_lazy("insufficient funds"),
+    "MD01": gettext_lazy("no valid mandate"),
+    "MD06": gettext_lazy("refund requested by the debtor"),
+    "MD07": gettext_lazy("debtor deceased"),
+    "MS02": gettext_lazy("refused by the debtor"),
+    "MS03": gettext_lazy("reason not specified"),
+    "SL01": gettext_lazy("specific service of the debtor's bank"),
 }
+
+
+def reason_label(code: str) -> str:
+    """A return's reason as coordinators read it: the code (what the bank says) and its words."""
+    label = REASONS.get(code)
+    return f"{code} — {label}" if label else code
 
 
 class DirectDebitError(DomainError, ValidationError):

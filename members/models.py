@@ -7,6 +7,8 @@ from django.utils.translation import gettext_lazy as _
 from allocations.models import Account
 from kernel.banking import compact, validate_bic, validate_iban
 
+from .brackets import AgeBracket, IncomeBracket
+
 
 class Household(models.Model):
     """A household (foyer) of the fund: it owns one wallet, shared by its cards."""
@@ -35,9 +37,10 @@ class Household(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     address = models.CharField(_("postal address"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
-    # Self-declared, no proof asked. Seen only by the household and coordinators.
-    income_bracket = models.CharField(_("income bracket"), max_length=16, blank=True)
-    age_bracket = models.CharField(_("age bracket"), max_length=16, blank=True)
+    # Self-declared, no proof asked. Seen only by the household and coordinators. The
+    # choices give every page the words (get_income_bracket_display), never the code.
+    income_bracket = models.CharField(_("income bracket"), max_length=16, blank=True, choices=IncomeBracket.choices)
+    age_bracket = models.CharField(_("age bracket"), max_length=16, blank=True, choices=AgeBracket.choices)
     research_consent = models.BooleanField(_("agrees to research use"), default=False)
     applied_on = models.DateField(_("applied on"), null=True, blank=True)
     status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)

@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from allocations import approvals, keys, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
@@ -208,7 +209,11 @@ def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
 def execute_payment(approval: Approval, at: datetime | None = None) -> str:
     paid, carried = pay_run(SettlementRun.objects.get(pk=int(approval.target)), approval=approval, at=at)
     # Shown to the coordinators on the approvals page: their language, not the code's.
-    return _("%(paid)s paid, %(carried)s carried over (no valid IBAN)") % {"paid": paid, "carried": carried}
+    return _("%(paid)s; %(carried)s.") % {
+        "paid": ngettext("%(n)s shop paid", "%(n)s shops paid", paid) % {"n": paid},
+        "carried": ngettext("%(n)s carried over to the next run (no valid IBAN)",
+                            "%(n)s carried over to the next run (no valid IBAN)", carried) % {"n": carried},
+    }
 
 
 def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | None = None) -> tuple[int, int]:

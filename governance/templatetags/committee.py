@@ -32,3 +32,23 @@ def rule_value(value, name):
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     return value
+
+
+@register.simple_tag
+def rules_compared(proposal):
+    """The proposed rules beside the rules in force, line by line, with the form's labels
+    (in euros): what a voter compares. One query, for the version in force."""
+    from governance.forms import ProposalForm, rules_in_force
+
+    in_force = rules_in_force()
+    rows = []
+    for name, proposed in (proposal.proposed_rules or {}).items():
+        field = ProposalForm.base_fields.get(f"rules_{name}")
+        current = getattr(in_force, name, None) if in_force else None
+        rows.append({
+            "label": field.label if field else name,
+            "in_force": rule_value(current, name) if in_force else "—",
+            "proposed": rule_value(proposed, name),
+            "changed": in_force is not None and current != proposed,
+        })
+    return rows
