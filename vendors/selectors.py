@@ -76,3 +76,23 @@ def vendor_summary(vendor) -> dict:
         "owed": Account.objects.filter(pk=vendor.account_id).values_list("balance", flat=True).first() or 0,
         "last_reimbursement": {"amount": last[0]["amount"], "at": _iso(last[0]["paid_at"])} if last else None,
     }
+
+
+def committed_total() -> int:
+    """Euros in approved payment files the bank has not yet confirmed: promised to the
+    shops and still in the treasury — neither available nor paid."""
+    from django.db.models import Sum
+
+    from .models import Settlement
+
+    return Settlement.objects.filter(status=Settlement.Status.COMMITTED).aggregate(total=Sum("amount"))["total"] or 0
+
+
+def returned_settlements(vendor=None, limit: int = 50):
+    """Transfers the bank returned (closed account, wrong IBAN): owed again to the shop."""
+    from .models import Settlement
+
+    rows = Settlement.objects.filter(status=Settlement.Status.RETURNED).select_related("vendor")
+    if vendor is not None:
+        rows = rows.filter(vendor=vendor)
+    return list(rows.order_by("-returned_on", "-id")[:limit])
