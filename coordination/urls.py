@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import books_views, direct_debit_views, fund_views, operations_views, settlement_views, views
+from . import bank_views, books_views, direct_debit_views, fund_views, operations_views, settlement_views, views
 from .audit import views as audit_views
 
 app_name = "coordination"
@@ -33,6 +33,8 @@ urlpatterns = [
     path("direct-debits/returns/", direct_debit_views.reject, name="direct_debit_reject"),
     path("audit/", audit_views.audit, name="audit"),
     path("fund/", fund_views.fund_settings, name="fund_settings"),
+    path("bank/", bank_views.statements, name="bank_statements"),
+    path("bank/<int:pk>/", bank_views.statement, name="bank_statement"),
     path("operations/", operations_views.operations_page, name="operations"),
     path("alarms/<int:pk>/acknowledge/", operations_views.acknowledge, name="alarm_acknowledge"),
 ]
