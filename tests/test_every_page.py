@@ -22,6 +22,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -139,6 +140,10 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/settlements/<int:pk>/pay/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/sepa/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/alarms/<int:pk>/acknowledge/": lambda w: {"pk": _pk(w.first("operations.Alarm"))},
+    "coordination/settlements/<int:pk>/confirm/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
+    "coordination/settlements/<int:pk>/<str:number>/return/": lambda w: {
+        "pk": _pk(w.first("vendors.SettlementRun")), "number": getattr(w.settlement, "number", "2026-00001")},
+    "coordination/bank/<int:pk>/": lambda w: {"pk": _pk(w.first("coordination.BankStatement"))},
 }
 
 
@@ -164,6 +169,22 @@ ROLES: dict[str, Callable[[Walk], object | None]] = {
 
 # Further requests per URL: (client, path, role) → [(what, response)]. Other issues add theirs.
 EXTRA_REQUESTS: list[Callable[[Client, str, str], list]] = []
+
+
+def _bank_posts(client: Client, path: str, role: str) -> list:
+    """The bank's pages with bad input: a date that is not one, a file that is not a statement."""
+    if path.endswith("/confirm/") or path.endswith("/return/"):
+        return [("POST bad date", client.post(path, {"value_date": "31/02", "reason": "x"}))]
+    if path == "/coordination/bank/":
+        return [("POST no file", client.post(path, {})),
+                ("POST not xml", client.post(path, {"statement": SimpleUploadedFile("x.xml", b"\xff\xfe<")}))]
+    if path == "/coordination/fund/":
+        return [("POST bad settings", client.post(path, {"settings-collection_day": "x"})),
+                ("POST bad bank", client.post(path, {"bank-iban": "FR00", "bank-bic": "?", "bank-reason": ""}))]
+    return []
+
+
+EXTRA_REQUESTS.append(_bank_posts)
 
 
 @pytest.fixture
