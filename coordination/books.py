@@ -41,8 +41,12 @@ The chart is configurable: `settings.ACCOUNTING_CHART` maps a key — an account
 for "purchase", for instance). Which transfer kind makes which entry is the accounting
 logic itself, fixed here.
 
+Dates: an entry is dated by its transfer's value date — the bank's date for a movement
+the bank made (a settlement paid, a grant received, a direct debit collected), else the
+fund's day of the transfer's creation (Transfer.value_date, issue 16).
+
 Numbering: one entry per transfer, numbered per journal in the order of the ledger
-(created_at, id) over the financial year, so that the numbers are continuous as the FEC
+(value date, created_at, id) over the financial year, so that the numbers are continuous as the FEC
 asks. A movement dated back into a year after it was exported (a late grant receipt)
 renumbers the later entries of that year: export a year's FEC once it is over.
 
@@ -162,20 +166,26 @@ def _entries_sql() -> str:
         f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END"
     return f"""
         SELECT t.id, t.kind, COALESCE(o.kind, t.kind), t.amount,
-               (t.created_at AT TIME ZONE %s)::date,
+               t.day,
                COALESCE(vd.id, vc.id, sv.id), COALESCE(vd.display_name, vc.display_name, sv.display_name),
                s.number, CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END,
                t.reverses_id, {journal_case},
-               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.created_at, t.id)
-        FROM {transfer} t
+               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.day, t.created_at, t.id)
+        FROM ({_dated(transfer)}) t
         LEFT JOIN {transfer} o ON o.id = t.reverses_id
         LEFT JOIN {vendor} vd ON vd.account_id = t.debit_id
         LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
         LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
         LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
-        WHERE t.created_at >= %s AND t.created_at < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
-        ORDER BY t.created_at, t.id
+        WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+        ORDER BY t.day, t.created_at, t.id
     """
+
+
+def _dated(transfer: str) -> str:
+    """The transfers with their day in the books: the bank's value date where the bank
+    gave one, else the fund's day of their creation (one %s: the time zone)."""
+    return f"SELECT *, COALESCE(value_date, (created_at AT TIME ZONE %s)::date) AS day FROM {transfer}"
 
 
 def _stream(sql: str, params: list) -> Iterator[tuple]:
@@ -195,7 +205,7 @@ def entries(year: int) -> Iterator[Entry]:
     start, end = year_bounds(year)
     accounts = chart()
     label = year_label(year)
-    params = [settings.TIME_ZONE, _aware(start), _aware(end), [str(kind) for kind in RULES]]
+    params = [settings.TIME_ZONE, start, end, [str(kind) for kind in RULES]]
     for (transfer_id, kind, effective, amount, day, vendor_id, vendor_name, settlement_number, memo,
          reverses_id, journal, n) in _stream(_entries_sql(), params):
         _journal, debit_key, credit_key = RULES[effective]
@@ -306,14 +316,14 @@ def year_totals(year: int) -> YearTotals:
     transfer = Transfer._meta.db_table
     sql = f"""
         SELECT t.kind, COALESCE(o.kind, t.kind), COUNT(*), SUM(t.amount)
-        FROM {transfer} t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-        WHERE t.created_at >= %s AND t.created_at < %s
+        FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+        WHERE t.day >= %s AND t.day < %s
         GROUP BY 1, 2
     """
     accounts = chart()
     totals = YearTotals(year=year, start=start, end=end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_aware(start), _aware(end)])
+        cursor.execute(sql, [settings.TIME_ZONE, start, end])
         for kind, effective, count, amount in cursor.fetchall():
             amount = int(amount)
             sign = -1 if kind == TransferKind.REVERSAL else 1
@@ -392,8 +402,8 @@ def _treasury_sum(where: str, params: list) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT COALESCE(SUM(CASE WHEN credit_id = %s THEN amount ELSE -amount END), 0)
-            FROM {transfer} WHERE (debit_id = %s OR credit_id = %s) AND {where}
-        """, [treasury, treasury, treasury, *params])
+            FROM ({_dated(transfer)}) t WHERE (debit_id = %s OR credit_id = %s) AND {where}
+        """, [treasury, settings.TIME_ZONE, treasury, treasury, *params])
         return int(cursor.fetchone()[0])
 
 
@@ -401,7 +411,7 @@ def bank_reconciliation(year: int) -> BankReconciliation:
     """The treasury (the bank account as the ledger sees it) month by month over the
     financial year: opening balance, money in and out by kind, closing balance. Two queries."""
     start, end = year_bounds(year)
-    opening = _treasury_sum("created_at < %s", [_aware(start)])
+    opening = _treasury_sum("day < %s", [start])
     months, day = [], start
     while day < end:
         months.append(BankMonth(period=day.strftime("%Y-%m")))
@@ -411,11 +421,11 @@ def bank_reconciliation(year: int) -> BankReconciliation:
     transfer = Transfer._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT to_char(created_at AT TIME ZONE %s, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
-            FROM {transfer}
-            WHERE (debit_id = %s OR credit_id = %s) AND created_at >= %s AND created_at < %s
+            SELECT to_char(day, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
+            FROM ({_dated(transfer)}) t
+            WHERE (debit_id = %s OR credit_id = %s) AND day >= %s AND day < %s
             GROUP BY 1, 2, 3
-        """, [settings.TIME_ZONE, treasury, treasury, treasury, _aware(start), _aware(end)])
+        """, [treasury, settings.TIME_ZONE, treasury, treasury, start, end])
         for period, kind, incoming, amount in cursor.fetchall():
             row, amount = by_period[period], int(amount)
             if incoming:
@@ -434,7 +444,7 @@ def bank_reconciliation(year: int) -> BankReconciliation:
 def treasury_at_end_of(day: date) -> int:
     """The ledger's treasury at the end of `day`: what the bank statement of that day
     should show, once every movement of the day is recorded."""
-    return _treasury_sum("created_at < %s", [_aware(date.fromordinal(day.toordinal() + 1))])
+    return _treasury_sum("day <= %s", [day])
 
 
 def bank_difference(day: date, bank_balance: int) -> tuple[int, int]:

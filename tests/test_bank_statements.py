@@ -185,3 +185,27 @@ def test_the_import_page_takes_a_file_and_refuses_a_bad_one_clearly(client):
                         opening=1_000_000)
     good = client.post("/coordination/bank/", {"statement": SimpleUploadedFile("releve.xml", content)})
     assert good.status_code == 302 and BankStatement.objects.count() == 1
+
+
+def test_entries_carry_the_banks_value_date_and_the_fec_uses_it(ledger_is_clean):
+    import time_machine
+
+    from coordination import books
+
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2025, 12, 29, 10, 0))):
+        run, _vendors, _coordinator = approved_run(1_250)
+    # The statement of 31 December arrives on 3 January: the payment belongs to 2025.
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2026, 1, 3, 9, 0)), tick=False):
+        content = statement([Entry(1_250, False, date(2025, 12, 31), reference="BQ-Y",
+                                   payment_info_id=sepa.payment_info_id(run))],
+                            statement_id="STMT-2025-12-31", opening=1_000_000, day=date(2025, 12, 31))
+        bank.import_statement(content)
+    transfer = Transfer.objects.get(kind=TransferKind.REIMBURSEMENT)
+    assert timezone.localdate(transfer.created_at) == date(2026, 1, 3)  # created when it was recorded
+    assert transfer.value_date == date(2025, 12, 31)  # dated at the bank
+    fec_2025 = "".join(books.fec_lines(2025))
+    fec_2026 = "".join(books.fec_lines(2026))
+    assert f"T{transfer.pk}" in fec_2025 and "20251231" in fec_2025
+    assert f"T{transfer.pk}" not in fec_2026
+    assert books.treasury_at_end_of(date(2025, 12, 31)) == 1_000_000 - 1_250
+    ledger_is_clean()
