@@ -280,7 +280,8 @@ def _match_direct_debits(line: Line) -> tuple[str, str] | None:
         if not line.return_reason:
             return None
         for debit in debits:
-            direct_debits.record_rejection(debit.mandate.reference, debit.collection.period, line.return_reason)
+            direct_debits.record_rejection(debit.mandate.reference, debit.collection.period, line.return_reason,
+                                           presentation=debit.collection.presentation)
         return M.DIRECT_DEBIT_RETURN, ", ".join(debit.end_to_end_id for debit in debits)
     if not line.credit:
         return None
@@ -325,7 +326,7 @@ def _match(line: Line) -> tuple[str, str, str]:
     return found[0], found[1][:140], ""
 
 
-def _store(statement: Parsed, *, by, result: "ImportResult") -> tuple[BankStatement, bool]:
+def _store(statement: Parsed, *, by, result: ImportResult) -> tuple[BankStatement, bool]:
     """The statement and its lines, matched, in one transaction; or the one imported before."""
     known = {"account_iban": statement.account_iban, "statement_id": statement.statement_id}
     with transaction.atomic():

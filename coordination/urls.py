@@ -30,6 +30,7 @@ urlpatterns = [
     path("direct-debits/<int:pk>/", direct_debit_views.collection_detail, name="direct_debit"),
     path("direct-debits/<int:pk>/pain008.xml", direct_debit_views.collection_file, name="direct_debit_file"),
     path("direct-debits/<int:pk>/confirm/", direct_debit_views.confirm, name="direct_debit_confirm"),
+    path("direct-debits/<int:pk>/again/", direct_debit_views.present_again, name="direct_debit_again"),
     path("direct-debits/returns/", direct_debit_views.reject, name="direct_debit_reject"),
     path("audit/", audit_views.audit, name="audit"),
     path("fund/", fund_views.fund_settings, name="fund_settings"),

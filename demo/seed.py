@@ -42,8 +42,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import approvals, issuance, keys, ledger
-from allocations import fund
+from allocations import approvals, fund, issuance, keys, ledger
 from allocations import periods as periods_of_fund
 from allocations.models import AccountKind, Approval, TransferKind
 from allocations.rules import allocation_for, rules_for

@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from allocations import grants, ledger, periods
-from allocations.models import Account, AccountKind, Transfer, TransferKind
+from allocations import grants, periods
+from allocations.models import Account, Transfer, TransferKind
 from allocations.selectors import fund_position
 from coordination import bank
 from coordination.models import BankStatement, BankStatementLine
