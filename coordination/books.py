@@ -56,6 +56,8 @@ of a million transfers is never in memory (views stream them).
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,12 +65,14 @@ from datetime import date, datetime, time
 from itertools import chain
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
 from kernel import csv as kernel_csv
+from kernel.errors import DomainError
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),
@@ -184,8 +188,22 @@ def _entries_sql() -> str:
 
 def _dated(transfer: str) -> str:
     """The transfers with their day in the books: the bank's value date where the bank
-    gave one, else the fund's day of their creation (one %s: the time zone)."""
-    return f"SELECT *, COALESCE(value_date, (created_at AT TIME ZONE %s)::date) AS day FROM {transfer}"
+    gave one, else the fund's day of their creation; and a transfer recorded after the
+    last closing (a higher id) but dated in a closed year is dated on the first open day (its FEC never
+    changes). Four %s: `_dated_params()`."""
+    return (
+        "SELECT *, CASE WHEN raw_day < %s AND id > %s THEN %s ELSE raw_day END AS day FROM ("
+        f"SELECT *, COALESCE(value_date, (created_at AT TIME ZONE %s)::date) AS raw_day FROM {transfer}) dated"
+    )
+
+
+def _dated_params() -> list:
+    from .models import ClosedYear
+
+    last = ClosedYear.objects.order_by("-ends_on").values_list("ends_on", "last_transfer_id").first()
+    if last is None:
+        return [date.min, 0, date.min, settings.TIME_ZONE]
+    return [last[0], last[1], last[0], settings.TIME_ZONE]
 
 
 def _stream(sql: str, params: list) -> Iterator[tuple]:
@@ -205,7 +223,7 @@ def entries(year: int) -> Iterator[Entry]:
     start, end = year_bounds(year)
     accounts = chart()
     label = year_label(year)
-    params = [settings.TIME_ZONE, start, end, [str(kind) for kind in RULES]]
+    params = [*_dated_params(), start, end, [str(kind) for kind in RULES]]
     for (transfer_id, kind, effective, amount, day, vendor_id, vendor_name, settlement_number, memo,
          reverses_id, journal, n) in _stream(_entries_sql(), params):
         _journal, debit_key, credit_key = RULES[effective]
@@ -248,7 +266,19 @@ def _clean(text: str, separator: str) -> str:
 
 def fec_lines(year: int, separator: str = "\t") -> Iterator[str]:
     """The FEC of the year, line by line (header first): the 18 columns of article
-    A. 47 A-1 of the Livre des procédures fiscales, dates YYYYMMDD, amounts with a comma."""
+    A. 47 A-1 of the Livre des procédures fiscales, dates YYYYMMDD, amounts with a comma.
+    A closed year's is the one kept at its closing, unchanged."""
+    from .models import ClosedYear
+
+    closed = ClosedYear.objects.filter(year=year).first()
+    if closed is not None:
+        content = gzip.decompress(bytes(closed.fec_pipe if separator == "|" else closed.fec_tab)).decode()
+        yield from content.splitlines(keepends=True)
+        return
+    yield from _live_fec_lines(year, separator)
+
+
+def _live_fec_lines(year: int, separator: str) -> Iterator[str]:
     yield separator.join(FEC_COLUMNS) + "\r\n"
     for entry in entries(year):
         day = entry.day.strftime("%Y%m%d")
@@ -258,6 +288,48 @@ def fec_lines(year: int, separator: str = "\t") -> Iterator[str]:
                 line.auxiliary, line.auxiliary_label, entry.piece, day, entry.label, _amount(line.debit),
                 _amount(line.credit), "", "", day, "", "",
             ]) + "\r\n"
+
+
+class BooksError(DomainError):
+    code = "books_refused"
+
+
+def close_year(year: int, *, by=None):
+    """Close financial year `year`: its FEC is kept as it is now and served from then on;
+    a movement recorded later but dated in it is booked on the first day of the next year.
+    Refused before the year has ended, and twice."""
+    from .models import ClosedYear
+
+    start, end = year_bounds(year)
+    if timezone.localdate() < end:
+        raise BooksError(_("A financial year is closed once it has ended (after %(day)s).")
+                         % {"day": date.fromordinal(end.toordinal() - 1).isoformat()})
+    already = _("The financial year %(year)s is already closed.") % {"year": year_label(year)}
+    if ClosedYear.objects.filter(year=year).exists():
+        raise BooksError(already)
+    if ClosedYear.objects.filter(year__gt=year).exists():
+        raise BooksError(_("A later financial year is already closed."))
+    # One snapshot: both files say the same.
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        if own_transaction:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        last_transfer_id = Transfer.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        tab = "".join(_live_fec_lines(year, "\t")).encode()
+        pipe = "".join(_live_fec_lines(year, "|")).encode()
+        try:
+            with transaction.atomic():
+                return ClosedYear.objects.create(
+                    year=year, ends_on=end, closed_by=by, last_transfer_id=last_transfer_id, fec_tab=gzip.compress(tab, mtime=0),
+                    fec_pipe=gzip.compress(pipe, mtime=0), sha256=hashlib.sha256(tab).hexdigest())
+        except IntegrityError:  # a concurrent closing won
+            raise BooksError(already)
+
+
+def closed_years():
+    from .models import ClosedYear
+
+    return {row.year: row for row in ClosedYear.objects.select_related("closed_by").defer("fec_tab", "fec_pipe")}
 
 
 def fec_filename(year: int) -> str:
@@ -323,7 +395,7 @@ def year_totals(year: int) -> YearTotals:
     accounts = chart()
     totals = YearTotals(year=year, start=start, end=end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [settings.TIME_ZONE, start, end])
+        cursor.execute(sql, [*_dated_params(), start, end])
         for kind, effective, count, amount in cursor.fetchall():
             amount = int(amount)
             sign = -1 if kind == TransferKind.REVERSAL else 1
@@ -403,7 +475,7 @@ def _treasury_sum(where: str, params: list) -> int:
         cursor.execute(f"""
             SELECT COALESCE(SUM(CASE WHEN credit_id = %s THEN amount ELSE -amount END), 0)
             FROM ({_dated(transfer)}) t WHERE (debit_id = %s OR credit_id = %s) AND {where}
-        """, [treasury, settings.TIME_ZONE, treasury, treasury, *params])
+        """, [treasury, *_dated_params(), treasury, treasury, *params])
         return int(cursor.fetchone()[0])
 
 
@@ -425,7 +497,7 @@ def bank_reconciliation(year: int) -> BankReconciliation:
             FROM ({_dated(transfer)}) t
             WHERE (debit_id = %s OR credit_id = %s) AND day >= %s AND day < %s
             GROUP BY 1, 2, 3
-        """, [treasury, settings.TIME_ZONE, treasury, treasury, start, end])
+        """, [treasury, *_dated_params(), treasury, treasury, start, end])
         for period, kind, incoming, amount in cursor.fetchall():
             row, amount = by_period[period], int(amount)
             if incoming:

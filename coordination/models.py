@@ -86,3 +86,32 @@ class BankStatementLine(models.Model):
 
     def __str__(self):
         return f"{self.statement_id}:{self.index}"
+
+
+class ClosedYear(models.Model):
+    """A financial year closed by a coordinator: its FEC, as it was at the closing, kept
+    (compressed) and served from then on, byte for byte. Later corrections are dated in
+    the first open year (coordination.books)."""
+
+    year = models.PositiveSmallIntegerField(_("financial year"), unique=True)
+    # First day after the year: what a later correction of it is dated.
+    ends_on = models.DateField(_("first day after the year"))
+    closed_at = models.DateTimeField(_("closed at"), default=timezone.now)
+    # The last transfer in the books when it was closed: any later one (even dated back
+    # into the year) is booked in the open year.
+    last_transfer_id = models.BigIntegerField(_("last transfer at the closing"), default=0)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("closed by"),
+    )
+    fec_tab = models.BinaryField(_("FEC (tab-separated, gzip)"))
+    fec_pipe = models.BinaryField(_("FEC (pipe-separated, gzip)"))
+    sha256 = models.CharField(_("SHA-256 of the FEC (tab-separated)"), max_length=64)
+
+    class Meta:
+        verbose_name = _("closed financial year")
+        verbose_name_plural = _("closed financial years")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return str(self.year)

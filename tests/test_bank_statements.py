@@ -209,3 +209,38 @@ def test_entries_carry_the_banks_value_date_and_the_fec_uses_it(ledger_is_clean)
     assert f"T{transfer.pk}" not in fec_2026
     assert books.treasury_at_end_of(date(2025, 12, 31)) == 1_000_000 - 1_250
     ledger_is_clean()
+
+
+def test_a_closed_years_fec_is_byte_identical_after_a_later_correction(client, ledger_is_clean):
+    import time_machine
+
+    from allocations import approvals
+    from coordination import books
+
+    first, second = coordinators()
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2025, 6, 10, 10, 0))):
+        grant = grants.create_grant(funder_type="city", funder_name="Ville", reference="SUB-2025",
+                                    promised_on=date(2025, 1, 10), amount=500_000)
+        receipt = grants.record_receipt(grant, amount=300_000, received_on=date(2025, 6, 10), bank_reference="V-1")
+    with time_machine.travel(timezone.make_aware(timezone.datetime(2026, 1, 15, 10, 0))):
+        with pytest.raises(books.BooksError):
+            books.close_year(2026)  # not ended
+        log_in_staff(client, first)
+        assert client.post("/coordination/books/2025/close/").status_code == 302
+        with pytest.raises(books.BooksError):
+            books.close_year(2025)  # twice
+        closed_tab = client.get("/coordination/books/2025/fec.txt").getvalue()
+        closed_pipe = b"".join(books_line.encode() for books_line in books.fec_lines(2025, "|"))
+        # A correction after the closing, of a movement of 2025: a grant typed twice, reversed;
+        # and a grant received on 31 December entered only now.
+        approvals.approve(approvals.request_reversal(receipt.transfer_id, by=first, reason="saisie en double"),
+                          by=second)
+        late = grants.record_receipt(grant, amount=50_000, received_on=date(2025, 12, 31), bank_reference="V-2")
+        assert client.get("/coordination/books/2025/fec.txt").getvalue() == closed_tab
+        assert b"".join(line.encode() for line in books.fec_lines(2025, "|")) == closed_pipe
+        fec_2026 = "".join(books.fec_lines(2026))
+        # Both are in the open year, on its first day.
+        assert f"T{late.transfer_id}" in fec_2026 and "Contre-passation" in fec_2026
+        assert fec_2026.count("\t20260101\t") >= 4
+        assert 'data-testid="closed"' in client.get("/coordination/books/?year=2025").content.decode()
+    ledger_is_clean()

@@ -136,6 +136,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/grants/<int:pk>/": lambda w: {"pk": _pk(w.first("allocations.Grant"))},
     "coordination/books/<int:year>/fec.txt": lambda w: {"year": 2026},
     "coordination/books/<int:year>/entries.csv": lambda w: {"year": 2026},
+    "coordination/books/<int:year>/close/": lambda w: {"year": 2026},
     "coordination/settlements/<int:pk>/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/pay/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/sepa/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
