@@ -23,6 +23,8 @@ SETTLEMENT_UNITS = "settlement:{number}:units"
 SETTLEMENT_EUROS = "settlement:{number}:euros"
 CONTRIBUTION_TRANSFER = "contribution:transfer:{reference}"
 CONTRIBUTION_DIRECT_DEBIT = "contribution:sepa:{mandate}:{period}"
+# A debit returned by the bank and presented again for the same month: its n-th presentation.
+CONTRIBUTION_DIRECT_DEBIT_AGAIN = "contribution:sepa:{mandate}:{period}:{presentation}"
 CONTRIBUTION_AT_DESK = "contribution:{method}:{token}"  # cash, card...: the form's one-time token
 HOUSEHOLD_EXIT = "exit:{household}:{change}"
 EXIT_REFUND = "exit-refund:{transfer}"  # a refund that reached a household already gone
@@ -60,7 +62,10 @@ def contribution_transfer(reference: str) -> str:
     return CONTRIBUTION_TRANSFER.format(reference=reference)
 
 
-def contribution_direct_debit(mandate_reference: str, period: str) -> str:
+def contribution_direct_debit(mandate_reference: str, period: str, presentation: int = 1) -> str:
+    if presentation > 1:
+        return CONTRIBUTION_DIRECT_DEBIT_AGAIN.format(mandate=mandate_reference, period=period,
+                                                      presentation=presentation)
     return CONTRIBUTION_DIRECT_DEBIT.format(mandate=mandate_reference, period=period)
 
 

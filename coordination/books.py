@@ -41,8 +41,12 @@ The chart is configurable: `settings.ACCOUNTING_CHART` maps a key — an account
 for "purchase", for instance). Which transfer kind makes which entry is the accounting
 logic itself, fixed here.
 
+Dates: an entry is dated by its transfer's value date — the bank's date for a movement
+the bank made (a settlement paid, a grant received, a direct debit collected), else the
+fund's day of the transfer's creation (Transfer.value_date, issue 16).
+
 Numbering: one entry per transfer, numbered per journal in the order of the ledger
-(created_at, id) over the financial year, so that the numbers are continuous as the FEC
+(value date, created_at, id) over the financial year, so that the numbers are continuous as the FEC
 asks. A movement dated back into a year after it was exported (a late grant receipt)
 renumbers the later entries of that year: export a year's FEC once it is over.
 
@@ -52,6 +56,8 @@ of a million transfers is never in memory (views stream them).
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,12 +65,14 @@ from datetime import date, datetime, time
 from itertools import chain
 
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
 from kernel import csv as kernel_csv
+from kernel.errors import DomainError
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),
@@ -162,20 +170,40 @@ def _entries_sql() -> str:
         f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END"
     return f"""
         SELECT t.id, t.kind, COALESCE(o.kind, t.kind), t.amount,
-               (t.created_at AT TIME ZONE %s)::date,
+               t.day,
                COALESCE(vd.id, vc.id, sv.id), COALESCE(vd.display_name, vc.display_name, sv.display_name),
                s.number, CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END,
                t.reverses_id, {journal_case},
-               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.created_at, t.id)
-        FROM {transfer} t
+               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.day, t.created_at, t.id)
+        FROM ({_dated(transfer)}) t
         LEFT JOIN {transfer} o ON o.id = t.reverses_id
         LEFT JOIN {vendor} vd ON vd.account_id = t.debit_id
         LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
         LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
         LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
-        WHERE t.created_at >= %s AND t.created_at < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
-        ORDER BY t.created_at, t.id
+        WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+        ORDER BY t.day, t.created_at, t.id
     """
+
+
+def _dated(transfer: str) -> str:
+    """The transfers with their day in the books: the bank's value date where the bank
+    gave one, else the fund's day of their creation; and a transfer recorded after the
+    last closing (a higher id) but dated in a closed year is dated on the first open day (its FEC never
+    changes). Four %s: `_dated_params()`."""
+    return (
+        "SELECT *, CASE WHEN raw_day < %s AND id > %s THEN %s ELSE raw_day END AS day FROM ("
+        f"SELECT *, COALESCE(value_date, (created_at AT TIME ZONE %s)::date) AS raw_day FROM {transfer}) dated"
+    )
+
+
+def _dated_params() -> list:
+    from .models import ClosedYear
+
+    last = ClosedYear.objects.order_by("-ends_on").values_list("ends_on", "last_transfer_id").first()
+    if last is None:
+        return [date.min, 0, date.min, settings.TIME_ZONE]
+    return [last[0], last[1], last[0], settings.TIME_ZONE]
 
 
 def _stream(sql: str, params: list) -> Iterator[tuple]:
@@ -195,7 +223,7 @@ def entries(year: int) -> Iterator[Entry]:
     start, end = year_bounds(year)
     accounts = chart()
     label = year_label(year)
-    params = [settings.TIME_ZONE, _aware(start), _aware(end), [str(kind) for kind in RULES]]
+    params = [*_dated_params(), start, end, [str(kind) for kind in RULES]]
     for (transfer_id, kind, effective, amount, day, vendor_id, vendor_name, settlement_number, memo,
          reverses_id, journal, n) in _stream(_entries_sql(), params):
         _journal, debit_key, credit_key = RULES[effective]
@@ -238,7 +266,19 @@ def _clean(text: str, separator: str) -> str:
 
 def fec_lines(year: int, separator: str = "\t") -> Iterator[str]:
     """The FEC of the year, line by line (header first): the 18 columns of article
-    A. 47 A-1 of the Livre des procédures fiscales, dates YYYYMMDD, amounts with a comma."""
+    A. 47 A-1 of the Livre des procédures fiscales, dates YYYYMMDD, amounts with a comma.
+    A closed year's is the one kept at its closing, unchanged."""
+    from .models import ClosedYear
+
+    closed = ClosedYear.objects.filter(year=year).first()
+    if closed is not None:
+        content = gzip.decompress(bytes(closed.fec_pipe if separator == "|" else closed.fec_tab)).decode()
+        yield from content.splitlines(keepends=True)
+        return
+    yield from _live_fec_lines(year, separator)
+
+
+def _live_fec_lines(year: int, separator: str) -> Iterator[str]:
     yield separator.join(FEC_COLUMNS) + "\r\n"
     for entry in entries(year):
         day = entry.day.strftime("%Y%m%d")
@@ -248,6 +288,48 @@ def fec_lines(year: int, separator: str = "\t") -> Iterator[str]:
                 line.auxiliary, line.auxiliary_label, entry.piece, day, entry.label, _amount(line.debit),
                 _amount(line.credit), "", "", day, "", "",
             ]) + "\r\n"
+
+
+class BooksError(DomainError):
+    code = "books_refused"
+
+
+def close_year(year: int, *, by=None):
+    """Close financial year `year`: its FEC is kept as it is now and served from then on;
+    a movement recorded later but dated in it is booked on the first day of the next year.
+    Refused before the year has ended, and twice."""
+    from .models import ClosedYear
+
+    start, end = year_bounds(year)
+    if timezone.localdate() < end:
+        raise BooksError(_("A financial year is closed once it has ended (after %(day)s).")
+                         % {"day": date.fromordinal(end.toordinal() - 1).isoformat()})
+    already = _("The financial year %(year)s is already closed.") % {"year": year_label(year)}
+    if ClosedYear.objects.filter(year=year).exists():
+        raise BooksError(already)
+    if ClosedYear.objects.filter(year__gt=year).exists():
+        raise BooksError(_("A later financial year is already closed."))
+    # One snapshot: both files say the same.
+    own_transaction = not connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        if own_transaction:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        last_transfer_id = Transfer.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        tab = "".join(_live_fec_lines(year, "\t")).encode()
+        pipe = "".join(_live_fec_lines(year, "|")).encode()
+        try:
+            with transaction.atomic():
+                return ClosedYear.objects.create(
+                    year=year, ends_on=end, closed_by=by, last_transfer_id=last_transfer_id, fec_tab=gzip.compress(tab, mtime=0),
+                    fec_pipe=gzip.compress(pipe, mtime=0), sha256=hashlib.sha256(tab).hexdigest())
+        except IntegrityError:  # a concurrent closing won
+            raise BooksError(already)
+
+
+def closed_years():
+    from .models import ClosedYear
+
+    return {row.year: row for row in ClosedYear.objects.select_related("closed_by").defer("fec_tab", "fec_pipe")}
 
 
 def fec_filename(year: int) -> str:
@@ -306,14 +388,14 @@ def year_totals(year: int) -> YearTotals:
     transfer = Transfer._meta.db_table
     sql = f"""
         SELECT t.kind, COALESCE(o.kind, t.kind), COUNT(*), SUM(t.amount)
-        FROM {transfer} t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-        WHERE t.created_at >= %s AND t.created_at < %s
+        FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+        WHERE t.day >= %s AND t.day < %s
         GROUP BY 1, 2
     """
     accounts = chart()
     totals = YearTotals(year=year, start=start, end=end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_aware(start), _aware(end)])
+        cursor.execute(sql, [*_dated_params(), start, end])
         for kind, effective, count, amount in cursor.fetchall():
             amount = int(amount)
             sign = -1 if kind == TransferKind.REVERSAL else 1
@@ -392,8 +474,8 @@ def _treasury_sum(where: str, params: list) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT COALESCE(SUM(CASE WHEN credit_id = %s THEN amount ELSE -amount END), 0)
-            FROM {transfer} WHERE (debit_id = %s OR credit_id = %s) AND {where}
-        """, [treasury, treasury, treasury, *params])
+            FROM ({_dated(transfer)}) t WHERE (debit_id = %s OR credit_id = %s) AND {where}
+        """, [treasury, *_dated_params(), treasury, treasury, *params])
         return int(cursor.fetchone()[0])
 
 
@@ -401,7 +483,7 @@ def bank_reconciliation(year: int) -> BankReconciliation:
     """The treasury (the bank account as the ledger sees it) month by month over the
     financial year: opening balance, money in and out by kind, closing balance. Two queries."""
     start, end = year_bounds(year)
-    opening = _treasury_sum("created_at < %s", [_aware(start)])
+    opening = _treasury_sum("day < %s", [start])
     months, day = [], start
     while day < end:
         months.append(BankMonth(period=day.strftime("%Y-%m")))
@@ -411,11 +493,11 @@ def bank_reconciliation(year: int) -> BankReconciliation:
     transfer = Transfer._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT to_char(created_at AT TIME ZONE %s, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
-            FROM {transfer}
-            WHERE (debit_id = %s OR credit_id = %s) AND created_at >= %s AND created_at < %s
+            SELECT to_char(day, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
+            FROM ({_dated(transfer)}) t
+            WHERE (debit_id = %s OR credit_id = %s) AND day >= %s AND day < %s
             GROUP BY 1, 2, 3
-        """, [settings.TIME_ZONE, treasury, treasury, treasury, _aware(start), _aware(end)])
+        """, [treasury, *_dated_params(), treasury, treasury, start, end])
         for period, kind, incoming, amount in cursor.fetchall():
             row, amount = by_period[period], int(amount)
             if incoming:
@@ -434,7 +516,7 @@ def bank_reconciliation(year: int) -> BankReconciliation:
 def treasury_at_end_of(day: date) -> int:
     """The ledger's treasury at the end of `day`: what the bank statement of that day
     should show, once every movement of the day is recorded."""
-    return _treasury_sum("created_at < %s", [_aware(date.fromordinal(day.toordinal() + 1))])
+    return _treasury_sum("day <= %s", [day])
 
 
 def bank_difference(day: date, bank_balance: int) -> tuple[int, int]:

@@ -105,7 +105,8 @@ def _check_amount(amount) -> int:
     return amount
 
 
-def idempotency_key(method: str, *, token: str = "", reference: str = "", mandate_reference: str = "", period: str = "") -> str:
+def idempotency_key(method: str, *, token: str = "", reference: str = "", mandate_reference: str = "", period: str = "",
+                    presentation: int = 1) -> str:
     """What makes a payment unique, so that a retry finds the first one."""
     if method == ContributionPayment.Method.BANK_TRANSFER:
         if not reference:
@@ -114,7 +115,7 @@ def idempotency_key(method: str, *, token: str = "", reference: str = "", mandat
     if method == ContributionPayment.Method.DIRECT_DEBIT:
         if not mandate_reference:
             raise ValidationError(_("A direct debit needs its mandate reference."))
-        return keys.contribution_direct_debit(mandate_reference, period)
+        return keys.contribution_direct_debit(mandate_reference, period, presentation)
     if not token:
         raise ValidationError(_("This form has expired; please fill it in again."))
     return keys.contribution_at_desk(method, token)
@@ -134,6 +135,7 @@ def record_payment(
     paid_on=None,
     desk_session=None,
     confirmed_held_cash: bool = False,
+    presentation: int = 1,
 ) -> ContributionPayment:
     """Record a contribution paid and move it into the treasury. A repeat (same bank
     reference, same mandate and period, same form token) returns the first payment."""
@@ -149,7 +151,8 @@ def record_payment(
         raise ValidationError(_("Cash is taken at an open desk."))
     if household.erased_at is not None:
         raise ValidationError(_("This household's data has been erased."))
-    key = idempotency_key(method, token=token, reference=reference, mandate_reference=mandate_reference, period=period)
+    key = idempotency_key(method, token=token, reference=reference, mandate_reference=mandate_reference, period=period,
+                          presentation=presentation)
     existing = ContributionPayment.objects.filter(transfer__idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -173,6 +176,8 @@ def record_payment(
             kind=TransferKind.CONTRIBUTION,
             idempotency_key=key,
             memo=f"contribution {period}",
+            # Paid on a known day (a direct debit's collection date): the books date it so.
+            value_date=paid_on,
         )
         if not posted.created:  # a concurrent duplicate finished first
             return ContributionPayment.objects.get(transfer_id=posted.transfer.pk)

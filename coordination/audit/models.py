@@ -9,7 +9,7 @@ changes: a vendor's opening hours or a household's contact details are not audit
 
 import pghistory
 
-from allocations.models import FundRules
+from allocations.models import FundRules, FundSettings
 from governance.models import CommitteeMembership
 from members.models import DeskSession, HeldCash, Household
 from users.models import User
@@ -23,6 +23,19 @@ def row_events():
 
 @pghistory.track(*row_events(), model_name="FundRulesEvent")
 class AuditedFundRules(FundRules):
+    class Meta:
+        proxy = True
+
+
+# The fund's settings: who changed its name, caps or bank account, and when (the bank's
+# details change only under four eyes: allocations.fund).
+@pghistory.track(
+    *row_events(),
+    fields=["name", "unit_label", "bank_iban", "bank_bic", "sepa_creditor_id", "collection_day",
+            "max_purchase_cents", "daily_cap_per_card_cents"],
+    model_name="FundSettingsEvent",
+)
+class AuditedFundSettings(FundSettings):
     class Meta:
         proxy = True
 
