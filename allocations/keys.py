@@ -73,6 +73,11 @@ def contribution_at_desk(method: str, token: str) -> str:
     return CONTRIBUTION_AT_DESK.format(method=method, token=token)
 
 
+# What every key of a cash contribution at the desk starts with: the books put those in the
+# cash account (530), not the bank (512). Taken from the template, so it cannot drift.
+CASH_CONTRIBUTION_PREFIX = CONTRIBUTION_AT_DESK.split("{token}")[0].format(method="cash")
+
+
 def household_exit(household_id: int, change_id: int) -> str:
     return HOUSEHOLD_EXIT.format(household=household_id, change=change_id)
 

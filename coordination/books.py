@@ -69,25 +69,36 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from allocations import keys
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
 from kernel import csv as kernel_csv
+from kernel import locks
 from kernel.errors import DomainError
+
+# Not transfer kinds: a contribution taken in cash at the desk (its key says so), and desk
+# cash paid into the bank (a CashDeposit, not a transfer: the ledger's treasury is both).
+CASH_CONTRIBUTION = "cash_contribution"
+CASH_DEPOSIT = "cash_deposit"
+CASH = "cash"
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),
+    CASH: ("530000", "Caisse"),
     TransferKind.GRANT.value: ("740000", "Subventions d'exploitation"),
     TransferKind.CONTRIBUTION.value: ("756000", "Cotisations"),
     AccountKind.VENDOR.value: ("401100", "Fournisseurs - commerçants conventionnés"),
     TransferKind.PURCHASE.value: ("657000", "Aides financières - allocations alimentaires"),
 }
 
-JOURNALS = {"BQ": "Banque", "AL": "Allocations alimentaires"}
+JOURNALS = {"BQ": "Banque", "CA": "Caisse", "AL": "Allocations alimentaires"}
 
 # transfer kind → (journal, chart key debited, chart key credited)
 RULES: dict[str, tuple[str, str, str]] = {
     TransferKind.GRANT: ("BQ", AccountKind.TREASURY, TransferKind.GRANT),
     TransferKind.CONTRIBUTION: ("BQ", AccountKind.TREASURY, TransferKind.CONTRIBUTION),
+    CASH_CONTRIBUTION: ("CA", CASH, TransferKind.CONTRIBUTION),
+    CASH_DEPOSIT: ("BQ", AccountKind.TREASURY, CASH),
     TransferKind.REIMBURSEMENT: ("BQ", AccountKind.VENDOR, AccountKind.TREASURY),
     TransferKind.PURCHASE: ("AL", TransferKind.PURCHASE, AccountKind.VENDOR),
     TransferKind.REFUND: ("AL", AccountKind.VENDOR, TransferKind.PURCHASE),
@@ -96,6 +107,8 @@ RULES: dict[str, tuple[str, str, str]] = {
 LABELS = {
     TransferKind.GRANT: "Subvention reçue",
     TransferKind.CONTRIBUTION: "Cotisation",
+    CASH_CONTRIBUTION: "Cotisation en espèces",
+    CASH_DEPOSIT: "Remise d'espèces en banque",
     TransferKind.REIMBURSEMENT: "Remboursement commerçant",
     TransferKind.PURCHASE: "Achats en MonA",
     TransferKind.REFUND: "Remboursement d'achat",
@@ -161,28 +174,71 @@ class Entry:
     lines: tuple[Line, Line]
 
 
+def _effective_sql() -> str:
+    """What a transfer (t, and o the one it reverses) is in the books: its kind, or the kind
+    it reverses; a contribution taken in cash at the desk is the cash account's (its key
+    says so — keys.CASH_CONTRIBUTION_PREFIX, a constant with no quote in it)."""
+    prefix = keys.CASH_CONTRIBUTION_PREFIX
+    assert "'" not in prefix and "%" not in prefix
+    return (f"CASE WHEN COALESCE(o.kind, t.kind) = '{TransferKind.CONTRIBUTION}' "
+            f"AND COALESCE(o.idempotency_key, t.idempotency_key) LIKE '{prefix}%%' "
+            f"THEN '{CASH_CONTRIBUTION}' ELSE COALESCE(o.kind, t.kind) END")
+
+
+def _deposits_dated() -> str:
+    """Cash deposits with their day in the books, like `_dated` for transfers: one recorded
+    after the last closing but dated in a closed year is booked on the first open day.
+    Three %s: `_deposit_params()`."""
+    from .models import CashDeposit
+
+    return (f"SELECT *, CASE WHEN deposited_on < %s AND recorded_at > %s THEN %s ELSE deposited_on END AS day "
+            f"FROM {CashDeposit._meta.db_table}")
+
+
+def _deposit_params() -> list:
+    from .models import ClosedYear
+
+    last = ClosedYear.objects.order_by("-ends_on").values_list("ends_on", "closed_at").first()
+    if last is None:
+        return [date.min, timezone.now(), date.min]
+    return [last[0], last[1], last[0]]
+
+
 def _entries_sql() -> str:
     transfer = Transfer._meta.db_table
     from vendors.models import Settlement, Vendor
 
     vendor, settlement = Vendor._meta.db_table, Settlement._meta.db_table
-    journal_case = "CASE COALESCE(o.kind, t.kind) " + " ".join(
+    journal_case = "CASE e.effective " + " ".join(
         f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END"
+    effective = _effective_sql()
+    # Transfers and cash deposits in one numbering per journal: the FEC's numbers are continuous.
     return f"""
-        SELECT t.id, t.kind, COALESCE(o.kind, t.kind), t.amount,
-               t.day,
-               COALESCE(vd.id, vc.id, sv.id), COALESCE(vd.display_name, vc.display_name, sv.display_name),
-               s.number, CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END,
-               t.reverses_id, {journal_case},
-               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.day, t.created_at, t.id)
-        FROM ({_dated(transfer)}) t
-        LEFT JOIN {transfer} o ON o.id = t.reverses_id
-        LEFT JOIN {vendor} vd ON vd.account_id = t.debit_id
-        LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
-        LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
-        LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
-        WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
-        ORDER BY t.day, t.created_at, t.id
+        SELECT e.id, e.kind, e.effective, e.amount, e.day, e.vendor_id, e.vendor_name, e.number, e.memo,
+               e.reverses_id, {journal_case},
+               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY e.day, e.created_at, e.source, e.id),
+               e.source
+        FROM (
+            SELECT t.id, t.kind, {effective} AS effective, t.amount, t.day, t.created_at,
+                   COALESCE(vd.id, vc.id, sv.id) AS vendor_id,
+                   COALESCE(vd.display_name, vc.display_name, sv.display_name) AS vendor_name,
+                   s.number AS number,
+                   CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END AS memo,
+                   t.reverses_id, 'T' AS source
+            FROM ({_dated(transfer)}) t
+            LEFT JOIN {transfer} o ON o.id = t.reverses_id
+            LEFT JOIN {vendor} vd ON vd.account_id = t.debit_id
+            LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
+            LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
+            LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
+            WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+            UNION ALL
+            SELECT d.id, '{CASH_DEPOSIT}', '{CASH_DEPOSIT}', d.amount, d.day, d.recorded_at, NULL, NULL, NULL,
+                   d.bank_reference, NULL, 'D'
+            FROM ({_deposits_dated()}) d
+            WHERE d.day >= %s AND d.day < %s
+        ) e
+        ORDER BY e.day, e.created_at, e.source, e.id
     """
 
 
@@ -223,9 +279,9 @@ def entries(year: int) -> Iterator[Entry]:
     start, end = year_bounds(year)
     accounts = chart()
     label = year_label(year)
-    params = [*_dated_params(), start, end, [str(kind) for kind in RULES]]
+    params = [*_dated_params(), start, end, [str(kind) for kind in RULES], *_deposit_params(), start, end]
     for (transfer_id, kind, effective, amount, day, vendor_id, vendor_name, settlement_number, memo,
-         reverses_id, journal, n) in _stream(_entries_sql(), params):
+         reverses_id, journal, n, source) in _stream(_entries_sql(), params):
         _journal, debit_key, credit_key = RULES[effective]
         reversal = kind == TransferKind.REVERSAL
         if reversal:
@@ -248,7 +304,7 @@ def entries(year: int) -> Iterator[Entry]:
         if reversal:
             text = f"Contre-passation T{reverses_id} - {text}"
         yield Entry(
-            journal=journal, number=f"{journal}{label}-{n:06d}", day=day, piece=f"T{transfer_id}",
+            journal=journal, number=f"{journal}{label}-{n:06d}", day=day, piece=f"{source}{transfer_id}",
             label=text[:200], lines=(line(debit_key, amount, 0), line(credit_key, 0, amount)),
         )
 
@@ -326,6 +382,37 @@ def close_year(year: int, *, by=None):
             raise BooksError(already)
 
 
+def record_cash_deposit(*, deposited_on: date, amount: int, bank_reference: str, by=None):
+    """Desk cash paid into the bank: moves it from 530 to 512 in the books. Once per bank
+    reference (typed twice, it is the first); refused above the desk cash held that day
+    (the books' 530 never goes below zero). Dated in a closed year, it is booked on the
+    first open day, like any later correction."""
+    from .models import CashDeposit
+
+    bank_reference = (bank_reference or "").strip()
+    if not bank_reference:
+        raise BooksError(_("Give the bank's reference of the deposit."))
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise BooksError(_("The amount deposited must be more than zero."))
+    if deposited_on > timezone.localdate():
+        raise BooksError(_("A deposit is recorded once the bank has it, not before."))
+    existing = CashDeposit.objects.filter(bank_reference=bank_reference).first()
+    if existing is not None:
+        return existing
+    with transaction.atomic(), connection.cursor() as cursor:
+        locks.lock(cursor, locks.CASH_DEPOSITS)
+        existing = CashDeposit.objects.filter(bank_reference=bank_reference).first()
+        if existing is not None:
+            return existing
+        # Cash taken by that day less every deposit, even later ones: each took its cash.
+        held = _cash_taken_until(deposited_on) - _deposits_until(date.max)
+        if amount > held:
+            raise BooksError(_("The desks held %(held)s € of cash on that day: a deposit cannot be more.")
+                             % {"held": _amount(held)})
+        return CashDeposit.objects.create(deposited_on=deposited_on, amount=amount, bank_reference=bank_reference,
+                                          recorded_by=by)
+
+
 def closed_years():
     from .models import ClosedYear
 
@@ -387,15 +474,18 @@ def year_totals(year: int) -> YearTotals:
     start, end = year_bounds(year)
     transfer = Transfer._meta.db_table
     sql = f"""
-        SELECT t.kind, COALESCE(o.kind, t.kind), COUNT(*), SUM(t.amount)
+        SELECT t.kind, {_effective_sql()}, COUNT(*), SUM(t.amount)
         FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
         WHERE t.day >= %s AND t.day < %s
         GROUP BY 1, 2
+        UNION ALL
+        SELECT '{CASH_DEPOSIT}', '{CASH_DEPOSIT}', COUNT(*), SUM(d.amount)
+        FROM ({_deposits_dated()}) d WHERE d.day >= %s AND d.day < %s HAVING COUNT(*) > 0
     """
     accounts = chart()
     totals = YearTotals(year=year, start=start, end=end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*_dated_params(), start, end])
+        cursor.execute(sql, [*_dated_params(), start, end, *_deposit_params(), start, end])
         for kind, effective, count, amount in cursor.fetchall():
             amount = int(amount)
             sign = -1 if kind == TransferKind.REVERSAL else 1
@@ -439,14 +529,15 @@ class BankMonth:
     period: str
     opening: int = 0
     grants: int = 0
-    contributions: int = 0
+    contributions: int = 0  # paid to the bank: transfers and direct debits (cash is counted at its deposit)
+    cash_deposits: int = 0
     other_in: int = 0  # reversals of money out
     reimbursements: int = 0
     other_out: int = 0  # reversals of money in
 
     @property
     def money_in(self) -> int:
-        return self.grants + self.contributions + self.other_in
+        return self.grants + self.contributions + self.cash_deposits + self.other_in
 
     @property
     def money_out(self) -> int:
@@ -468,14 +559,54 @@ class BankReconciliation:
         return self.months[-1].closing if self.months else self.opening
 
 
-def _treasury_sum(where: str, params: list) -> int:
+def _bank_movements_sql(where: str) -> str:
+    """The bank's (512) movements: the ledger's treasury less cash taken at the desk (530),
+    plus the cash deposits; columns day, kind, incoming, amount. Params: `_bank_params`."""
     transfer = Transfer._meta.db_table
+    return f"""
+        SELECT t.day, t.kind, t.credit_id = %s AS incoming, t.amount
+        FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+        WHERE (t.debit_id = %s OR t.credit_id = %s) AND {_effective_sql()} <> '{CASH_CONTRIBUTION}' AND {where}
+        UNION ALL
+        SELECT d.day, '{CASH_DEPOSIT}', TRUE, d.amount FROM ({_deposits_dated()}) d WHERE {where}
+    """
+
+
+def _bank_params(params: list) -> list:
     treasury = system_account(AccountKind.TREASURY).pk
+    return [treasury, *_dated_params(), treasury, treasury, *params, *_deposit_params(), *params]
+
+
+def _treasury_sum(where: str, params: list) -> int:
+    """The bank account's (512) balance over the movements `where` selects."""
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT COALESCE(SUM(CASE WHEN credit_id = %s THEN amount ELSE -amount END), 0)
-            FROM ({_dated(transfer)}) t WHERE (debit_id = %s OR credit_id = %s) AND {where}
-        """, [treasury, *_dated_params(), treasury, treasury, *params])
+            SELECT COALESCE(SUM(CASE WHEN incoming THEN amount ELSE -amount END), 0)
+            FROM ({_bank_movements_sql(where)}) b
+        """, _bank_params(params))
+        return int(cursor.fetchone()[0])
+
+
+def cash_at_end_of(day: date) -> int:
+    """Desk cash (530) at the end of `day`: cash contributions less what was paid into the bank."""
+    return _cash_taken_until(day) - _deposits_until(day)
+
+
+def _cash_taken_until(day: date) -> int:
+    transfer = Transfer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT COALESCE(SUM(CASE WHEN t.kind = '{TransferKind.REVERSAL}' THEN -t.amount ELSE t.amount END), 0)
+            FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+            WHERE {_effective_sql()} = '{CASH_CONTRIBUTION}' AND t.day <= %s
+        """, [*_dated_params(), day])
+        return int(cursor.fetchone()[0])
+
+
+def _deposits_until(day: date) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(SUM(amount), 0) FROM ({_deposits_dated()}) d WHERE d.day <= %s",
+                       [*_deposit_params(), day])
         return int(cursor.fetchone()[0])
 
 
@@ -489,20 +620,17 @@ def bank_reconciliation(year: int) -> BankReconciliation:
         months.append(BankMonth(period=day.strftime("%Y-%m")))
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     by_period = {row.period: row for row in months}
-    treasury = system_account(AccountKind.TREASURY).pk
-    transfer = Transfer._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT to_char(day, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
-            FROM ({_dated(transfer)}) t
-            WHERE (debit_id = %s OR credit_id = %s) AND day >= %s AND day < %s
+            SELECT to_char(day, 'YYYY-MM'), kind, incoming, SUM(amount)
+            FROM ({_bank_movements_sql("day >= %s AND day < %s")}) b
             GROUP BY 1, 2, 3
-        """, [treasury, *_dated_params(), treasury, treasury, start, end])
+        """, _bank_params([start, end]))
         for period, kind, incoming, amount in cursor.fetchall():
             row, amount = by_period[period], int(amount)
             if incoming:
-                field_name = {TransferKind.GRANT: "grants", TransferKind.CONTRIBUTION: "contributions"}.get(
-                    kind, "other_in")
+                field_name = {TransferKind.GRANT: "grants", TransferKind.CONTRIBUTION: "contributions",
+                              CASH_DEPOSIT: "cash_deposits"}.get(kind, "other_in")
             else:
                 field_name = "reimbursements" if kind == TransferKind.REIMBURSEMENT else "other_out"
             setattr(row, field_name, getattr(row, field_name) + amount)

@@ -115,3 +115,29 @@ class ClosedYear(models.Model):
 
     def __str__(self):
         return str(self.year)
+
+
+class CashDeposit(models.Model):
+    """Desk cash paid into the bank (a remise d'espèces). In the ledger, cash at the desk and
+    money in the bank are one treasury (both the fund's euros); in the books they are 530
+    and 512, and this is the entry that moves cash from one to the other (coordination.books).
+    Recorded once per bank reference: typed twice, or seen again in a later statement, it
+    is one deposit."""
+
+    deposited_on = models.DateField(_("deposited on"))
+    amount = models.BigIntegerField(_("amount (cents)"))
+    bank_reference = models.CharField(_("bank reference"), max_length=64, unique=True)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("cash deposit")
+        verbose_name_plural = _("cash deposits")
+        ordering = ["-deposited_on", "-id"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="cash_deposit_amount_positive")]
+
+    def __str__(self):
+        return self.bank_reference
