@@ -84,8 +84,9 @@ def test_desk_cash_is_in_530_until_its_deposit_moves_it_to_the_bank(ledger_is_cl
 
 
 def test_the_cash_deposit_form_and_the_closing_are_in_the_audit_trail(client):
-    from coordination.audit.models import AuditedCashDeposit, AuditedClosedYear  # noqa: F401
     from django.apps import apps
+
+    from coordination.audit.models import AuditedCashDeposit, AuditedClosedYear  # noqa: F401
 
     volunteer = make_user("benevole", roles.VOLUNTEER)
     first, _second = coordinators()
