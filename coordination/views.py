@@ -54,7 +54,8 @@ def request_reversal(request):
 
 from django import forms  # noqa: E402
 from django.core.validators import MinValueValidator  # noqa: E402
-from django.db.models import Sum  # noqa: E402
+from django.db.models import Q, Sum  # noqa: E402
+from django.utils.text import slugify  # noqa: E402
 from django.utils.translation import gettext_lazy  # noqa: E402
 
 from allocations import grants as grant_services  # noqa: E402
@@ -90,8 +91,11 @@ def grant_list(request):
             messages.error(request, " ".join(error.messages))
         else:
             return redirect("coordination:grant", grant.pk)
-    grants = Grant.objects.annotate(received=Sum("receipts__amount"))
-    return render(request, "coordination/grants.html", {"grants": grants, "form": form})
+    # Net of receipts reversed (typed twice, returned): what the books say was received.
+    grants = Grant.objects.annotate(received=Sum("receipts__amount",
+                                                 filter=Q(receipts__transfer__reversed_by__isnull=True)))
+    return render(request, "coordination/grants.html", {
+        "grants": grants, "form": form, "agreement": grant_services.books_and_register()})
 
 
 @coordinator_required
@@ -105,6 +109,22 @@ def grant_detail(request, pk: int):
         messages.success(request, _("Receipt recorded: the treasury is credited."))
         return redirect("coordination:grant", grant.pk)
     return render(request, "coordination/grant.html", {"report": grant_services.report(grant), "form": form})
+
+
+@coordinator_required
+def grant_report_csv(request, pk: int):
+    """The per-grant report for the funder's spreadsheet (kernel.csv)."""
+    grant = get_object_or_404(Grant, pk=pk)
+    rows = grant_services.report_rows(grant_services.report(grant))
+    return kernel_csv.response([["section", "figure", "value", "unit"], *rows],
+                               f"subvention-{slugify(grant.reference) or grant.pk}.csv")
+
+
+@coordinator_required
+def grant_report_print(request, pk: int):
+    """The per-grant report as a page of its own, ready to print or save as PDF."""
+    grant = get_object_or_404(Grant, pk=pk)
+    return render(request, "coordination/grant_print.html", {"report": grant_services.report(grant)})
 
 
 # --- Dashboard and CSV tables -----------------------------------------------------------
