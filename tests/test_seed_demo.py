@@ -196,6 +196,14 @@ def test_a_larger_rerun_adds_to_the_demo_without_contradicting_it(tmp_path, ledg
     # This month was issued before the 15 new households existed: they get the history only.
     assert Transfer.objects.filter(kind=TransferKind.ALLOCATION).count() == 30 * 4 + 15 * 3
     ledger_is_clean()
+    # Issue 16: the demo's grants are in the register too, each receipt on its transfer,
+    # and a rerun adds the new blocks' grants without doubling the old ones.
+    from allocations import grants
+    from allocations.models import GrantReceipt
+
+    agreement = grants.books_and_register()
+    assert agreement.books > 0 and agreement.difference == 0 and agreement.unregistered == 0
+    assert GrantReceipt.objects.count() == Transfer.objects.filter(kind=TransferKind.GRANT).count()
     assert fund_position().available_reserve >= 0
 
 
