@@ -42,9 +42,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import approvals, fund, issuance, keys, ledger
+from allocations import approvals, fund, grants, issuance, keys, ledger
 from allocations import periods as periods_of_fund
-from allocations.models import AccountKind, Approval, TransferKind
+from allocations.models import AccountKind, Approval, Grant, Transfer, TransferKind
 from allocations.rules import allocation_for, rules_for
 from allocations.selectors import FundPosition, fund_position
 from governance.models import CommitteeMembership
@@ -163,6 +163,7 @@ FUNDERS = (
     "Région Occitanie",
     "Fondation pour une alimentation durable",
 )
+FUNDER_TYPES = dict(zip(FUNDERS, ("metropole", "department", "region", "foundation"), strict=True))
 
 # Household size and contribution: (value, weight).
 ADULTS = ((1, 45), (2, 45), (3, 10))
@@ -694,17 +695,25 @@ def _post_grants(period: str, households: int, accounts: dict, tally: Tally) -> 
             # A quarter of the block's allocations and up to a fifth more, in whole hundreds of euros.
             hundreds = int(GRANT_BLOCK * 3 * ALLOCATION * rng.uniform(1.0, 1.2)) // 10_000
             funder = FUNDERS[(block + int(quarter[-1])) % len(FUNDERS)]
-            tally.add(
-                ledger.transfer(
-                    debit=accounts[AccountKind.GRANTS],
-                    credit=accounts[AccountKind.TREASURY],
-                    amount=hundreds * 10_000,
-                    kind=TransferKind.GRANT,
-                    idempotency_key=f"demo:grant:{quarter}:{block + 1:03d}",
-                    memo=f"{funder} — subvention {quarter.replace('-', ' ')} (lot {block + 1})",
-                    at=_moment(period, 1, 0),
-                )
+            legacy = f"demo:grant:{quarter}:{block + 1:03d}"
+            if Transfer.objects.filter(idempotency_key=legacy).exists():
+                tally.replayed += 1  # a demo seeded before its grants were in the register
+                continue
+            # In the grant register, as a fund records its grants: the grant, then its receipt.
+            first_day = _first_day(period)
+            grant = Grant.objects.filter(reference=f"DEMO-{quarter}-{block + 1:03d}").first() or grants.create_grant(
+                funder_type=FUNDER_TYPES[funder], funder_name=funder, reference=f"DEMO-{quarter}-{block + 1:03d}",
+                amount=hundreds * 10_000, promised_on=_months_before(first_day, 1),
+                earmark=f"subvention {quarter.replace('-', ' ')} (lot {block + 1})",
+                period_start=first_day, period_end=_months_before(first_day, -3) - timedelta(days=1),
             )
+            known = grant.receipts.exists()
+            grants.record_receipt(grant, amount=hundreds * 10_000, received_on=first_day,
+                                  bank_reference=f"VIR-{quarter}-{block + 1:03d}")
+            if known:
+                tally.replayed += 1
+            else:
+                tally.posted += 1
 
 
 def _split(rng: random.Random, total: int, parts: int) -> list[int]:

@@ -134,6 +134,8 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/export/<slug:name>.csv": lambda w: {"name": "trends"},
     "coordination/approvals/<int:pk>/": lambda w: {"pk": _pk(w.first("allocations.Approval"))},
     "coordination/grants/<int:pk>/": lambda w: {"pk": _pk(w.first("allocations.Grant"))},
+    "coordination/grants/<int:pk>/report.csv": lambda w: {"pk": _pk(w.first("allocations.Grant"))},
+    "coordination/grants/<int:pk>/print/": lambda w: {"pk": _pk(w.first("allocations.Grant"))},
     "coordination/books/<int:year>/fec.txt": lambda w: {"year": 2026},
     "coordination/books/<int:year>/entries.csv": lambda w: {"year": 2026},
     "coordination/books/<int:year>/close/": lambda w: {"year": 2026},

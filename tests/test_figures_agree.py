@@ -64,3 +64,17 @@ def test_after_a_month_the_dashboard_the_books_and_the_position_agree(client, le
     page = client.get("/coordination/").content.decode()
     assert 'data-testid="returned"' in page and "35,00" in page
     ledger_is_clean()
+
+
+def test_the_per_grant_report_downloads_as_csv_and_printable_html(client):
+    first, _second = coordinators()
+    grant = grants.create_grant(funder_type="region", funder_name="Région Occitanie", reference="REG-2026-01",
+                                promised_on=date(2026, 1, 5), amount=500_000, earmark="aide alimentaire")
+    grants.record_receipt(grant, amount=250_000, received_on=timezone.localdate(), bank_reference="VIR-R1")
+    log_in_staff(client, first)
+    csv = client.get(f"/coordination/grants/{grant.pk}/report.csv")
+    assert csv.status_code == 200 and csv["Content-Type"].startswith("text/csv")
+    body = csv.content.decode("utf-8-sig")
+    assert "REG-2026-01" in body and "2500,00" in body and "VIR-R1" in body
+    printable = client.get(f"/coordination/grants/{grant.pk}/print/").content.decode()
+    assert "Région Occitanie" in printable and "coordination-nav" not in printable and "VIR-R1" in printable
