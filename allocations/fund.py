@@ -1,5 +1,5 @@
-"""The fund's settings (name, unit, bank account, SEPA creditor id, collection day,
-caps), kept in the database and edited by coordinators; bank details change only under
+"""The fund's settings (name, unit, bank account, SEPA creditor id, collection day),
+kept in the database and edited by coordinators; bank details change only under
 four eyes (step `fund_bank_change`, registered in AllocationsConfig.ready()).
 
 The environment's values (FUND_NAME, FUND_BANK_IBAN, ...) are the defaults read once,
@@ -26,7 +26,7 @@ from .models import Approval, FundSettings
 
 BANK_CHANGE = "fund_bank_change"
 BANK_FIELDS = ("bank_iban", "bank_bic", "sepa_creditor_id")
-PLAIN_FIELDS = ("name", "unit_label", "collection_day", "max_purchase_cents", "daily_cap_per_card_cents")
+PLAIN_FIELDS = ("name", "unit_label", "collection_day")
 
 
 class FundSettingsError(DomainError):
@@ -47,8 +47,6 @@ def _defaults() -> dict:
         "bank_bic": compact(getattr(settings, "FUND_BANK_BIC", "")),
         "sepa_creditor_id": compact(getattr(settings, "FUND_SEPA_CREDITOR_ID", "")),
         "collection_day": min(max(int(getattr(settings, "SEPA_DD_COLLECTION_DAY", 5)), 1), 28),
-        "max_purchase_cents": int(getattr(settings, "CAISSE_MAX_PURCHASE_CENTS", 50_000)),
-        "daily_cap_per_card_cents": int(getattr(settings, "CAISSE_DAILY_CAP_PER_CARD_CENTS", 0)),
     }
 
 
@@ -101,11 +99,6 @@ def update_settings(*, by, **values) -> FundSettings:
         errors["unit_label"] = _("The unit needs a name.")
     if "collection_day" in values and not 1 <= int(values["collection_day"]) <= 28:
         errors["collection_day"] = _("The collection day is a day between 1 and 28.")
-    for field in ("max_purchase_cents", "daily_cap_per_card_cents"):
-        if field in values and int(values[field]) < 0:
-            errors[field] = _("An amount cannot be negative.")
-    if "max_purchase_cents" in values and int(values["max_purchase_cents"]) == 0:
-        errors["max_purchase_cents"] = _("The maximum of one purchase must be above zero.")
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -103,35 +103,6 @@ def report(grant: Grant) -> GrantReport:
     )
 
 
-def report_rows(report: GrantReport) -> list[list]:
-    """The report as (section, figure, value, unit) rows for a funder's spreadsheet; amounts
-    in cents, each labelled as euros or units (kernel.csv writes them)."""
-    grant = report.grant
-    rows = [
-        ["grant", "funder", grant.funder_name, ""],
-        ["grant", "funder_type", grant.funder_type, ""],
-        ["grant", "reference", grant.reference, ""],
-        ["grant", "earmark", grant.earmark, ""],
-        ["grant", "promised_on", grant.promised_on.isoformat(), ""],
-        ["grant", "promised", grant.amount, "euro_cents"],
-        ["grant", "received", report.received, "euro_cents"],
-        ["grant", "outstanding", report.outstanding, "euro_cents"],
-        ["period", "start", report.start.isoformat() if report.start else "", ""],
-        ["period", "end", report.end.isoformat() if report.end else "", ""],
-        ["period", "money_in_net", report.money_in, "euro_cents"],
-        ["period", "money_returned", report.money_returned, "euro_cents"],
-        ["period", "grant_share", round(report.share, 4), "ratio"],
-        ["period", "allocations_issued", report.allocations_issued, "unit_cents"],
-        ["period", "households_served", report.households_served, "households"],
-        ["period", "reimbursed_to_vendors_net", report.reimbursed_to_vendors, "euro_cents"],
-        ["period", "grant_part_of_reimbursements", report.grant_part_of_reimbursements, "euro_cents"],
-    ]
-    for receipt in report.receipts:
-        rows.append(["receipt", receipt.received_on.isoformat(), receipt.amount,
-                     "euro_cents, reversed" if receipt.reversed else "euro_cents"])
-    return rows
-
-
 @dataclass(frozen=True)
 class RegisterAndBooks:
     """Grants as the books see them (the ledger's grants account, net of reversals) and as

@@ -410,6 +410,7 @@ class GrantReceipt(models.Model):
 
 class FundSettings(models.Model):
     """The fund's own settings, one row (pk 1), edited by coordinators (allocations.fund).
+    The till's caps stay in the environment for now: the till reads no row per purchase.
 
     Read at first use from the environment's values (FUND_NAME, FUND_BANK_IBAN, ...), so that
     a deployment configured by environment variables keeps working; from then on the row
@@ -422,10 +423,6 @@ class FundSettings(models.Model):
     bank_bic = models.CharField(_("bank BIC"), max_length=11, blank=True)
     sepa_creditor_id = models.CharField(_("SEPA creditor identifier"), max_length=35, blank=True)
     collection_day = models.PositiveSmallIntegerField(_("direct debit collection day"), default=5)
-    max_purchase_cents = models.PositiveIntegerField(_("maximum of one purchase (cents)"), default=50_000)
-    daily_cap_per_card_cents = models.PositiveIntegerField(
-        _("cap per card, per shop, per day (cents, 0: none)"), default=0
-    )
     # New bank details asked by one coordinator, applied when a second one approves.
     proposed_bank_iban = models.CharField(_("proposed IBAN"), max_length=34, blank=True)
     proposed_bank_bic = models.CharField(_("proposed BIC"), max_length=11, blank=True)

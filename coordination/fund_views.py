@@ -1,4 +1,4 @@
-"""The fund's settings page: name, unit, collection day and caps (changed at once,
+"""The fund's settings page: name, unit, collection day (changed at once,
 audited), the bank account (changed under four eyes). Thin: allocations.fund does it."""
 
 from django import forms
@@ -11,7 +11,6 @@ from django.utils.translation import gettext_lazy
 
 from allocations import fund
 from kernel.errors import DomainError
-from kernel.money import EurosField
 
 from .decorators import coordinator_required
 
@@ -21,8 +20,6 @@ class SettingsForm(forms.Form):
     unit_label = forms.CharField(label=gettext_lazy("Unit's name"), max_length=20)
     collection_day = forms.IntegerField(label=gettext_lazy("Direct debit collection day (1 to 28)"),
                                         validators=[MinValueValidator(1), MaxValueValidator(28)])
-    max_purchase = EurosField(label=gettext_lazy("Maximum of one purchase (€)"))
-    daily_cap_per_card = EurosField(label=gettext_lazy("Cap per card, per shop, per day (€, 0: none)"))
 
 
 class BankForm(forms.Form):
@@ -33,9 +30,7 @@ class BankForm(forms.Form):
 
 
 def _initial(row) -> dict:
-    cents = lambda value: f"{value / 100:.2f}".replace(".", ",")  # noqa: E731
-    return {"name": row.name, "unit_label": row.unit_label, "collection_day": row.collection_day,
-            "max_purchase": cents(row.max_purchase_cents), "daily_cap_per_card": cents(row.daily_cap_per_card_cents)}
+    return {"name": row.name, "unit_label": row.unit_label, "collection_day": row.collection_day}
 
 
 @coordinator_required
@@ -63,8 +58,7 @@ def fund_settings(request):
                 try:
                     fund.update_settings(
                         by=request.user, name=data["name"], unit_label=data["unit_label"],
-                        collection_day=data["collection_day"], max_purchase_cents=data["max_purchase"],
-                        daily_cap_per_card_cents=data["daily_cap_per_card"])
+                        collection_day=data["collection_day"])
                 except (DomainError, ValidationError) as error:
                     messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
                 else:

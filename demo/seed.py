@@ -42,9 +42,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import approvals, fund, issuance, keys, ledger
+from allocations import approvals, fund, grants, issuance, keys, ledger
 from allocations import periods as periods_of_fund
-from allocations.models import AccountKind, Approval, Grant, GrantReceipt, TransferKind
+from allocations.models import AccountKind, Approval, Grant, Transfer, TransferKind
 from allocations.rules import allocation_for, rules_for
 from allocations.selectors import FundPosition, fund_position
 from governance.models import CommitteeMembership
@@ -163,7 +163,7 @@ FUNDERS = (
     "Région Occitanie",
     "Fondation pour une alimentation durable",
 )
-FUNDER_TYPES = (Grant.Funder.METROPOLE, Grant.Funder.DEPARTMENT, Grant.Funder.REGION, Grant.Funder.FOUNDATION)
+FUNDER_TYPES = dict(zip(FUNDERS, ("metropole", "department", "region", "foundation"), strict=True))
 
 # Household size and contribution: (value, weight).
 ADULTS = ((1, 45), (2, 45), (3, 10))
@@ -694,40 +694,26 @@ def _post_grants(period: str, households: int, accounts: dict, tally: Tally) -> 
             rng = _rng("grant", quarter, block)
             # A quarter of the block's allocations and up to a fifth more, in whole hundreds of euros.
             hundreds = int(GRANT_BLOCK * 3 * ALLOCATION * rng.uniform(1.0, 1.2)) // 10_000
-            funder_index = (block + int(quarter[-1])) % len(FUNDERS)
-            funder = FUNDERS[funder_index]
-            posted = ledger.transfer(
-                debit=accounts[AccountKind.GRANTS],
-                credit=accounts[AccountKind.TREASURY],
-                amount=hundreds * 10_000,
-                kind=TransferKind.GRANT,
-                idempotency_key=f"demo:grant:{quarter}:{block + 1:03d}",
-                memo=f"{funder} — subvention {quarter.replace('-', ' ')} (lot {block + 1})",
-                at=_moment(period, 1, 0),
+            funder = FUNDERS[(block + int(quarter[-1])) % len(FUNDERS)]
+            legacy = f"demo:grant:{quarter}:{block + 1:03d}"
+            if Transfer.objects.filter(idempotency_key=legacy).exists():
+                tally.replayed += 1  # a demo seeded before its grants were in the register
+                continue
+            # In the grant register, as a fund records its grants: the grant, then its receipt.
+            first_day = _first_day(period)
+            grant = Grant.objects.filter(reference=f"DEMO-{quarter}-{block + 1:03d}").first() or grants.create_grant(
+                funder_type=FUNDER_TYPES[funder], funder_name=funder, reference=f"DEMO-{quarter}-{block + 1:03d}",
+                amount=hundreds * 10_000, promised_on=_months_before(first_day, 1),
+                earmark=f"subvention {quarter.replace('-', ' ')} (lot {block + 1})",
+                period_start=first_day, period_end=_months_before(first_day, -3) - timedelta(days=1),
             )
-            tally.add(posted)
-            _register_grant(quarter, block, funder_index, period, posted.transfer)
-
-
-def _register_grant(quarter: str, block: int, funder_index: int, period: str, transfer) -> None:
-    """The tranche in the grant register too, with its receipt on the same transfer: the
-    register and the books tell the same story (allocations.grants.books_and_register)."""
-    year, number = int(quarter[:4]), int(quarter[-1])
-    first_month = 3 * (number - 1) + 1
-    last_day = date(year + (first_month + 3 > 12), (first_month + 2) % 12 + 1, 1) - timedelta(days=1)
-    grant, _created = Grant.objects.get_or_create(
-        reference=f"DEMO-{quarter}-{block + 1:03d}",
-        defaults={
-            "funder_type": FUNDER_TYPES[funder_index], "funder_name": FUNDERS[funder_index],
-            "amount": transfer.amount, "promised_on": date(year, first_month, 1) - timedelta(days=30),
-            "earmark": _("Food allocations of the households of block %(block)s") % {"block": block + 1},
-            "period_start": date(year, first_month, 1), "period_end": last_day,
-        },
-    )
-    GrantReceipt.objects.get_or_create(
-        grant=grant, bank_reference=f"VIR-{quarter}-{block + 1:03d}",
-        defaults={"amount": transfer.amount, "received_on": _first_day(period), "transfer": transfer},
-    )
+            known = grant.receipts.exists()
+            grants.record_receipt(grant, amount=hundreds * 10_000, received_on=first_day,
+                                  bank_reference=f"VIR-{quarter}-{block + 1:03d}")
+            if known:
+                tally.replayed += 1
+            else:
+                tally.posted += 1
 
 
 def _split(rng: random.Random, total: int, parts: int) -> list[int]:

@@ -34,7 +34,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -42,8 +41,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from sepaxml import SepaDD
 
-from allocations import ledger, periods
-from kernel.banking import compact, iban_valid
+from allocations import fund, ledger, periods
+from kernel.banking import compact
 from kernel.errors import DomainError
 
 from .contributions import contribution_for, idempotency_key, record_payment
@@ -134,7 +133,7 @@ def collection_date_for(period: str, *, today: date | None = None) -> date:
     """The setting's day of the period's month (the month's last day at most), or the
     earliest date the bank still accepts when that is already too close."""
     first = periods.parse(period)
-    day = min(max(settings.SEPA_DD_COLLECTION_DAY, 1), periods.last_day(period).day)
+    day = min(max(fund.current().collection_day, 1), periods.last_day(period).day)
     wanted = first.replace(day=day)
     earliest = (today or timezone.localdate()) + timedelta(days=LEAD_DAYS)
     return max(wanted, earliest)
@@ -206,19 +205,19 @@ def prepare_collection(period: str, *, by=None, collection_date: date | None = N
 
 
 def _creditor() -> dict:
-    iban, bic = compact(settings.FUND_BANK_IBAN), compact(settings.FUND_BANK_BIC)
-    creditor_id = compact(settings.FUND_SEPA_CREDITOR_ID)
-    if not iban_valid(iban) or not bic or not creditor_id:
+    try:
+        account = fund.bank_account(creditor=True)
+    except fund.BankNotConfigured:
         raise DirectDebitError(
             _("The fund's bank account or SEPA creditor identifier is not configured "
               "(FUND_BANK_IBAN, FUND_BANK_BIC, FUND_SEPA_CREDITOR_ID).")
         )
     return {
-        "name": settings.FUND_NAME,
-        "IBAN": iban,
-        "BIC": bic,
+        "name": account.name,
+        "IBAN": account.iban,
+        "BIC": account.bic,
         "batch": True,
-        "creditor_id": creditor_id,
+        "creditor_id": account.creditor_id,
         "currency": "EUR",
     }
 
@@ -240,7 +239,7 @@ def collection_file(collection: DirectDebitCollection) -> CollectionFile:
             "collection_date": collection.collection_date,
             "mandate_id": mandate.reference,
             "mandate_date": mandate.signed_on,
-            "description": f"Cotisation {collection.period} {settings.FUND_NAME}",
+            "description": f"Cotisation {collection.period} {fund.current().name}",
             "endtoend_id": debit.end_to_end_id,
         }
         if mandate.bic:

@@ -123,10 +123,12 @@ def test_the_collection_file_validates_with_frst_then_rcur(ledger_is_clean):
 
 
 def test_the_collection_date_follows_the_setting_or_the_earliest_the_bank_accepts(settings):
-    settings.SEPA_DD_COLLECTION_DAY = 5
+    from allocations import fund
+
+    settings.SEPA_DD_COLLECTION_DAY = 5  # the environment's value: the setting's default, read once
     assert direct_debits.collection_date_for("2030-03", today=date(2030, 2, 20)) == date(2030, 3, 5)
     assert direct_debits.collection_date_for("2030-03", today=date(2030, 3, 10)) == date(2030, 3, 12)
-    settings.SEPA_DD_COLLECTION_DAY = 31
+    fund.update_settings(by=None, collection_day=28)  # then the coordinators' setting
     assert direct_debits.collection_date_for("2030-02", today=date(2030, 1, 1)) == date(2030, 2, 28)
 
 

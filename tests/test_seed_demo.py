@@ -73,6 +73,18 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     ledger_is_clean()
     assert fund_position().available_reserve >= 0
     assert "30 foyers" in out
+    # The grant register and the books tell the same story; the bank account is set, the
+    # settlements paid on the bank's date.
+    from django.db.models import Sum
+
+    from allocations import fund
+    from allocations.models import GrantReceipt
+    from vendors.models import Settlement
+
+    assert GrantReceipt.objects.aggregate(total=Sum("amount"))["total"] == fund_position().grants_received > 0
+    assert fund.bank_configured()
+    assert not Settlement.objects.filter(status__in=["pending", "committed"], run__status="paid").exists()
+    assert all(s.value_date for s in Settlement.objects.filter(status="paid"))
 
 
 def test_households_vary_like_montpellier_s(tmp_path):

@@ -178,9 +178,9 @@ def test_settings_start_from_the_environment_and_are_edited_by_coordinators(sett
     row = fund.current()
     assert (row.name, row.unit_label, row.bank_iban) == ("Caisse de Montpellier", "MonA", settings.FUND_BANK_IBAN)
     first, _second = coordinators()
-    fund.update_settings(by=first, name="Caisse commune", collection_day=10, daily_cap_per_card_cents=5_000)
+    fund.update_settings(by=first, name="Caisse commune", collection_day=10)
     row = fund.current()
-    assert (row.name, row.collection_day, row.daily_cap_per_card_cents) == ("Caisse commune", 10, 5_000)
+    assert (row.name, row.collection_day) == ("Caisse commune", 10)
     with pytest.raises(ValidationError):
         fund.update_settings(by=first, collection_day=31)
     with pytest.raises(fund.FundSettingsError):
@@ -215,12 +215,11 @@ def test_bank_details_change_under_four_eyes_and_are_audited(client):
 def test_the_settings_page_saves_the_plain_settings_with_a_clear_error(client):
     first, _second = coordinators()
     log_in_staff(client, first)
-    data = {"settings-name": "Caisse", "settings-unit_label": "MonA", "settings-collection_day": "40",
-            "settings-max_purchase": "500", "settings-daily_cap_per_card": "0"}
+    data = {"settings-name": "Caisse", "settings-unit_label": "MonA", "settings-collection_day": "40"}
     response = client.post("/coordination/fund/", data)
     assert response.status_code == 200 and fund.current().collection_day != 40
     data["settings-collection_day"] = "7"
-    data["settings-max_purchase"] = "300,50"
+    data["settings-unit_label"] = "Sol"
     assert client.post("/coordination/fund/", data).status_code == 302
     row = fund.current()
-    assert (row.collection_day, row.max_purchase_cents) == (7, 30_050)
+    assert (row.collection_day, row.unit_label) == (7, "Sol")

@@ -112,8 +112,6 @@ class Migration(migrations.Migration):
                 ('bank_bic', models.CharField(blank=True, max_length=11, verbose_name='bank BIC')),
                 ('sepa_creditor_id', models.CharField(blank=True, max_length=35, verbose_name='SEPA creditor identifier')),
                 ('collection_day', models.PositiveSmallIntegerField(default=5, verbose_name='direct debit collection day')),
-                ('max_purchase_cents', models.PositiveIntegerField(default=50000, verbose_name='maximum of one purchase (cents)')),
-                ('daily_cap_per_card_cents', models.PositiveIntegerField(default=0, verbose_name='cap per card, per shop, per day (cents, 0: none)')),
                 ('proposed_bank_iban', models.CharField(blank=True, max_length=34, verbose_name='proposed IBAN')),
                 ('proposed_bank_bic', models.CharField(blank=True, max_length=11, verbose_name='proposed BIC')),
                 ('proposed_sepa_creditor_id', models.CharField(blank=True, max_length=35, verbose_name='proposed SEPA creditor identifier')),

@@ -28,12 +28,11 @@ class AuditedFundRules(FundRules):
         proxy = True
 
 
-# The fund's settings: who changed its name, caps or bank account, and when (the bank's
+# The fund's settings: who changed its name, collection day or bank account, and when (the bank's
 # details change only under four eyes: allocations.fund).
 @pghistory.track(
     *row_events(),
-    fields=["name", "unit_label", "bank_iban", "bank_bic", "sepa_creditor_id", "collection_day",
-            "max_purchase_cents", "daily_cap_per_card_cents"],
+    fields=["name", "unit_label", "bank_iban", "bank_bic", "sepa_creditor_id", "collection_day"],
     model_name="FundSettingsEvent",
 )
 class AuditedFundSettings(FundSettings):
