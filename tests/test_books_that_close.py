@@ -7,11 +7,11 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from allocations import grants
+from allocations import approvals, grants
 from allocations.selectors import fund_position
 from coordination import books
 from coordination.models import CashDeposit
-from members import desk
+from members import contributions, desk
 from members.models import Desk
 from users import roles
 
@@ -34,7 +34,7 @@ def fec_rows(year):
 
 def test_desk_cash_is_in_530_until_its_deposit_moves_it_to_the_bank(ledger_is_clean):
     volunteer = make_user("benevole", roles.VOLUNTEER)
-    first, _second = coordinators()
+    first, second = coordinators()
     member = make_member("F-1")
     with at(date(2025, 3, 3)):
         grants.record_receipt(grants.create_grant(funder_type="city", funder_name="Ville", reference="SUB-1",
@@ -42,6 +42,9 @@ def test_desk_cash_is_in_530_until_its_deposit_moves_it_to_the_bank(ledger_is_cl
                               amount=100_000, received_on=date(2025, 3, 3), bank_reference="V-1")
         session = desk.open_session(Desk.objects.create(code="centre", name="Centre"), by=volunteer)
         cash = desk.take_cash(session, member.household, amount=1_500, by=volunteer, token="t-1")
+        # Cash typed twice, corrected under four eyes: the correction leaves 530 too.
+        twice = desk.take_cash(session, member.household, amount=700, by=volunteer, token="t-2")
+        approvals.approve(contributions.request_correction(twice, by=first, reason="saisie en double"), by=second)
     with at(date(2025, 3, 10)):
         # More than the desks hold, or without a reference: refused, nothing recorded.
         with pytest.raises(books.BooksError):
@@ -59,6 +62,8 @@ def test_desk_cash_is_in_530_until_its_deposit_moves_it_to_the_bank(ledger_is_cl
     contribution = [row for row in rows if row[8] == f"T{cash.transfer_id}"]
     assert [(row[0], row[4], row[11], row[12]) for row in contribution] == [
         ("CA", "530000", "15,00", "0,00"), ("CA", "756000", "0,00", "15,00")]
+    corrected = [row for row in rows if row[0] == "CA" and "Contre-passation" in row[10]]
+    assert [(row[4], row[11], row[12]) for row in corrected] == [("756000", "7,00", "0,00"), ("530000", "0,00", "7,00")]
     moved = [row for row in rows if row[8] == f"D{deposit.pk}"]
     assert [(row[0], row[3], row[4], row[11], row[12]) for row in moved] == [
         ("BQ", "20250310", "512000", "10,00", "0,00"), ("BQ", "20250310", "530000", "0,00", "10,00")]
