@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -196,21 +196,26 @@ def spending_by_district(months: int = TREND_MONTHS) -> list[dict]:
 
 
 def contributions_by_bracket(months: int = TREND_MONTHS) -> list[dict]:
-    """Contributions paid by declared income bracket: totals and households, no names."""
+    """Contributions paid by declared income bracket: totals and households, no names. Net,
+    as everywhere on the dashboard: a payment the bank returned or a coordinator corrected
+    counts in `returned`, apart, not in the total."""
     from members.brackets import IncomeBracket
     from members.models import ContributionPayment
 
     labels, _start = window(months)
     names = dict(IncomeBracket.choices)
+    standing = Q(rejected_at__isnull=True, corrected_at__isnull=True)
     rows = (
-        ContributionPayment.objects.filter(period__gte=labels[0], rejected_at__isnull=True)
+        ContributionPayment.objects.filter(period__gte=labels[0])
         .values_list("household__income_bracket")
-        .annotate(total=Sum("amount"), households=Count("household", distinct=True), payments=Count("id"))
+        .annotate(total=Sum("amount", filter=standing, default=0), returned=Sum("amount", filter=~standing, default=0),
+                  households=Count("household", filter=standing, distinct=True), payments=Count("id", filter=standing))
         .order_by("household__income_bracket")
     )
     return [{"bracket": bracket or "", "label": str(names.get(bracket, "—")), "total": int(total),
-             "households": households, "payments": payments,
-             "average": int(total / payments) if payments else 0} for bracket, total, households, payments in rows]
+             "returned": int(returned), "households": households, "payments": payments,
+             "average": int(total / payments) if payments else 0}
+            for bracket, total, returned, households, payments in rows]
 
 
 @dataclass
@@ -305,8 +310,8 @@ def table(name: str) -> tuple[list[str], list[list]]:
                 [[r["district"] or "other", "" if r["suppressed"] else r["spent"],
                   "<10" if r["suppressed"] else r["households"]] for r in spending_by_district()])
     if name == "brackets":
-        return (["income_bracket", "total", "households", "payments", "average"],
-                [[r["bracket"], r["total"], r["households"], r["payments"], r["average"]]
+        return (["income_bracket", "total_net_euros", "returned_euros", "households", "payments", "average_euros"],
+                [[r["bracket"], r["total"], r["returned"], r["households"], r["payments"], r["average"]]
                  for r in contributions_by_bracket()])
     if name == "participation":
         trends = monthly_trends()

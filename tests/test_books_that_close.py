@@ -116,3 +116,23 @@ def test_the_cash_deposit_form_and_the_closing_are_in_the_audit_trail(client):
     closing = apps.get_model("audit", "ClosedYearEvent").objects.get()
     assert (closing.year, closing.closed_by_id, closing.pgh_label) == (2025, first.pk, "books.year_closed")
     assert closing.sha256 == books.closed_years()[2025].sha256
+
+
+def test_contributions_by_bracket_are_net_with_returns_and_corrections_apart(client):
+    from coordination import reports
+
+    volunteer = make_user("benevole", roles.VOLUNTEER)
+    first, second = coordinators()
+    member = make_member("F-1")
+    session = desk.open_session(Desk.objects.create(code="centre", name="Centre"), by=volunteer)
+    desk.take_cash(session, member.household, amount=1_500, by=volunteer, token="t-1")
+    twice = desk.take_cash(session, member.household, amount=700, by=volunteer, token="t-2")
+    approvals.approve(contributions.request_correction(twice, by=first, reason="saisie en double"), by=second)
+    [row] = reports.contributions_by_bracket()
+    assert (row["total"], row["returned"], row["payments"], row["average"]) == (1_500, 700, 1, 1_500)
+    # The same as the contributions received in the ledger, net.
+    assert row["total"] == fund_position().contributions_received
+    header, rows = reports.table("brackets")
+    assert header[1:3] == ["total_net_euros", "returned_euros"] and rows[0][1:3] == [1_500, 700]
+    log_in_staff(client, first)
+    assert 'data-testid="bracket-returned">7,00' in client.get("/coordination/").content.decode()
