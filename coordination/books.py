@@ -65,11 +65,12 @@ from datetime import date, datetime, time
 from itertools import chain
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import keys
+from allocations import approvals, keys
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
 from kernel import csv as kernel_csv
@@ -336,27 +337,41 @@ def fec_lines(year: int, separator: str = "\t") -> Iterator[str]:
 
 def _live_fec_lines(year: int, separator: str) -> Iterator[str]:
     yield separator.join(FEC_COLUMNS) + "\r\n"
+    for values in _fec_values(year):
+        yield _fec_line(values, separator)
+
+
+def _live_fec_pairs(year: int) -> Iterator[tuple[str, str]]:
+    """Each FEC line tab- and pipe-separated, from one pass over the entries."""
+    yield "\t".join(FEC_COLUMNS) + "\r\n", "|".join(FEC_COLUMNS) + "\r\n"
+    for values in _fec_values(year):
+        yield _fec_line(values, "\t"), _fec_line(values, "|")
+
+
+def _fec_values(year: int) -> Iterator[list[str]]:
     for entry in entries(year):
         day = entry.day.strftime("%Y%m%d")
         for line in entry.lines:
-            yield separator.join(_clean(value, separator) for value in [
-                entry.journal, JOURNALS[entry.journal], entry.number, day, line.account, line.account_label,
-                line.auxiliary, line.auxiliary_label, entry.piece, day, entry.label, _amount(line.debit),
-                _amount(line.credit), "", "", day, "", "",
-            ]) + "\r\n"
+            yield [entry.journal, JOURNALS[entry.journal], entry.number, day, line.account, line.account_label,
+                   line.auxiliary, line.auxiliary_label, entry.piece, day, entry.label, _amount(line.debit),
+                   _amount(line.credit), "", "", day, "", ""]
+
+
+def _fec_line(values: list[str], separator: str) -> str:
+    return separator.join(_clean(value, separator) for value in values) + "\r\n"
 
 
 class BooksError(DomainError):
     code = "books_refused"
 
 
-def close_year(year: int, *, by=None):
-    """Close financial year `year`: its FEC is kept as it is now and served from then on;
-    a movement recorded later but dated in it is booked on the first day of the next year.
-    Refused before the year has ended, and twice."""
+YEAR_CLOSING = "year_closing"
+
+
+def _check_closable(year: int) -> tuple[date, str]:
     from .models import ClosedYear
 
-    start, end = year_bounds(year)
+    _start, end = year_bounds(year)
     if timezone.localdate() < end:
         raise BooksError(_("A financial year is closed once it has ended (after %(day)s).")
                          % {"day": date.fromordinal(end.toordinal() - 1).isoformat()})
@@ -365,19 +380,59 @@ def close_year(year: int, *, by=None):
         raise BooksError(already)
     if ClosedYear.objects.filter(year__gt=year).exists():
         raise BooksError(_("A later financial year is already closed."))
-    # One snapshot: both files say the same.
-    own_transaction = not connection.in_atomic_block
-    with transaction.atomic(), connection.cursor() as cursor:
-        if own_transaction:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    return end, already
+
+
+def request_year_closing(year: int, *, by, reason: str):
+    """A coordinator asks to close financial year `year`; a second one approves (four eyes:
+    the closing cannot be undone, and freezes what the fund hands its accountant and the
+    tax office). Refused as `close_year` would be, before anyone is asked."""
+    _check_closable(year)
+    if approvals.pending(YEAR_CLOSING, year) is not None:
+        raise BooksError(_("The closing of this financial year is already waiting for a second coordinator."))
+    return approvals.request(YEAR_CLOSING, year, by=by, reason=reason)
+
+
+def pending_year_closing(year: int):
+    return approvals.pending(YEAR_CLOSING, year)
+
+
+def execute_year_closing(approval) -> str:
+    """The approved closing (kernel.four_eyes step, coordination's AppConfig.ready())."""
+    try:
+        closed = close_year(int(approval.target), by=approval.requested_by, approval=approval)
+    except BooksError as error:  # the approvals page shows a refusal as a ValidationError
+        raise ValidationError(error.message) from error
+    return f"FEC {closed.year} SHA-256 {closed.sha256}"
+
+
+def close_year(year: int, *, by=None, approval=None):
+    """Close financial year `year`, once a second coordinator approved (`approval`): its FEC
+    is kept as it is now and served from then on; a movement recorded later but dated in
+    it is booked on the first day of the next year. Refused before the year has ended, and
+    twice.
+
+    Both files come from one pass over the entries (one query: one snapshot, even inside
+    the approval's transaction). A transfer dated in the year and committed by another
+    transaction during the closing itself could land on both sides of `last_transfer_id`;
+    close a year once its movements are recorded."""
+    from .models import ClosedYear
+
+    end, already = _check_closable(year)
+    approvals.require(approval, YEAR_CLOSING, year)
+    with transaction.atomic():
         last_transfer_id = Transfer.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        tab = "".join(_live_fec_lines(year, "\t")).encode()
-        pipe = "".join(_live_fec_lines(year, "|")).encode()
+        tab_lines, pipe_lines = [], []
+        for tab_line, pipe_line in _live_fec_pairs(year):
+            tab_lines.append(tab_line)
+            pipe_lines.append(pipe_line)
+        tab, pipe = "".join(tab_lines).encode(), "".join(pipe_lines).encode()
         try:
             with transaction.atomic():
                 return ClosedYear.objects.create(
-                    year=year, ends_on=end, closed_by=by, last_transfer_id=last_transfer_id, fec_tab=gzip.compress(tab, mtime=0),
-                    fec_pipe=gzip.compress(pipe, mtime=0), sha256=hashlib.sha256(tab).hexdigest())
+                    year=year, ends_on=end, closed_by=by, last_transfer_id=last_transfer_id,
+                    fec_tab=gzip.compress(tab, mtime=0), fec_pipe=gzip.compress(pipe, mtime=0),
+                    sha256=hashlib.sha256(tab).hexdigest())
         except IntegrityError:  # a concurrent closing won
             raise BooksError(already)
 

@@ -5,6 +5,7 @@ from itertools import chain
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -60,7 +61,7 @@ def books_page(request):
         "totals": books.year_totals(year), "bank": books.bank_reconciliation(year),
         "form": form, "difference": difference, "fec_name": books.fec_filename(year),
         "deposit_form": CashDepositForm(), "cash": books.cash_at_end_of(timezone.localdate()),
-        "closed": books.closed_years().get(year), "closable": books.year_bounds(year)[1] <= timezone.localdate(),
+        "closed": books.closed_years().get(year), "closing_asked": books.pending_year_closing(year), "closable": books.year_bounds(year)[1] <= timezone.localdate(),
     })
 
 
@@ -69,10 +70,13 @@ def books_page(request):
 def close_year(request, year: int):
     year = _year(year, books.current_year())
     try:
-        books.close_year(year, by=request.user)
-        messages.success(request, _("The financial year is closed: its FEC will not change any more."))
+        books.request_year_closing(year, by=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, _("The closing is asked: a second coordinator approves it on the approvals page, "
+                                    "and the FEC is frozen then."))
     except books.BooksError as error:
         messages.error(request, str(error))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     return redirect(f"{reverse('coordination:books')}?year={year}")
 
 

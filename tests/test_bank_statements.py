@@ -226,7 +226,8 @@ def test_a_closed_years_fec_is_byte_identical_after_a_later_correction(client, l
         with pytest.raises(books.BooksError):
             books.close_year(2026)  # not ended
         log_in_staff(client, first)
-        assert client.post("/coordination/books/2025/close/").status_code == 302
+        assert client.post("/coordination/books/2025/close/", {"reason": "comptes arrêtés"}).status_code == 302
+        approvals.approve(books.pending_year_closing(2025), by=second)  # four eyes
         with pytest.raises(books.BooksError):
             books.close_year(2025)  # twice
         closed_tab = client.get("/coordination/books/2025/fec.txt").getvalue()

@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 import pytest
 import time_machine
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from allocations import approvals, grants
@@ -94,7 +95,7 @@ def test_the_cash_deposit_form_and_the_closing_are_in_the_audit_trail(client):
     from coordination.audit.models import AuditedCashDeposit, AuditedClosedYear  # noqa: F401
 
     volunteer = make_user("benevole", roles.VOLUNTEER)
-    first, _second = coordinators()
+    first, second = coordinators()
     member = make_member("F-1")
     with at(date(2025, 12, 20)):
         session = desk.open_session(Desk.objects.create(code="centre", name="Centre"), by=volunteer)
@@ -109,7 +110,18 @@ def test_the_cash_deposit_form_and_the_closing_are_in_the_audit_trail(client):
         client.post("/coordination/books/cash-deposits/",
                     {"deposited_on": "2025-12-22", "amount": "20,00", "bank_reference": "REM-9"})
         assert CashDeposit.objects.get().recorded_by == first
-        client.post("/coordination/books/2025/close/")
+        client.post("/coordination/books/2025/close/", {"reason": "comptes arrêtés"})
+        # Asked, not closed: a second coordinator approves; the one who asked cannot.
+        assert 'data-testid="closing-asked"' in client.get("/coordination/books/?year=2025").content.decode()
+        assert not books.closed_years()
+        with pytest.raises(books.BooksError):
+            books.request_year_closing(2025, by=first, reason="encore")
+        with pytest.raises(PermissionDenied):
+            books.close_year(2025, by=first)  # no approval: no closing
+        with pytest.raises(PermissionDenied):
+            approvals.approve(books.pending_year_closing(2025), by=first)
+        approvals.approve(books.pending_year_closing(2025), by=second)
+        assert 'data-testid="closed"' in client.get("/coordination/books/?year=2025").content.decode()
     deposit_event = apps.get_model("audit", "CashDepositEvent").objects.get()
     assert (deposit_event.pgh_label, deposit_event.amount, deposit_event.recorded_by_id) == (
         "books.cash_deposit", 2_000, first.pk)
