@@ -108,6 +108,14 @@ def test_an_unknown_line_stays_unmatched_and_is_listed(client):
     assert "VIREMENT M. DUPONT" in page and 'data-testid="unmatched"' in page
     detail = client.get(f"/coordination/bank/{result.statements[0].pk}/").content.decode()
     assert "BQ-X" in detail
+    fee = BankStatementLine.objects.get(reference="BQ-FEE")
+    client.post(f"/coordination/bank/lines/{fee.pk}/handled/", {"note": ""})
+    fee.refresh_from_db()
+    assert fee.match == BankStatementLine.Match.UNMATCHED  # say what was done
+    client.post(f"/coordination/bank/lines/{fee.pk}/handled/", {"note": "frais de tenue de compte, payés par la Ville"})
+    fee.refresh_from_db()
+    assert (fee.match, fee.handled_by) == (BankStatementLine.Match.BY_HAND, first)
+    assert "BQ-FEE" not in client.get("/coordination/bank/").content.decode()
 
 
 def test_a_closing_balance_that_disagrees_with_the_treasury_is_shown(client):
