@@ -23,6 +23,7 @@ from vendors.models import Settlement, SettlementRun
 
 pytestmark = pytest.mark.django_db
 VERSIONS = bank.VERSIONS
+QUERIES_LIST, QUERIES_DETAIL = 13, 13
 
 
 def balance(account_id):
@@ -252,3 +253,20 @@ def test_a_closed_years_fec_is_byte_identical_after_a_later_correction(client, l
         assert fec_2026.count("\t20260101\t") >= 4
         assert 'data-testid="closed"' in client.get("/coordination/books/?year=2025").content.decode()
     ledger_is_clean()
+
+
+def test_the_bank_pages_take_a_fixed_number_of_queries(client, django_assert_num_queries):
+    fund_treasury()
+    first, _second = coordinators()
+    today = timezone.localdate()
+    for n in (1, 2):
+        bank.import_statement(statement(
+            [Entry(100 * k, True, today, reference=f"BQ-{n}-{k}", remittance=f"ligne {k}") for k in range(1, 6)],
+            statement_id=f"STMT-Q{n}", opening=1_000_000))
+    log_in_staff(client, first)
+    client.get("/coordination/bank/")  # the session's first request records its activity
+    row = BankStatement.objects.first()
+    with django_assert_num_queries(QUERIES_LIST):
+        assert client.get("/coordination/bank/").status_code == 200
+    with django_assert_num_queries(QUERIES_DETAIL):
+        assert client.get(f"/coordination/bank/{row.pk}/").status_code == 200
