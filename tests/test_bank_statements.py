@@ -179,6 +179,12 @@ def test_a_statement_that_is_not_valid_or_not_the_funds_changes_nothing():
     assert "camt.053.001.02" in str(error.value)
     with pytest.raises(bank.StatementError):
         bank.import_statement(statement([], statement_id="STMT-O", iban="FR1420041010050500013M02606"))
+    # Entities (a billion laughs) are refused before anything is expanded.
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+              b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>&b;</BkToCstmrStmt>'
+              b"</Document>")
+    with pytest.raises(bank.StatementError):
+        bank.import_statement(laughs)
     assert not BankStatement.objects.exists()
 
 
