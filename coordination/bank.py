@@ -392,6 +392,21 @@ def import_statement(content: bytes, *, by=None) -> ImportResult:
     return result
 
 
+def handle_by_hand(line: BankStatementLine, *, by, note: str) -> BankStatementLine:
+    """A person dealt with an unmatched line: what they did is in the note. Moves no money:
+    the movement itself is recorded through its own page (a grant receipt, a return)."""
+    note = (note or "").strip()
+    if not note:
+        raise StatementError(_("Say what this line is and where you recorded it."))
+    with transaction.atomic():
+        line = BankStatementLine.objects.select_for_update().get(pk=line.pk)
+        if line.match != M.UNMATCHED:
+            raise StatementError(_("This line is already matched."))
+        line.match, line.note, line.handled_by = M.BY_HAND, note[:255], by
+        line.save(update_fields=["match", "note", "handled_by"])
+    return line
+
+
 # --- Reads ------------------------------------------------------------------------------
 
 

@@ -4,12 +4,13 @@ lines left for a person, the closing balance against the treasury. Thin: coordin
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from allocations.selectors import fund_position
 
 from . import bank
 from .decorators import coordinator_required
-from .models import BankStatement
+from .models import BankStatement, BankStatementLine
 
 
 @coordinator_required
@@ -36,6 +37,18 @@ def statements(request):
         "treasury": fund_position().treasury,
         "versions": bank.VERSIONS,
     })
+
+
+@require_POST
+@coordinator_required
+def handle_line(request, pk: int):
+    line = get_object_or_404(BankStatementLine, pk=pk)
+    try:
+        bank.handle_by_hand(line, by=request.user, note=request.POST.get("note", ""))
+        messages.success(request, _("The line is marked as handled."))
+    except bank.StatementError as error:
+        messages.error(request, str(error))
+    return redirect("coordination:bank_statements")
 
 
 @coordinator_required

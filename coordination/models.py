@@ -52,6 +52,9 @@ class BankStatementLine(models.Model):
         COLLECTION = "collection", _("direct debit collection")
         DIRECT_DEBIT_RETURN = "direct_debit_return", _("direct debit returned")
         GRANT = "grant", _("grant received")
+        # A person found what it is and recorded it where it belongs (a grant's page, a
+        # direct debit's return...), or found nothing to record (a bank fee): the note says.
+        BY_HAND = "by_hand", _("handled by a person")
 
     class Hint(models.TextChoices):
         NONE = "", _("—")
@@ -76,6 +79,10 @@ class BankStatementLine(models.Model):
     matched_object = models.CharField(_("matched object"), max_length=140, blank=True)
     hint = models.CharField(_("looks like"), max_length=16, choices=Hint.choices, blank=True, default="")
     note = models.CharField(_("note"), max_length=255, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("handled by"),
+    )
 
     class Meta:
         verbose_name = _("bank statement line")

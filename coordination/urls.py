@@ -55,6 +55,7 @@ urlpatterns = [
     path("fund/", fund_views.fund_settings, name="fund_settings"),
     path("bank/", bank_views.statements, name="bank_statements"),
     path("bank/<int:pk>/", bank_views.statement, name="bank_statement"),
+    path("bank/lines/<int:pk>/handled/", bank_views.handle_line, name="bank_line_handled"),
     path("operations/", operations_views.operations_page, name="operations"),
     path("alarms/<int:pk>/acknowledge/", operations_views.acknowledge, name="alarm_acknowledge"),
 ]

@@ -23,6 +23,7 @@ from vendors.models import Settlement, SettlementRun
 
 pytestmark = pytest.mark.django_db
 VERSIONS = bank.VERSIONS
+QUERIES_LIST, QUERIES_DETAIL = 13, 13
 
 
 def balance(account_id):
@@ -108,6 +109,14 @@ def test_an_unknown_line_stays_unmatched_and_is_listed(client):
     assert "VIREMENT M. DUPONT" in page and 'data-testid="unmatched"' in page
     detail = client.get(f"/coordination/bank/{result.statements[0].pk}/").content.decode()
     assert "BQ-X" in detail
+    fee = BankStatementLine.objects.get(reference="BQ-FEE")
+    client.post(f"/coordination/bank/lines/{fee.pk}/handled/", {"note": ""})
+    fee.refresh_from_db()
+    assert fee.match == BankStatementLine.Match.UNMATCHED  # say what was done
+    client.post(f"/coordination/bank/lines/{fee.pk}/handled/", {"note": "frais de tenue de compte, payés par la Ville"})
+    fee.refresh_from_db()
+    assert (fee.match, fee.handled_by) == (BankStatementLine.Match.BY_HAND, first)
+    assert "BQ-FEE" not in client.get("/coordination/bank/").content.decode()
 
 
 def test_a_closing_balance_that_disagrees_with_the_treasury_is_shown(client):
@@ -170,6 +179,12 @@ def test_a_statement_that_is_not_valid_or_not_the_funds_changes_nothing():
     assert "camt.053.001.02" in str(error.value)
     with pytest.raises(bank.StatementError):
         bank.import_statement(statement([], statement_id="STMT-O", iban="FR1420041010050500013M02606"))
+    # Entities (a billion laughs) are refused before anything is expanded.
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+              b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>&b;</BkToCstmrStmt>'
+              b"</Document>")
+    with pytest.raises(bank.StatementError):
+        bank.import_statement(laughs)
     assert not BankStatement.objects.exists()
 
 
@@ -245,3 +260,20 @@ def test_a_closed_years_fec_is_byte_identical_after_a_later_correction(client, l
         assert fec_2026.count("\t20260101\t") >= 4
         assert 'data-testid="closed"' in client.get("/coordination/books/?year=2025").content.decode()
     ledger_is_clean()
+
+
+def test_the_bank_pages_take_a_fixed_number_of_queries(client, django_assert_num_queries):
+    fund_treasury()
+    first, _second = coordinators()
+    today = timezone.localdate()
+    for n in (1, 2):
+        bank.import_statement(statement(
+            [Entry(100 * k, True, today, reference=f"BQ-{n}-{k}", remittance=f"ligne {k}") for k in range(1, 6)],
+            statement_id=f"STMT-Q{n}", opening=1_000_000))
+    log_in_staff(client, first)
+    client.get("/coordination/bank/")  # the session's first request records its activity
+    row = BankStatement.objects.first()
+    with django_assert_num_queries(QUERIES_LIST):
+        assert client.get("/coordination/bank/").status_code == 200
+    with django_assert_num_queries(QUERIES_DETAIL):
+        assert client.get(f"/coordination/bank/{row.pk}/").status_code == 200

@@ -150,6 +150,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/settlements/<int:pk>/<str:number>/return/": lambda w: {
         "pk": _pk(w.first("vendors.SettlementRun")), "number": getattr(w.settlement, "number", "2026-00001")},
     "coordination/bank/<int:pk>/": lambda w: {"pk": _pk(w.first("coordination.BankStatement"))},
+    "coordination/bank/lines/<int:pk>/handled/": lambda w: {"pk": _pk(w.first("coordination.BankStatementLine"))},
     "coordination/direct-debits/<int:pk>/again/": lambda w: {"pk": _pk(w.first("members.DirectDebitCollection"))},
 }
 

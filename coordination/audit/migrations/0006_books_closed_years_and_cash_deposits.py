@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('audit', '0005_merge_issue16_with_main'),
-        ('coordination', '0003_cash_deposits'),
+        ('coordination', '0004_cash_deposits'),
         ('pghistory', '0007_auto_20250421_0444'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

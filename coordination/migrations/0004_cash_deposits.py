@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('coordination', '0002_closed_years'),
+        ('coordination', '0003_lines_handled_by_hand'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
