@@ -468,6 +468,27 @@ def record_cash_deposit(*, deposited_on: date, amount: int, bank_reference: str,
                                           recorded_by=by)
 
 
+def cash_agrees(cursor) -> list:
+    """check_ledger's check of the books' cash (registered in coordination's ready()): the
+    deposits at the bank never exceed the cash the desks took (530 never below zero)."""
+    from allocations.integrity import ObjectMismatch
+
+    from .models import CashDeposit
+
+    transfer = Transfer._meta.db_table
+    cursor.execute(f"""
+        SELECT COALESCE((SELECT SUM(amount) FROM {CashDeposit._meta.db_table}), 0),
+               COALESCE((SELECT SUM(CASE WHEN t.kind = '{TransferKind.REVERSAL}' THEN -t.amount ELSE t.amount END)
+                         FROM {transfer} t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+                         WHERE {_effective_sql()} = '{CASH_CONTRIBUTION}'), 0)
+    """)
+    deposited, taken = (int(value) for value in cursor.fetchone())
+    if deposited <= taken:
+        return []
+    return [ObjectMismatch(label="cash deposits",
+                           problem=f"{deposited} cents deposited at the bank, {taken} taken in cash at the desks")]
+
+
 def closed_years():
     from .models import ClosedYear
 

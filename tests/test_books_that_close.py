@@ -148,3 +148,13 @@ def test_contributions_by_bracket_are_net_with_returns_and_corrections_apart(cli
     assert header[1:3] == ["total_net_euros", "returned_euros"] and rows[0][1:3] == [1_500, 700]
     log_in_staff(client, first)
     assert 'data-testid="bracket-returned">7,00' in client.get("/coordination/").content.decode()
+
+
+def test_check_ledger_finds_deposits_above_the_cash_taken():
+    from allocations.integrity import check_ledger
+
+    assert check_ledger().ok
+    # Written behind the service's back (the service refuses it): the check sees it.
+    CashDeposit.objects.create(deposited_on=date(2025, 3, 10), amount=100, bank_reference="REM-X")
+    report = check_ledger()
+    assert not report.ok and report.objects[0].label == "cash deposits"
