@@ -50,3 +50,39 @@ def test_a_reversed_receipt_is_not_received_and_the_register_agrees_with_the_boo
         page = client.get("/coordination/grants/").content.decode()
         assert 'class="warning"' in page
     ledger_is_clean()
+
+
+def _queries(client, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(path)  # one-time reads (the fund's settings, the system accounts) cached
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_the_grant_and_books_pages_take_as_many_queries_whatever_the_size(client, django_assert_num_queries):
+    """The same number of queries with one grant, receipt and deposit as with five: no query per row."""
+    first, _second = coordinators()
+    log_in_staff(client, first)
+    client.get("/coordination/grants/")  # the session's first request records its activity
+    grant = grants.create_grant(funder_type="city", funder_name="Ville", reference="G-0",
+                                promised_on=date(2026, 1, 5), amount=900_000)
+    grants.record_receipt(grant, amount=1_000, received_on=timezone.localdate(), bank_reference="V-0")
+    paths = ["/coordination/grants/", f"/coordination/grants/{grant.pk}/", f"/coordination/grants/{grant.pk}/print/",
+             "/coordination/books/"]
+    small = {path: _queries(client, path) for path in paths}
+    for n in range(1, 5):
+        other = grants.create_grant(funder_type="city", funder_name="Ville", reference=f"G-{n}",
+                                    promised_on=date(2026, 1, 5), amount=900_000)
+        grants.record_receipt(other, amount=1_000, received_on=timezone.localdate(), bank_reference=f"V-{n}")
+        grants.record_receipt(grant, amount=1_000, received_on=timezone.localdate(), bank_reference=f"V-0-{n}")
+    for path in paths:
+        with django_assert_num_queries(small[path]):
+            assert client.get(path).status_code == 200
+    assert small == {"/coordination/grants/": QUERIES_GRANTS, f"/coordination/grants/{grant.pk}/": QUERIES_GRANT,
+                     f"/coordination/grants/{grant.pk}/print/": QUERIES_PRINT, "/coordination/books/": QUERIES_BOOKS}
+
+
+QUERIES_GRANTS, QUERIES_GRANT, QUERIES_PRINT, QUERIES_BOOKS = 14, 13, 7, 30
