@@ -100,6 +100,7 @@ def test_the_cash_deposit_form_and_the_closing_are_in_the_audit_trail(client):
     with at(date(2025, 12, 20)):
         session = desk.open_session(Desk.objects.create(code="centre", name="Centre"), by=volunteer)
         desk.take_cash(session, member.household, amount=2_000, by=volunteer, token="t-1")
+        desk.take_cash(session, member.household, amount=500, by=volunteer, token="t-2")
     with at(date(2026, 1, 5)):
         log_in_staff(client, first)
         page = client.get("/coordination/books/?year=2025").content.decode()
@@ -122,7 +123,17 @@ def test_the_cash_deposit_form_and_the_closing_are_in_the_audit_trail(client):
             approvals.approve(books.pending_year_closing(2025), by=first)
         approvals.approve(books.pending_year_closing(2025), by=second)
         assert 'data-testid="closed"' in client.get("/coordination/books/?year=2025").content.decode()
-    deposit_event = apps.get_model("audit", "CashDepositEvent").objects.get()
+        closed_fec = client.get("/coordination/books/2025/fec.txt").getvalue()
+        assert closed_fec.decode("iso-8859-15").count("\t530000\t") == 3  # two cash takings, one deposit
+    # Cash deposited in December, recorded only after the closing: the year's FEC stays
+    # byte for byte; the deposit is booked on the first day of the open year.
+    with at(date(2026, 1, 6)):
+        late = books.record_cash_deposit(deposited_on=date(2025, 12, 30), amount=500, bank_reference="REM-10",
+                                         by=first)
+        assert "".join(books.fec_lines(2025)).encode("iso-8859-15") == closed_fec
+        [moved] = [entry for entry in books.entries(2026) if entry.piece == f"D{late.pk}"]
+        assert moved.day == date(2026, 1, 1)
+    deposit_event = apps.get_model("audit", "CashDepositEvent").objects.filter(bank_reference="REM-9").get()
     assert (deposit_event.pgh_label, deposit_event.amount, deposit_event.recorded_by_id) == (
         "books.cash_deposit", 2_000, first.pk)
     closing = apps.get_model("audit", "ClosedYearEvent").objects.get()
