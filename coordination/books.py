@@ -76,13 +76,14 @@ from kernel.errors import DomainError
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),
+    AccountKind.CASH.value: ("530000", "Caisse"),
     TransferKind.GRANT.value: ("740000", "Subventions d'exploitation"),
     TransferKind.CONTRIBUTION.value: ("756000", "Cotisations"),
     AccountKind.VENDOR.value: ("401100", "Fournisseurs - commerçants conventionnés"),
     TransferKind.PURCHASE.value: ("657000", "Aides financières - allocations alimentaires"),
 }
 
-JOURNALS = {"BQ": "Banque", "AL": "Allocations alimentaires"}
+JOURNALS = {"BQ": "Banque", "CA": "Caisse", "AL": "Allocations alimentaires"}
 
 # transfer kind → (journal, chart key debited, chart key credited)
 RULES: dict[str, tuple[str, str, str]] = {
@@ -91,7 +92,14 @@ RULES: dict[str, tuple[str, str, str]] = {
     TransferKind.REIMBURSEMENT: ("BQ", AccountKind.VENDOR, AccountKind.TREASURY),
     TransferKind.PURCHASE: ("AL", TransferKind.PURCHASE, AccountKind.VENDOR),
     TransferKind.REFUND: ("AL", AccountKind.VENDOR, TransferKind.PURCHASE),
+    TransferKind.CASH_DEPOSIT: ("BQ", AccountKind.TREASURY, AccountKind.CASH),
 }
+# A contribution taken in cash is booked in the cash journal, to the cash account (530).
+CASH_CONTRIBUTION = ("CA", AccountKind.CASH, TransferKind.CONTRIBUTION)
+
+
+def _rule(effective: str, in_cash: bool) -> tuple[str, str, str]:
+    return CASH_CONTRIBUTION if in_cash and effective == TransferKind.CONTRIBUTION else RULES[effective]
 
 LABELS = {
     TransferKind.GRANT: "Subvention reçue",
@@ -99,6 +107,7 @@ LABELS = {
     TransferKind.REIMBURSEMENT: "Remboursement commerçant",
     TransferKind.PURCHASE: "Achats en MonA",
     TransferKind.REFUND: "Remboursement d'achat",
+    TransferKind.CASH_DEPOSIT: "Remise d'espèces en banque",
 }
 
 FEC_COLUMNS = [
@@ -166,14 +175,16 @@ def _entries_sql() -> str:
     from vendors.models import Settlement, Vendor
 
     vendor, settlement = Vendor._meta.db_table, Settlement._meta.db_table
-    journal_case = "CASE COALESCE(o.kind, t.kind) " + " ".join(
-        f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END"
+    journal_case = (
+        f"CASE WHEN COALESCE(o.kind, t.kind) = '{TransferKind.CONTRIBUTION}' AND {_IN_CASH} THEN '{CASH_CONTRIBUTION[0]}' "
+        "ELSE CASE COALESCE(o.kind, t.kind) " + " ".join(
+            f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END END")
     return f"""
         SELECT t.id, t.kind, COALESCE(o.kind, t.kind), t.amount,
                t.day,
                COALESCE(vd.id, vc.id, sv.id), COALESCE(vd.display_name, vc.display_name, sv.display_name),
                s.number, CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END,
-               t.reverses_id, {journal_case},
+               t.reverses_id, {journal_case}, {_IN_CASH},
                ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.day, t.created_at, t.id)
         FROM ({_dated(transfer)}) t
         LEFT JOIN {transfer} o ON o.id = t.reverses_id
@@ -184,6 +195,15 @@ def _entries_sql() -> str:
         WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
         ORDER BY t.day, t.created_at, t.id
     """
+
+
+# Whether a transfer moves the cash box (%s: its account id, twice).
+_IN_CASH = "(t.debit_id = %s OR t.credit_id = %s)"
+
+
+def _cash_params() -> list:
+    cash = system_account(AccountKind.CASH).pk
+    return [cash, cash]
 
 
 def _dated(transfer: str) -> str:
@@ -223,10 +243,12 @@ def entries(year: int) -> Iterator[Entry]:
     start, end = year_bounds(year)
     accounts = chart()
     label = year_label(year)
-    params = [*_dated_params(), start, end, [str(kind) for kind in RULES]]
+    # The SELECT's cash tests (journal twice: its column and its numbering; the flag), then FROM.
+    params = [*_cash_params(), *_cash_params(), *_cash_params(), *_dated_params(), start, end,
+              [str(kind) for kind in RULES]]
     for (transfer_id, kind, effective, amount, day, vendor_id, vendor_name, settlement_number, memo,
-         reverses_id, journal, n) in _stream(_entries_sql(), params):
-        _journal, debit_key, credit_key = RULES[effective]
+         reverses_id, journal, in_cash, n) in _stream(_entries_sql(), params):
+        _journal, debit_key, credit_key = _rule(effective, in_cash)
         reversal = kind == TransferKind.REVERSAL
         if reversal:
             debit_key, credit_key = credit_key, debit_key
@@ -387,16 +409,16 @@ def year_totals(year: int) -> YearTotals:
     start, end = year_bounds(year)
     transfer = Transfer._meta.db_table
     sql = f"""
-        SELECT t.kind, COALESCE(o.kind, t.kind), COUNT(*), SUM(t.amount)
+        SELECT t.kind, COALESCE(o.kind, t.kind), {_IN_CASH}, COUNT(*), SUM(t.amount)
         FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
         WHERE t.day >= %s AND t.day < %s
-        GROUP BY 1, 2
+        GROUP BY 1, 2, 3
     """
     accounts = chart()
     totals = YearTotals(year=year, start=start, end=end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*_dated_params(), start, end])
-        for kind, effective, count, amount in cursor.fetchall():
+        cursor.execute(sql, [*_cash_params(), *_dated_params(), start, end])
+        for kind, effective, in_cash, count, amount in cursor.fetchall():
             amount = int(amount)
             sign = -1 if kind == TransferKind.REVERSAL else 1
             if effective == TransferKind.ALLOCATION:
@@ -406,7 +428,7 @@ def year_totals(year: int) -> YearTotals:
             if effective not in RULES:
                 continue
             totals.entries += count
-            _journal, debit_key, credit_key = RULES[effective]
+            _journal, debit_key, credit_key = _rule(effective, in_cash)
             if kind == TransferKind.REVERSAL:
                 debit_key, credit_key = credit_key, debit_key
             for key, column in ((debit_key, 1), (credit_key, 2)):
@@ -440,13 +462,14 @@ class BankMonth:
     opening: int = 0
     grants: int = 0
     contributions: int = 0
+    cash_deposits: int = 0  # cash from the desks paid in
     other_in: int = 0  # reversals of money out
     reimbursements: int = 0
     other_out: int = 0  # reversals of money in
 
     @property
     def money_in(self) -> int:
-        return self.grants + self.contributions + self.other_in
+        return self.grants + self.contributions + self.cash_deposits + self.other_in
 
     @property
     def money_out(self) -> int:
@@ -501,8 +524,8 @@ def bank_reconciliation(year: int) -> BankReconciliation:
         for period, kind, incoming, amount in cursor.fetchall():
             row, amount = by_period[period], int(amount)
             if incoming:
-                field_name = {TransferKind.GRANT: "grants", TransferKind.CONTRIBUTION: "contributions"}.get(
-                    kind, "other_in")
+                field_name = {TransferKind.GRANT: "grants", TransferKind.CONTRIBUTION: "contributions",
+                              TransferKind.CASH_DEPOSIT: "cash_deposits"}.get(kind, "other_in")
             else:
                 field_name = "reimbursements" if kind == TransferKind.REIMBURSEMENT else "other_out"
             setattr(row, field_name, getattr(row, field_name) + amount)

@@ -52,6 +52,7 @@ class BankStatementLine(models.Model):
         COLLECTION = "collection", _("direct debit collection")
         DIRECT_DEBIT_RETURN = "direct_debit_return", _("direct debit returned")
         GRANT = "grant", _("grant received")
+        CASH_DEPOSIT = "cash_deposit", _("cash deposited from the desks")
         # A person found what it is and recorded it where it belongs (a grant's page, a
         # direct debit's return...), or found nothing to record (a bank fee): the note says.
         BY_HAND = "by_hand", _("handled by a person")
