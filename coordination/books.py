@@ -4,14 +4,16 @@ and the reconciliation figures of the bank account.
 
 What becomes an entry, and why (the defaults of a French association, ANC 2018-06):
 
-- Euros move only on grants, contributions and vendor reimbursements; the treasury
-  account of the ledger *is* the bank account (512).
+- Euros move only on grants, contributions, vendor reimbursements and cash deposits; the
+  treasury account of the ledger *is* the bank account (512); cash taken at the desks is
+  in its own account (530, journal CA) until the bank's statement shows it deposited.
 
   =================  =========================================  ==========================
   transfer kind      debit                                      credit
   =================  =========================================  ==========================
   grant              512 Banque                                 740 Subventions d'exploitation
-  contribution       512 Banque                                 756 Cotisations
+  contribution       512 Banque (530 Caisse when paid in cash)   756 Cotisations
+  cash_deposit       512 Banque                                 530 Caisse
   purchase           657 Aides financières (allocations         401 Fournisseurs, the vendor
                      alimentaires dépensées)                    as auxiliary account
   refund             401 Fournisseurs, the vendor               657 Aides financières
