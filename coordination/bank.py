@@ -52,6 +52,7 @@ from members.models import DirectDebit, DirectDebitCollection
 from vendors import settlements
 from vendors.models import Settlement, SettlementRun
 
+from . import books
 from .models import BankStatement, BankStatementLine
 
 VERSIONS = ("camt.053.001.02", "camt.053.001.08")
@@ -369,7 +370,10 @@ def _store(statement: Parsed, *, by, result: ImportResult) -> tuple[BankStatemen
             else:
                 result.matched += 1
         BankStatementLine.objects.bulk_create(lines)
-        row.treasury_at_import = fund_position().treasury
+        # The books' bank balance at the end of the statement's day (value dates), after
+        # its lines were matched: what its closing balance should say.
+        row.treasury_at_import = (books.treasury_at_end_of(statement.closing_date) if statement.closing_date
+                                  else fund_position().treasury)
         row.save(update_fields=["treasury_at_import"])
     return row, True
 

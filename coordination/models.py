@@ -17,7 +17,8 @@ class BankStatement(models.Model):
     opening_balance = models.BigIntegerField(_("opening balance (cents)"), null=True, blank=True)
     closing_balance = models.BigIntegerField(_("closing balance (cents)"), null=True, blank=True)
     closing_date = models.DateField(_("closing balance date"), null=True, blank=True)
-    # The treasury when it was imported, after its lines were matched: the difference is shown.
+    # The books' bank balance at the closing balance's date, when it was imported (its
+    # lines matched): the difference is shown.
     treasury_at_import = models.BigIntegerField(_("treasury at import (cents)"), default=0)
     imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
     imported_by = models.ForeignKey(
