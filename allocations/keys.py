@@ -27,6 +27,7 @@ CONTRIBUTION_DIRECT_DEBIT = "contribution:sepa:{mandate}:{period}"
 CONTRIBUTION_DIRECT_DEBIT_AGAIN = "contribution:sepa:{mandate}:{period}:{presentation}"
 CONTRIBUTION_AT_DESK = "contribution:{method}:{token}"  # cash, card...: the form's one-time token
 HOUSEHOLD_EXIT = "exit:{household}:{change}"
+CASH_DEPOSIT = "cash-deposit:{bank_reference}"
 EXIT_REFUND = "exit-refund:{transfer}"  # a refund that reached a household already gone
 PURCHASE = "purchase:{vendor}:{key_digest}"
 REFUND = "refund:{vendor}:{key_digest}"
@@ -73,13 +74,13 @@ def contribution_at_desk(method: str, token: str) -> str:
     return CONTRIBUTION_AT_DESK.format(method=method, token=token)
 
 
-# What every key of a cash contribution at the desk starts with: the books put those in the
-# cash account (530), not the bank (512). Taken from the template, so it cannot drift.
-CASH_CONTRIBUTION_PREFIX = CONTRIBUTION_AT_DESK.split("{token}")[0].format(method="cash")
-
 
 def household_exit(household_id: int, change_id: int) -> str:
     return HOUSEHOLD_EXIT.format(household=household_id, change=change_id)
+
+
+def cash_deposit(bank_reference: str) -> str:
+    return CASH_DEPOSIT.format(bank_reference=bank_reference)
 
 
 def exit_refund(transfer_id: int) -> str:

@@ -202,3 +202,13 @@ def system_account(kind: AccountKind) -> Account:
     unit = Unit.EURO if kind in EURO_KINDS else Unit.FUND_UNIT
     account, _ = Account.objects.get_or_create(code=kind.value, defaults={"kind": kind, "unit": unit})
     return account
+
+
+def deposit_cash(*, amount: int, deposited_on, bank_reference: str) -> Posted:
+    """Cash from the desks paid in at the bank (the bank's statement shows it): the cash
+    box (530) to the treasury (512), once per bank reference."""
+    return transfer(
+        debit=system_account(AccountKind.CASH), credit=system_account(AccountKind.TREASURY), amount=amount,
+        kind=TransferKind.CASH_DEPOSIT, idempotency_key=keys.cash_deposit(bank_reference),
+        memo=f"cash deposit {bank_reference}"[:255], value_date=deposited_on,
+    )

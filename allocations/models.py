@@ -21,6 +21,8 @@ class Unit(models.TextChoices):
 class AccountKind(models.TextChoices):
     # Euro accounts
     TREASURY = "treasury", _("treasury (the fund's bank balance)")
+    # Cash taken at the desks, until it is deposited at the bank (530, apart from 512).
+    CASH = "cash", _("cash (taken at the desks, not yet at the bank)")
     GRANTS = "grants", _("grants received")
     CONTRIBUTIONS = "contributions", _("contributions received")
     REIMBURSEMENTS = "reimbursements", _("reimbursements paid out")
@@ -31,7 +33,8 @@ class AccountKind(models.TextChoices):
     VENDOR = "vendor", _("vendor (owed by the fund)")
 
 
-EURO_KINDS = (AccountKind.TREASURY, AccountKind.GRANTS, AccountKind.CONTRIBUTIONS, AccountKind.REIMBURSEMENTS)
+EURO_KINDS = (AccountKind.TREASURY, AccountKind.GRANTS, AccountKind.CONTRIBUTIONS, AccountKind.REIMBURSEMENTS,
+              AccountKind.CASH)
 UNIT_KINDS = (AccountKind.ISSUANCE, AccountKind.EXPIRY, AccountKind.WALLET, AccountKind.VENDOR)
 
 # Sources are debited to bring money into the ledger, so their balance is negative by
@@ -48,6 +51,7 @@ SYSTEM_KINDS = (
     AccountKind.REIMBURSEMENTS,
     AccountKind.ISSUANCE,
     AccountKind.EXPIRY,
+    AccountKind.CASH,
 )
 
 
@@ -93,6 +97,7 @@ class TransferKind(models.TextChoices):
     REIMBURSEMENT = "reimbursement", _("vendor reimbursement (euros paid)")
     EXIT = "exit", _("balance returned on exit")
     REVERSAL = "reversal", _("reversal")
+    CASH_DEPOSIT = "cash_deposit", _("cash deposited at the bank")
 
 
 class Transfer(models.Model):

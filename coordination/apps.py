@@ -7,12 +7,9 @@ class CoordinationConfig(AppConfig):
     verbose_name = _("Coordination")
 
     def ready(self):
-        from allocations.integrity import register_check
         from kernel import four_eyes
 
-        from .books import YEAR_CLOSING, cash_agrees
-
-        register_check("coordination.cash", cash_agrees)
+        from .books import YEAR_CLOSING
 
         # Closing a financial year freezes its FEC for good: a second coordinator approves.
         four_eyes.register(YEAR_CLOSING, label=_("closing of a financial year"),

@@ -18,9 +18,10 @@ What is matched automatically:
 - a settlement transfer returned by the shop's bank (a credit carrying its EndToEndId);
 - a direct-debit collection credited (its message id as MsgId/PmtInfId, or its debits'
   EndToEndIds), and a direct debit returned (a debit carrying its EndToEndId and reason);
-- a grant received (a credit whose remittance information names the grant's reference).
-Everything else is listed for a person; cash deposits and bank fees are recognised by the
-bank's transaction code and listed with that hint.
+- a grant received (a credit whose remittance information names the grant's reference);
+- cash from the desks deposited (the bank's code for a cash deposit): cash (530) to bank (512).
+Everything else is listed for a person; bank fees are recognised by the bank's
+transaction code and listed with that hint (the fund's ledger has no expense account).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from allocations import fund
+from allocations import fund, ledger
 from allocations import grants as grant_services
 from allocations.models import Grant
 from allocations.selectors import fund_position
@@ -51,6 +52,7 @@ from members.models import DirectDebit, DirectDebitCollection
 from vendors import settlements
 from vendors.models import Settlement, SettlementRun
 
+from . import books
 from .models import BankStatement, BankStatementLine
 
 VERSIONS = ("camt.053.001.02", "camt.053.001.08")
@@ -309,6 +311,16 @@ def _match_grant(line: Line, day: date) -> tuple[str, str] | None:
     return None
 
 
+def _match_cash_deposit(line: Line, day: date) -> tuple[str, str] | None:
+    if _hint(line) != BankStatementLine.Hint.CASH_DEPOSIT:
+        return None
+    try:
+        posted = ledger.deposit_cash(amount=line.amount, deposited_on=day, bank_reference=line.reference)
+    except ledger.InsufficientFunds:
+        raise StatementError(_("More cash deposited than the desks took: to check by hand."))
+    return M.CASH_DEPOSIT, f"T{posted.transfer.pk}"
+
+
 def _match(line: Line) -> tuple[str, str, str]:
     """(match, object, note) for one line; a refusal by the owning service leaves it to a person."""
     if line.reversal:
@@ -318,7 +330,8 @@ def _match(line: Line) -> tuple[str, str, str]:
         return M.UNMATCHED, "", _("No date on this line.")
     try:
         with transaction.atomic():
-            found = _match_settlements(line, day) or _match_direct_debits(line) or _match_grant(line, day)
+            found = (_match_settlements(line, day) or _match_direct_debits(line) or _match_grant(line, day)
+                     or _match_cash_deposit(line, day))
     except (DomainError, ValidationError) as error:
         return M.UNMATCHED, "", " ".join(getattr(error, "messages", [str(error)]))[:255]
     if found is None:
@@ -357,7 +370,10 @@ def _store(statement: Parsed, *, by, result: ImportResult) -> tuple[BankStatemen
             else:
                 result.matched += 1
         BankStatementLine.objects.bulk_create(lines)
-        row.treasury_at_import = fund_position().treasury
+        # The books' bank balance at the end of the statement's day (value dates), after
+        # its lines were matched: what its closing balance should say.
+        row.treasury_at_import = (books.treasury_at_end_of(statement.closing_date) if statement.closing_date
+                                  else fund_position().treasury)
         row.save(update_fields=["treasury_at_import"])
     return row, True
 

@@ -4,14 +4,16 @@ and the reconciliation figures of the bank account.
 
 What becomes an entry, and why (the defaults of a French association, ANC 2018-06):
 
-- Euros move only on grants, contributions and vendor reimbursements; the treasury
-  account of the ledger *is* the bank account (512).
+- Euros move only on grants, contributions, vendor reimbursements and cash deposits; the
+  treasury account of the ledger *is* the bank account (512); cash taken at the desks is
+  in its own account (530, journal CA) until the bank's statement shows it deposited.
 
   =================  =========================================  ==========================
   transfer kind      debit                                      credit
   =================  =========================================  ==========================
   grant              512 Banque                                 740 Subventions d'exploitation
-  contribution       512 Banque                                 756 Cotisations
+  contribution       512 Banque (530 Caisse when paid in cash)   756 Cotisations
+  cash_deposit       512 Banque                                 530 Caisse
   purchase           657 Aides financières (allocations         401 Fournisseurs, the vendor
                      alimentaires dépensées)                    as auxiliary account
   refund             401 Fournisseurs, the vendor               657 Aides financières
@@ -70,22 +72,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocations import approvals, keys
+from allocations import approvals
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
 from kernel import csv as kernel_csv
-from kernel import locks
 from kernel.errors import DomainError
-
-# Not transfer kinds: a contribution taken in cash at the desk (its key says so), and desk
-# cash paid into the bank (a CashDeposit, not a transfer: the ledger's treasury is both).
-CASH_CONTRIBUTION = "cash_contribution"
-CASH_DEPOSIT = "cash_deposit"
-CASH = "cash"
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),
-    CASH: ("530000", "Caisse"),
+    AccountKind.CASH.value: ("530000", "Caisse"),
     TransferKind.GRANT.value: ("740000", "Subventions d'exploitation"),
     TransferKind.CONTRIBUTION.value: ("756000", "Cotisations"),
     AccountKind.VENDOR.value: ("401100", "Fournisseurs - commerçants conventionnés"),
@@ -98,21 +93,25 @@ JOURNALS = {"BQ": "Banque", "CA": "Caisse", "AL": "Allocations alimentaires"}
 RULES: dict[str, tuple[str, str, str]] = {
     TransferKind.GRANT: ("BQ", AccountKind.TREASURY, TransferKind.GRANT),
     TransferKind.CONTRIBUTION: ("BQ", AccountKind.TREASURY, TransferKind.CONTRIBUTION),
-    CASH_CONTRIBUTION: ("CA", CASH, TransferKind.CONTRIBUTION),
-    CASH_DEPOSIT: ("BQ", AccountKind.TREASURY, CASH),
     TransferKind.REIMBURSEMENT: ("BQ", AccountKind.VENDOR, AccountKind.TREASURY),
     TransferKind.PURCHASE: ("AL", TransferKind.PURCHASE, AccountKind.VENDOR),
     TransferKind.REFUND: ("AL", AccountKind.VENDOR, TransferKind.PURCHASE),
+    TransferKind.CASH_DEPOSIT: ("BQ", AccountKind.TREASURY, AccountKind.CASH),
 }
+# A contribution taken in cash is booked in the cash journal, to the cash account (530).
+CASH_CONTRIBUTION = ("CA", AccountKind.CASH, TransferKind.CONTRIBUTION)
+
+
+def _rule(effective: str, in_cash: bool) -> tuple[str, str, str]:
+    return CASH_CONTRIBUTION if in_cash and effective == TransferKind.CONTRIBUTION else RULES[effective]
 
 LABELS = {
     TransferKind.GRANT: "Subvention reçue",
     TransferKind.CONTRIBUTION: "Cotisation",
-    CASH_CONTRIBUTION: "Cotisation en espèces",
-    CASH_DEPOSIT: "Remise d'espèces en banque",
     TransferKind.REIMBURSEMENT: "Remboursement commerçant",
     TransferKind.PURCHASE: "Achats en MonA",
     TransferKind.REFUND: "Remboursement d'achat",
+    TransferKind.CASH_DEPOSIT: "Remise d'espèces en banque",
 }
 
 FEC_COLUMNS = [
@@ -175,72 +174,40 @@ class Entry:
     lines: tuple[Line, Line]
 
 
-def _effective_sql() -> str:
-    """What a transfer (t, and o the one it reverses) is in the books: its kind, or the kind
-    it reverses; a contribution taken in cash at the desk is the cash account's (its key
-    says so — keys.CASH_CONTRIBUTION_PREFIX, a constant with no quote in it)."""
-    prefix = keys.CASH_CONTRIBUTION_PREFIX
-    assert "'" not in prefix and "%" not in prefix
-    return (f"CASE WHEN COALESCE(o.kind, t.kind) = '{TransferKind.CONTRIBUTION}' "
-            f"AND COALESCE(o.idempotency_key, t.idempotency_key) LIKE '{prefix}%%' "
-            f"THEN '{CASH_CONTRIBUTION}' ELSE COALESCE(o.kind, t.kind) END")
-
-
-def _deposits_dated() -> str:
-    """Cash deposits with their day in the books, like `_dated` for transfers: one recorded
-    after the last closing but dated in a closed year is booked on the first open day.
-    Three %s: `_deposit_params()`."""
-    from .models import CashDeposit
-
-    return (f"SELECT *, CASE WHEN deposited_on < %s AND recorded_at > %s THEN %s ELSE deposited_on END AS day "
-            f"FROM {CashDeposit._meta.db_table}")
-
-
-def _deposit_params() -> list:
-    from .models import ClosedYear
-
-    last = ClosedYear.objects.order_by("-ends_on").values_list("ends_on", "closed_at").first()
-    if last is None:
-        return [date.min, timezone.now(), date.min]
-    return [last[0], last[1], last[0]]
-
-
 def _entries_sql() -> str:
     transfer = Transfer._meta.db_table
     from vendors.models import Settlement, Vendor
 
     vendor, settlement = Vendor._meta.db_table, Settlement._meta.db_table
-    journal_case = "CASE e.effective " + " ".join(
-        f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END"
-    effective = _effective_sql()
-    # Transfers and cash deposits in one numbering per journal: the FEC's numbers are continuous.
+    journal_case = (
+        f"CASE WHEN COALESCE(o.kind, t.kind) = '{TransferKind.CONTRIBUTION}' AND {_IN_CASH} THEN '{CASH_CONTRIBUTION[0]}' "
+        "ELSE CASE COALESCE(o.kind, t.kind) " + " ".join(
+            f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END END")
     return f"""
-        SELECT e.id, e.kind, e.effective, e.amount, e.day, e.vendor_id, e.vendor_name, e.number, e.memo,
-               e.reverses_id, {journal_case},
-               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY e.day, e.created_at, e.source, e.id),
-               e.source
-        FROM (
-            SELECT t.id, t.kind, {effective} AS effective, t.amount, t.day, t.created_at,
-                   COALESCE(vd.id, vc.id, sv.id) AS vendor_id,
-                   COALESCE(vd.display_name, vc.display_name, sv.display_name) AS vendor_name,
-                   s.number AS number,
-                   CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END AS memo,
-                   t.reverses_id, 'T' AS source
-            FROM ({_dated(transfer)}) t
-            LEFT JOIN {transfer} o ON o.id = t.reverses_id
-            LEFT JOIN {vendor} vd ON vd.account_id = t.debit_id
-            LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
-            LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
-            LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
-            WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
-            UNION ALL
-            SELECT d.id, '{CASH_DEPOSIT}', '{CASH_DEPOSIT}', d.amount, d.day, d.recorded_at, NULL, NULL, NULL,
-                   d.bank_reference, NULL, 'D'
-            FROM ({_deposits_dated()}) d
-            WHERE d.day >= %s AND d.day < %s
-        ) e
-        ORDER BY e.day, e.created_at, e.source, e.id
+        SELECT t.id, t.kind, COALESCE(o.kind, t.kind), t.amount,
+               t.day,
+               COALESCE(vd.id, vc.id, sv.id), COALESCE(vd.display_name, vc.display_name, sv.display_name),
+               s.number, CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END,
+               t.reverses_id, {journal_case}, {_IN_CASH},
+               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.day, t.created_at, t.id)
+        FROM ({_dated(transfer)}) t
+        LEFT JOIN {transfer} o ON o.id = t.reverses_id
+        LEFT JOIN {vendor} vd ON vd.account_id = t.debit_id
+        LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
+        LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
+        LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
+        WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+        ORDER BY t.day, t.created_at, t.id
     """
+
+
+# Whether a transfer moves the cash box (%s: its account id, twice).
+_IN_CASH = "(t.debit_id = %s OR t.credit_id = %s)"
+
+
+def _cash_params() -> list:
+    cash = system_account(AccountKind.CASH).pk
+    return [cash, cash]
 
 
 def _dated(transfer: str) -> str:
@@ -280,10 +247,12 @@ def entries(year: int) -> Iterator[Entry]:
     start, end = year_bounds(year)
     accounts = chart()
     label = year_label(year)
-    params = [*_dated_params(), start, end, [str(kind) for kind in RULES], *_deposit_params(), start, end]
+    # The SELECT's cash tests (journal twice: its column and its numbering; the flag), then FROM.
+    params = [*_cash_params(), *_cash_params(), *_cash_params(), *_dated_params(), start, end,
+              [str(kind) for kind in RULES]]
     for (transfer_id, kind, effective, amount, day, vendor_id, vendor_name, settlement_number, memo,
-         reverses_id, journal, n, source) in _stream(_entries_sql(), params):
-        _journal, debit_key, credit_key = RULES[effective]
+         reverses_id, journal, in_cash, n) in _stream(_entries_sql(), params):
+        _journal, debit_key, credit_key = _rule(effective, in_cash)
         reversal = kind == TransferKind.REVERSAL
         if reversal:
             debit_key, credit_key = credit_key, debit_key
@@ -305,7 +274,7 @@ def entries(year: int) -> Iterator[Entry]:
         if reversal:
             text = f"Contre-passation T{reverses_id} - {text}"
         yield Entry(
-            journal=journal, number=f"{journal}{label}-{n:06d}", day=day, piece=f"{source}{transfer_id}",
+            journal=journal, number=f"{journal}{label}-{n:06d}", day=day, piece=f"T{transfer_id}",
             label=text[:200], lines=(line(debit_key, amount, 0), line(credit_key, 0, amount)),
         )
 
@@ -437,58 +406,6 @@ def close_year(year: int, *, by=None, approval=None):
             raise BooksError(already)
 
 
-def record_cash_deposit(*, deposited_on: date, amount: int, bank_reference: str, by=None):
-    """Desk cash paid into the bank: moves it from 530 to 512 in the books. Once per bank
-    reference (typed twice, it is the first); refused above the desk cash held that day
-    (the books' 530 never goes below zero). Dated in a closed year, it is booked on the
-    first open day, like any later correction."""
-    from .models import CashDeposit
-
-    bank_reference = (bank_reference or "").strip()
-    if not bank_reference:
-        raise BooksError(_("Give the bank's reference of the deposit."))
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise BooksError(_("The amount deposited must be more than zero."))
-    if deposited_on > timezone.localdate():
-        raise BooksError(_("A deposit is recorded once the bank has it, not before."))
-    existing = CashDeposit.objects.filter(bank_reference=bank_reference).first()
-    if existing is not None:
-        return existing
-    with transaction.atomic(), connection.cursor() as cursor:
-        locks.lock(cursor, locks.CASH_DEPOSITS)
-        existing = CashDeposit.objects.filter(bank_reference=bank_reference).first()
-        if existing is not None:
-            return existing
-        # Cash taken by that day less every deposit, even later ones: each took its cash.
-        held = _cash_taken_until(deposited_on) - _deposits_until(date.max)
-        if amount > held:
-            raise BooksError(_("The desks held %(held)s € of cash on that day: a deposit cannot be more.")
-                             % {"held": _amount(held)})
-        return CashDeposit.objects.create(deposited_on=deposited_on, amount=amount, bank_reference=bank_reference,
-                                          recorded_by=by)
-
-
-def cash_agrees(cursor) -> list:
-    """check_ledger's check of the books' cash (registered in coordination's ready()): the
-    deposits at the bank never exceed the cash the desks took (530 never below zero)."""
-    from allocations.integrity import ObjectMismatch
-
-    from .models import CashDeposit
-
-    transfer = Transfer._meta.db_table
-    cursor.execute(f"""
-        SELECT COALESCE((SELECT SUM(amount) FROM {CashDeposit._meta.db_table}), 0),
-               COALESCE((SELECT SUM(CASE WHEN t.kind = '{TransferKind.REVERSAL}' THEN -t.amount ELSE t.amount END)
-                         FROM {transfer} t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-                         WHERE {_effective_sql()} = '{CASH_CONTRIBUTION}'), 0)
-    """)
-    deposited, taken = (int(value) for value in cursor.fetchone())
-    if deposited <= taken:
-        return []
-    return [ObjectMismatch(label="cash deposits",
-                           problem=f"{deposited} cents deposited at the bank, {taken} taken in cash at the desks")]
-
-
 def closed_years():
     from .models import ClosedYear
 
@@ -550,19 +467,16 @@ def year_totals(year: int) -> YearTotals:
     start, end = year_bounds(year)
     transfer = Transfer._meta.db_table
     sql = f"""
-        SELECT t.kind, {_effective_sql()}, COUNT(*), SUM(t.amount)
+        SELECT t.kind, COALESCE(o.kind, t.kind), {_IN_CASH}, COUNT(*), SUM(t.amount)
         FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
         WHERE t.day >= %s AND t.day < %s
-        GROUP BY 1, 2
-        UNION ALL
-        SELECT '{CASH_DEPOSIT}', '{CASH_DEPOSIT}', COUNT(*), SUM(d.amount)
-        FROM ({_deposits_dated()}) d WHERE d.day >= %s AND d.day < %s HAVING COUNT(*) > 0
+        GROUP BY 1, 2, 3
     """
     accounts = chart()
     totals = YearTotals(year=year, start=start, end=end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*_dated_params(), start, end, *_deposit_params(), start, end])
-        for kind, effective, count, amount in cursor.fetchall():
+        cursor.execute(sql, [*_cash_params(), *_dated_params(), start, end])
+        for kind, effective, in_cash, count, amount in cursor.fetchall():
             amount = int(amount)
             sign = -1 if kind == TransferKind.REVERSAL else 1
             if effective == TransferKind.ALLOCATION:
@@ -572,7 +486,7 @@ def year_totals(year: int) -> YearTotals:
             if effective not in RULES:
                 continue
             totals.entries += count
-            _journal, debit_key, credit_key = RULES[effective]
+            _journal, debit_key, credit_key = _rule(effective, in_cash)
             if kind == TransferKind.REVERSAL:
                 debit_key, credit_key = credit_key, debit_key
             for key, column in ((debit_key, 1), (credit_key, 2)):
@@ -605,8 +519,8 @@ class BankMonth:
     period: str
     opening: int = 0
     grants: int = 0
-    contributions: int = 0  # paid to the bank: transfers and direct debits (cash is counted at its deposit)
-    cash_deposits: int = 0
+    contributions: int = 0
+    cash_deposits: int = 0  # cash from the desks paid in
     other_in: int = 0  # reversals of money out
     reimbursements: int = 0
     other_out: int = 0  # reversals of money in
@@ -635,54 +549,14 @@ class BankReconciliation:
         return self.months[-1].closing if self.months else self.opening
 
 
-def _bank_movements_sql(where: str) -> str:
-    """The bank's (512) movements: the ledger's treasury less cash taken at the desk (530),
-    plus the cash deposits; columns day, kind, incoming, amount. Params: `_bank_params`."""
-    transfer = Transfer._meta.db_table
-    return f"""
-        SELECT t.day, t.kind, t.credit_id = %s AS incoming, t.amount
-        FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-        WHERE (t.debit_id = %s OR t.credit_id = %s) AND {_effective_sql()} <> '{CASH_CONTRIBUTION}' AND {where}
-        UNION ALL
-        SELECT d.day, '{CASH_DEPOSIT}', TRUE, d.amount FROM ({_deposits_dated()}) d WHERE {where}
-    """
-
-
-def _bank_params(params: list) -> list:
-    treasury = system_account(AccountKind.TREASURY).pk
-    return [treasury, *_dated_params(), treasury, treasury, *params, *_deposit_params(), *params]
-
-
 def _treasury_sum(where: str, params: list) -> int:
-    """The bank account's (512) balance over the movements `where` selects."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"""
-            SELECT COALESCE(SUM(CASE WHEN incoming THEN amount ELSE -amount END), 0)
-            FROM ({_bank_movements_sql(where)}) b
-        """, _bank_params(params))
-        return int(cursor.fetchone()[0])
-
-
-def cash_at_end_of(day: date) -> int:
-    """Desk cash (530) at the end of `day`: cash contributions less what was paid into the bank."""
-    return _cash_taken_until(day) - _deposits_until(day)
-
-
-def _cash_taken_until(day: date) -> int:
     transfer = Transfer._meta.db_table
+    treasury = system_account(AccountKind.TREASURY).pk
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT COALESCE(SUM(CASE WHEN t.kind = '{TransferKind.REVERSAL}' THEN -t.amount ELSE t.amount END), 0)
-            FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-            WHERE {_effective_sql()} = '{CASH_CONTRIBUTION}' AND t.day <= %s
-        """, [*_dated_params(), day])
-        return int(cursor.fetchone()[0])
-
-
-def _deposits_until(day: date) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(SUM(amount), 0) FROM ({_deposits_dated()}) d WHERE d.day <= %s",
-                       [*_deposit_params(), day])
+            SELECT COALESCE(SUM(CASE WHEN credit_id = %s THEN amount ELSE -amount END), 0)
+            FROM ({_dated(transfer)}) t WHERE (debit_id = %s OR credit_id = %s) AND {where}
+        """, [treasury, *_dated_params(), treasury, treasury, *params])
         return int(cursor.fetchone()[0])
 
 
@@ -696,17 +570,20 @@ def bank_reconciliation(year: int) -> BankReconciliation:
         months.append(BankMonth(period=day.strftime("%Y-%m")))
         day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
     by_period = {row.period: row for row in months}
+    treasury = system_account(AccountKind.TREASURY).pk
+    transfer = Transfer._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT to_char(day, 'YYYY-MM'), kind, incoming, SUM(amount)
-            FROM ({_bank_movements_sql("day >= %s AND day < %s")}) b
+            SELECT to_char(day, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
+            FROM ({_dated(transfer)}) t
+            WHERE (debit_id = %s OR credit_id = %s) AND day >= %s AND day < %s
             GROUP BY 1, 2, 3
-        """, _bank_params([start, end]))
+        """, [treasury, *_dated_params(), treasury, treasury, start, end])
         for period, kind, incoming, amount in cursor.fetchall():
             row, amount = by_period[period], int(amount)
             if incoming:
                 field_name = {TransferKind.GRANT: "grants", TransferKind.CONTRIBUTION: "contributions",
-                              CASH_DEPOSIT: "cash_deposits"}.get(kind, "other_in")
+                              TransferKind.CASH_DEPOSIT: "cash_deposits"}.get(kind, "other_in")
             else:
                 field_name = "reimbursements" if kind == TransferKind.REIMBURSEMENT else "other_out"
             setattr(row, field_name, getattr(row, field_name) + amount)

@@ -27,13 +27,6 @@ class BankBalanceForm(forms.Form):
     balance = EurosField(label=_("Balance on the bank statement (€)"), signed=True)
 
 
-class CashDepositForm(forms.Form):
-    deposited_on = forms.DateField(label=_("Date of the deposit on the bank statement"),
-                                   widget=forms.DateInput(attrs={"type": "date"}))
-    amount = EurosField(label=_("Cash paid in (€)"))
-    bank_reference = forms.CharField(label=_("Bank reference of the deposit"), max_length=64)
-
-
 def _year(value, default: int) -> int:
     try:
         year = int(value)
@@ -60,7 +53,6 @@ def books_page(request):
         "year": year, "label": books.year_label(year), "years": range(current, max(FIRST_YEAR, current - 5) - 1, -1),
         "totals": books.year_totals(year), "bank": books.bank_reconciliation(year),
         "form": form, "difference": difference, "fec_name": books.fec_filename(year),
-        "deposit_form": CashDepositForm(), "cash": books.cash_at_end_of(timezone.localdate()),
         "closed": books.closed_years().get(year), "closing_asked": books.pending_year_closing(year), "closable": books.year_bounds(year)[1] <= timezone.localdate(),
     })
 
@@ -78,24 +70,6 @@ def close_year(request, year: int):
     except (ValidationError, PermissionDenied) as error:
         messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
     return redirect(f"{reverse('coordination:books')}?year={year}")
-
-
-@require_POST
-@coordinator_required
-def cash_deposit(request):
-    """Desk cash paid into the bank, as the statement shows it (coordination.books)."""
-    form = CashDepositForm(request.POST)
-    if form.is_valid():
-        try:
-            books.record_cash_deposit(**form.cleaned_data, by=request.user)
-            messages.success(request, _("The cash deposit is recorded: it moves from the cash account to the bank."))
-        except books.BooksError as error:
-            messages.error(request, str(error))
-    else:
-        for field_name, errors in form.errors.items():
-            label = form.fields[field_name].label if field_name in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}")
-    return redirect(f"{reverse('coordination:books')}#cash")
 
 
 def _download(lines, filename: str, content_type: str) -> StreamingHttpResponse:

@@ -17,7 +17,8 @@ class BankStatement(models.Model):
     opening_balance = models.BigIntegerField(_("opening balance (cents)"), null=True, blank=True)
     closing_balance = models.BigIntegerField(_("closing balance (cents)"), null=True, blank=True)
     closing_date = models.DateField(_("closing balance date"), null=True, blank=True)
-    # The treasury when it was imported, after its lines were matched: the difference is shown.
+    # The books' bank balance at the closing balance's date, when it was imported (its
+    # lines matched): the difference is shown.
     treasury_at_import = models.BigIntegerField(_("treasury at import (cents)"), default=0)
     imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
     imported_by = models.ForeignKey(
@@ -52,6 +53,7 @@ class BankStatementLine(models.Model):
         COLLECTION = "collection", _("direct debit collection")
         DIRECT_DEBIT_RETURN = "direct_debit_return", _("direct debit returned")
         GRANT = "grant", _("grant received")
+        CASH_DEPOSIT = "cash_deposit", _("cash deposited from the desks")
         # A person found what it is and recorded it where it belongs (a grant's page, a
         # direct debit's return...), or found nothing to record (a bank fee): the note says.
         BY_HAND = "by_hand", _("handled by a person")
@@ -122,29 +124,3 @@ class ClosedYear(models.Model):
 
     def __str__(self):
         return str(self.year)
-
-
-class CashDeposit(models.Model):
-    """Desk cash paid into the bank (a remise d'espèces). In the ledger, cash at the desk and
-    money in the bank are one treasury (both the fund's euros); in the books they are 530
-    and 512, and this is the entry that moves cash from one to the other (coordination.books).
-    Recorded once per bank reference: typed twice, or seen again in a later statement, it
-    is one deposit."""
-
-    deposited_on = models.DateField(_("deposited on"))
-    amount = models.BigIntegerField(_("amount (cents)"))
-    bank_reference = models.CharField(_("bank reference"), max_length=64, unique=True)
-    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name=_("recorded by"),
-    )
-
-    class Meta:
-        verbose_name = _("cash deposit")
-        verbose_name_plural = _("cash deposits")
-        ordering = ["-deposited_on", "-id"]
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="cash_deposit_amount_positive")]
-
-    def __str__(self):
-        return self.bank_reference

@@ -290,7 +290,7 @@ def table(name: str) -> tuple[list[str], list[list]]:
     """(header, rows) of one dashboard table, amounts in cents (the CSV exports)."""
     if name == "position":
         p = position()
-        rows = [["treasury", p.fund.treasury], ["grants_received", p.fund.grants_received],
+        rows = [["treasury", p.fund.treasury], ["cash", p.fund.cash], ["grants_received", p.fund.grants_received],
                 ["contributions_received", p.fund.contributions_received],
                 ["reimbursements_paid", p.fund.reimbursements_paid],
                 ["units_in_circulation", p.fund.units_in_circulation], ["in_wallets", p.in_wallets],

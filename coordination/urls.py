@@ -36,7 +36,6 @@ urlpatterns = [
     path("books/<int:year>/fec.txt", books_views.books_fec, name="books_fec"),
     path("books/<int:year>/entries.csv", books_views.books_csv, name="books_csv"),
     path("books/<int:year>/close/", books_views.close_year, name="books_close"),
-    path("books/cash-deposits/", books_views.cash_deposit, name="books_cash_deposit"),
     path("research/", books_views.research_page, name="research"),
     path("research/export.csv", books_views.research_export, name="research_export"),
     path("settlements/", settlement_views.runs, name="settlement_runs"),

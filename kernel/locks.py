@@ -36,9 +36,6 @@ from __future__ import annotations
 LEDGER_KEY = "ledger"
 CARD_DAILY_CAP = "card-daily-cap"
 SETTLEMENT_RUNS = "settlement-runs"
-# One cash deposit recorded at a time, while the desk cash it takes is checked
-# (coordination.books); taken alone, with no other lock in its transaction.
-CASH_DEPOSITS = "cash-deposits"
 
 
 def name(namespace: str, *parts) -> str:

@@ -171,7 +171,9 @@ def record_payment(
             desk = Desk.objects.select_for_update().get(pk=session.desk_id)
         posted = ledger.transfer(
             debit=ledger.system_account(AccountKind.CONTRIBUTIONS),
-            credit=ledger.system_account(AccountKind.TREASURY),
+            # Cash stays in the cash box (530) until it is deposited at the bank (512).
+            credit=ledger.system_account(
+                AccountKind.CASH if method == ContributionPayment.Method.CASH else AccountKind.TREASURY),
             amount=amount,
             kind=TransferKind.CONTRIBUTION,
             idempotency_key=key,

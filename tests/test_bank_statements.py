@@ -277,3 +277,41 @@ def test_the_bank_pages_take_a_fixed_number_of_queries(client, django_assert_num
         assert client.get("/coordination/bank/").status_code == 200
     with django_assert_num_queries(QUERIES_DETAIL):
         assert client.get(f"/coordination/bank/{row.pk}/").status_code == 200
+
+
+def test_cash_is_booked_in_530_apart_from_the_bank_until_its_deposit_is_on_the_statement(ledger_is_clean):
+    import uuid
+
+    from coordination import books
+    from members import desk
+    from members.models import Desk
+    from tests.test_households import active_household, user_with
+    from users import roles
+
+    volunteer = user_with(roles.VOLUNTEER)
+    session = desk.open_session(Desk.objects.create(code="d1", name="Desk 1"), by=volunteer)
+    for amount in (1_500, 700):
+        desk.take_cash(session, active_household(first_name=f"P{amount}"), amount=amount, by=volunteer,
+                       token=uuid.uuid4().hex)
+    position = fund_position()
+    assert (position.cash, position.treasury) == (2_200, 0)
+    totals = books.year_totals(books.current_year())
+    assert balance_of(totals, "530000") == 2_200 and balance_of(totals, "512000") == 0
+    assert any(entry.journal == "CA" for entry in books.entries(books.current_year()))
+    today = timezone.localdate()
+    content = statement([Entry(2_000, True, today, reference="BQ-ESP", bank_code=("PMNT", "CNTR", "CDPT"))],
+                        statement_id="STMT-CASH")
+    assert bank.import_statement(content).matched == 1
+    bank.import_statement(statement([Entry(2_000, True, today, reference="BQ-ESP", bank_code=("PMNT", "CNTR", "CDPT"))],
+                                    statement_id="STMT-CASH-MONTH"))  # the same deposit, again: moved once
+    position = fund_position()
+    assert (position.cash, position.treasury) == (200, 2_000)
+    totals = books.year_totals(books.current_year())
+    assert balance_of(totals, "530000") == 200 and balance_of(totals, "512000") == 2_000
+    assert books.totals_by_account(books.current_year())["530000"] == (2_200, 2_000)
+    ledger_is_clean()
+
+
+def balance_of(totals, number):
+    _label, debit, credit = totals.accounts.get(number, ["", 0, 0])
+    return debit - credit

@@ -196,11 +196,6 @@ def _bank_posts(client: Client, path: str, role: str) -> list:
     """The bank's pages with bad input: a date that is not one, a file that is not a statement."""
     if path.endswith("/confirm/") or path.endswith("/return/"):
         return [("POST bad date", client.post(path, {"value_date": "31/02", "reason": "x"}))]
-    if path == "/coordination/books/cash-deposits/":
-        return [("POST bad deposit", client.post(path, {"deposited_on": "2999-01-01", "amount": "-3",
-                                                        "bank_reference": ""})),
-                ("POST too much", client.post(path, {"deposited_on": "2020-01-01", "amount": "9999999",
-                                                     "bank_reference": "X"}))]
     if path == "/coordination/bank/":
         return [("POST no file", client.post(path, {})),
                 ("POST not xml", client.post(path, {"statement": SimpleUploadedFile("x.xml", b"\xff\xfe<")}))]

@@ -10,7 +10,7 @@ changes: a vendor's opening hours or a household's contact details are not audit
 import pghistory
 
 from allocations.models import FundRules, FundSettings
-from coordination.models import CashDeposit, ClosedYear
+from coordination.models import ClosedYear
 from governance.models import CommitteeMembership
 from members.models import DeskSession, HeldCash, Household
 from users.models import User
@@ -106,16 +106,10 @@ class AuditedDeskSession(DeskSession):
 
 
 # The books (issue 16): who closed a financial year, and the hash of the FEC it froze; who
-# recorded desk cash as paid into the bank.
+#
 @pghistory.track(pghistory.InsertEvent("books.year_closed"), fields=["year", "closed_by", "last_transfer_id", "sha256"],
                  model_name="ClosedYearEvent")
 class AuditedClosedYear(ClosedYear):
     class Meta:
         proxy = True
 
-
-@pghistory.track(pghistory.InsertEvent("books.cash_deposit"),
-                 fields=["deposited_on", "amount", "bank_reference", "recorded_by"], model_name="CashDepositEvent")
-class AuditedCashDeposit(CashDeposit):
-    class Meta:
-        proxy = True
