@@ -85,4 +85,4 @@ def test_the_grant_and_books_pages_take_as_many_queries_whatever_the_size(client
                      f"/coordination/grants/{grant.pk}/print/": QUERIES_PRINT, "/coordination/books/": QUERIES_BOOKS}
 
 
-QUERIES_GRANTS, QUERIES_GRANT, QUERIES_PRINT, QUERIES_BOOKS = 14, 13, 7, 30
+QUERIES_GRANTS, QUERIES_GRANT, QUERIES_PRINT, QUERIES_BOOKS = 14, 13, 7, 24
