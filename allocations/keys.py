@@ -74,7 +74,6 @@ def contribution_at_desk(method: str, token: str) -> str:
     return CONTRIBUTION_AT_DESK.format(method=method, token=token)
 
 
-
 def household_exit(household_id: int, change_id: int) -> str:
     return HOUSEHOLD_EXIT.format(household=household_id, change=change_id)
 
