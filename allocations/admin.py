@@ -210,3 +210,13 @@ class GrantAdmin(admin.ModelAdmin):
 @admin.register(GrantReceipt)
 class GrantReceiptAdmin(ReadOnlyAdmin):
     list_display = ("grant", "received_on", "amount", "bank_reference")
+
+
+# --- The fund's settings: changed on /coordination/fund/ (bank details under four eyes) ---
+
+from .models import FundSettings  # noqa: E402
+
+
+@admin.register(FundSettings)
+class FundSettingsAdmin(ReadOnlyAdmin):
+    list_display = ("name", "unit_label", "bank_iban", "bank_bic", "sepa_creditor_id", "collection_day", "updated_at")

@@ -15,3 +15,5 @@ class AllocationsConfig(AppConfig):
                            execute="allocations.approvals.execute_forced_issuance")
         four_eyes.register(Approval.Action.REVERSAL, label=Approval.Action.REVERSAL.label,
                            execute="allocations.approvals.execute_reversal")
+        four_eyes.register("fund_bank_change", label=_("change of the fund's bank account"),
+                           execute="allocations.fund.execute_bank_change", refuse="allocations.fund.bank_change_refused")

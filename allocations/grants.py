@@ -8,7 +8,7 @@ from datetime import date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -51,39 +51,77 @@ def record_receipt(grant: Grant, *, amount: int, received_on: date, bank_referen
 @dataclass(frozen=True)
 class GrantReport:
     grant: Grant
-    received: int
+    received: int  # net: a receipt reversed (entered twice, returned) is not received
     outstanding: int
-    receipts: list
+    receipts: list  # each with `.reversed`
     start: date | None
     end: date | None
-    # The fund over the period the grant covers: what it did with its money.
+    # The fund over the period the grant covers: what it did with its money, in euros net
+    # of what went back (a reversed grant, a returned or corrected contribution), and units.
     money_in: int
-    share: float  # of the money in over the period, this grant's part
-    allocations_issued: int
-    reimbursed_to_vendors: int
+    money_returned: int  # grants and contributions reversed over the period, shown apart
+    share: float  # of the net money in over the period, this grant's part
+    allocations_issued: int  # units
+    reimbursed_to_vendors: int  # euros, net of transfers the shops' banks returned
     households_served: int
     grant_part_of_reimbursements: int
 
 
+def _with_reversed(receipts):
+    return receipts.annotate(reversed=Exists(Transfer.objects.filter(reverses_id=OuterRef("transfer_id"))))
+
+
 def report(grant: Grant) -> GrantReport:
-    receipts = list(grant.receipts.order_by("received_on", "id"))
-    received = sum(receipt.amount for receipt in receipts)
+    receipts = list(_with_reversed(grant.receipts.order_by("received_on", "id")))
+    kept = [receipt for receipt in receipts if not receipt.reversed]
+    received = sum(receipt.amount for receipt in kept)
     start = grant.period_start or (receipts[0].received_on if receipts else grant.promised_on)
     end = grant.period_end or timezone.localdate()
     window = Q(created_at__date__gte=start, created_at__date__lte=end)
+    money_kinds = [TransferKind.GRANT, TransferKind.CONTRIBUTION]
+    reversal = Q(kind=TransferKind.REVERSAL)
     totals = Transfer.objects.filter(window).aggregate(
-        money_in=Sum("amount", filter=Q(kind__in=[TransferKind.GRANT, TransferKind.CONTRIBUTION])),
+        money_in=Sum("amount", filter=Q(kind__in=money_kinds)),
+        money_returned=Sum("amount", filter=reversal & Q(reverses__kind__in=money_kinds)),
         issued=Sum("amount", filter=Q(kind=TransferKind.ALLOCATION)),
+        issued_back=Sum("amount", filter=reversal & Q(reverses__kind=TransferKind.ALLOCATION)),
         reimbursed=Sum("amount", filter=Q(kind=TransferKind.REIMBURSEMENT)),
+        reimbursed_back=Sum("amount", filter=reversal & Q(reverses__kind=TransferKind.REIMBURSEMENT)),
         served=Count("credit_id", filter=Q(kind=TransferKind.ALLOCATION), distinct=True),
     )
-    received_in_window = sum(r.amount for r in receipts if start <= r.received_on <= end)
-    money_in = totals["money_in"] or 0
-    share = received_in_window / money_in if money_in else 0.0
-    reimbursed = totals["reimbursed"] or 0
+    received_in_window = sum(r.amount for r in kept if start <= r.received_on <= end)
+    returned = totals["money_returned"] or 0
+    money_in = (totals["money_in"] or 0) - returned
+    share = min(received_in_window / money_in, 1.0) if money_in > 0 else 0.0
+    reimbursed = (totals["reimbursed"] or 0) - (totals["reimbursed_back"] or 0)
     return GrantReport(
         grant=grant, received=received, outstanding=max(grant.amount - received, 0), receipts=receipts,
-        start=start, end=end, money_in=money_in, share=share, allocations_issued=totals["issued"] or 0,
+        start=start, end=end, money_in=money_in, money_returned=returned, share=share,
+        allocations_issued=(totals["issued"] or 0) - (totals["issued_back"] or 0),
         reimbursed_to_vendors=reimbursed, households_served=totals["served"] or 0,
         grant_part_of_reimbursements=round(reimbursed * share),
     )
+
+
+@dataclass(frozen=True)
+class RegisterAndBooks:
+    """Grants as the books see them (the ledger's grants account, net of reversals) and as
+    the register does (receipts not reversed): they must be the same."""
+
+    books: int
+    register: int
+    unregistered: int  # grant transfers with no receipt in the register (count)
+
+    @property
+    def difference(self) -> int:
+        return self.books - self.register
+
+
+def books_and_register() -> RegisterAndBooks:
+    grants_account = ledger.system_account(AccountKind.GRANTS)
+    books = -grants_account.balance
+    register = _with_reversed(GrantReceipt.objects.all()).filter(reversed=False).aggregate(
+        total=Sum("amount"))["total"] or 0
+    unregistered = Transfer.objects.filter(kind=TransferKind.GRANT).exclude(
+        pk__in=GrantReceipt.objects.values("transfer_id")).count()
+    return RegisterAndBooks(books=books, register=register, unregistered=unregistered)

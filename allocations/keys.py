@@ -23,8 +23,11 @@ SETTLEMENT_UNITS = "settlement:{number}:units"
 SETTLEMENT_EUROS = "settlement:{number}:euros"
 CONTRIBUTION_TRANSFER = "contribution:transfer:{reference}"
 CONTRIBUTION_DIRECT_DEBIT = "contribution:sepa:{mandate}:{period}"
+# A debit returned by the bank and presented again for the same month: its n-th presentation.
+CONTRIBUTION_DIRECT_DEBIT_AGAIN = "contribution:sepa:{mandate}:{period}:{presentation}"
 CONTRIBUTION_AT_DESK = "contribution:{method}:{token}"  # cash, card...: the form's one-time token
 HOUSEHOLD_EXIT = "exit:{household}:{change}"
+CASH_DEPOSIT = "cash-deposit:{bank_reference}"
 EXIT_REFUND = "exit-refund:{transfer}"  # a refund that reached a household already gone
 PURCHASE = "purchase:{vendor}:{key_digest}"
 REFUND = "refund:{vendor}:{key_digest}"
@@ -60,7 +63,10 @@ def contribution_transfer(reference: str) -> str:
     return CONTRIBUTION_TRANSFER.format(reference=reference)
 
 
-def contribution_direct_debit(mandate_reference: str, period: str) -> str:
+def contribution_direct_debit(mandate_reference: str, period: str, presentation: int = 1) -> str:
+    if presentation > 1:
+        return CONTRIBUTION_DIRECT_DEBIT_AGAIN.format(mandate=mandate_reference, period=period,
+                                                      presentation=presentation)
     return CONTRIBUTION_DIRECT_DEBIT.format(mandate=mandate_reference, period=period)
 
 
@@ -70,6 +76,10 @@ def contribution_at_desk(method: str, token: str) -> str:
 
 def household_exit(household_id: int, change_id: int) -> str:
     return HOUSEHOLD_EXIT.format(household=household_id, change=change_id)
+
+
+def cash_deposit(bank_reference: str) -> str:
+    return CASH_DEPOSIT.format(bank_reference=bank_reference)
 
 
 def exit_refund(transfer_id: int) -> str:

@@ -21,7 +21,7 @@ which a caller may also embed in a statement of its own (Posting).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -92,22 +92,25 @@ class Posting:
 
     def __init__(self, *, debit: Account | int, credit: Account | int, amount: int, kind: str,
                  idempotency_key: str | None = None, memo: str = "", reverses: Transfer | int | None = None,
-                 at: datetime | None = None, wait: bool = True, up_to: bool = False):
+                 at: datetime | None = None, wait: bool = True, up_to: bool = False,
+                 value_date: date | None = None):
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise InvalidAmount(amount=amount)
         self.debit_id, self.credit_id = _pk(debit), _pk(credit)
         self.amount, self.kind, self.key, self.memo = amount, kind, idempotency_key, memo
         self.reverses_id = None if reverses is None else (reverses if isinstance(reverses, int) else reverses.pk)
         self.at = at or timezone.now()
+        # The bank's date for a euro movement it confirms; otherwise the fund's day of `at`.
+        self.value_date = value_date or timezone.localdate(self.at)
         self.wait, self.up_to = wait, up_to
 
     def statement(self) -> tuple[str, list]:
         """The SELECT that posts the transfer, with its parameters."""
         return (
             f"SELECT {', '.join(self.COLUMNS)} "
-            f"FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, {_NEGATIVE_KINDS_SQL}, %s, %s)",
+            f"FROM ledger_transfer(%s, %s, %s, %s, %s, %s::bigint, %s, %s, {_NEGATIVE_KINDS_SQL}, %s, %s, %s::date)",
             [self.debit_id, self.credit_id, self.amount, self.kind, self.key, self.reverses_id, self.memo, self.at,
-             self.wait, self.up_to],
+             self.wait, self.up_to, self.value_date],
         )
 
     def run(self, cursor) -> tuple:
@@ -120,7 +123,7 @@ class Posting:
             return Posted(
                 Transfer(id=transfer_id, debit_id=self.debit_id, credit_id=self.credit_id, unit=unit, amount=moved,
                          kind=self.kind, idempotency_key=self.key, reverses_id=self.reverses_id, memo=self.memo,
-                         created_at=self.at),
+                         created_at=self.at, value_date=self.value_date),
                 created=True,
             )
         if outcome == "replayed":
@@ -154,7 +157,9 @@ def transfer(**arguments: Any) -> Posted:
     docstring.
 
     `at` dates a movement that happened earlier (an import, the demo's history); the
-    balances still change now, and the transfer is as immutable as any other. With
+    balances still change now, and the transfer is as immutable as any other.
+    `value_date` is the bank's date of a euro movement (a statement's value date); by
+    default the fund's day of `at`. The books and the FEC date entries by it. With
     `up_to`, a debit that holds less moves what it holds (if anything): the Posted
     transfer's amount says how much.
     Raises InsufficientFunds (its `context["balance"]` is the debit's balance),
@@ -167,8 +172,9 @@ def transfer(**arguments: Any) -> Posted:
     return posting.result(*row)
 
 
-def reverse(original: Transfer | int, *, memo: str = "") -> Posted:
-    """Undo a transfer with a new one in the other direction; at most once per transfer."""
+def reverse(original: Transfer | int, *, memo: str = "", value_date: date | None = None) -> Posted:
+    """Undo a transfer with a new one in the other direction; at most once per transfer.
+    `value_date`: the bank's date of the return, when the bank made it."""
     if isinstance(original, int):
         original = Transfer.objects.get(pk=original)
     return transfer(
@@ -179,6 +185,7 @@ def reverse(original: Transfer | int, *, memo: str = "") -> Posted:
         idempotency_key=keys.reversal(original.pk),
         memo=memo or f"reversal of #{original.pk}",
         reverses=original.pk,
+        value_date=value_date,
     )
 
 
@@ -195,3 +202,13 @@ def system_account(kind: AccountKind) -> Account:
     unit = Unit.EURO if kind in EURO_KINDS else Unit.FUND_UNIT
     account, _ = Account.objects.get_or_create(code=kind.value, defaults={"kind": kind, "unit": unit})
     return account
+
+
+def deposit_cash(*, amount: int, deposited_on, bank_reference: str) -> Posted:
+    """Cash from the desks paid in at the bank (the bank's statement shows it): the cash
+    box (530) to the treasury (512), once per bank reference."""
+    return transfer(
+        debit=system_account(AccountKind.CASH), credit=system_account(AccountKind.TREASURY), amount=amount,
+        kind=TransferKind.CASH_DEPOSIT, idempotency_key=keys.cash_deposit(bank_reference),
+        memo=f"cash deposit {bank_reference}"[:255], value_date=deposited_on,
+    )

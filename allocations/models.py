@@ -21,6 +21,8 @@ class Unit(models.TextChoices):
 class AccountKind(models.TextChoices):
     # Euro accounts
     TREASURY = "treasury", _("treasury (the fund's bank balance)")
+    # Cash taken at the desks, until it is deposited at the bank (530, apart from 512).
+    CASH = "cash", _("cash (taken at the desks, not yet at the bank)")
     GRANTS = "grants", _("grants received")
     CONTRIBUTIONS = "contributions", _("contributions received")
     REIMBURSEMENTS = "reimbursements", _("reimbursements paid out")
@@ -31,7 +33,8 @@ class AccountKind(models.TextChoices):
     VENDOR = "vendor", _("vendor (owed by the fund)")
 
 
-EURO_KINDS = (AccountKind.TREASURY, AccountKind.GRANTS, AccountKind.CONTRIBUTIONS, AccountKind.REIMBURSEMENTS)
+EURO_KINDS = (AccountKind.TREASURY, AccountKind.GRANTS, AccountKind.CONTRIBUTIONS, AccountKind.REIMBURSEMENTS,
+              AccountKind.CASH)
 UNIT_KINDS = (AccountKind.ISSUANCE, AccountKind.EXPIRY, AccountKind.WALLET, AccountKind.VENDOR)
 
 # Sources are debited to bring money into the ledger, so their balance is negative by
@@ -48,6 +51,7 @@ SYSTEM_KINDS = (
     AccountKind.REIMBURSEMENTS,
     AccountKind.ISSUANCE,
     AccountKind.EXPIRY,
+    AccountKind.CASH,
 )
 
 
@@ -93,6 +97,7 @@ class TransferKind(models.TextChoices):
     REIMBURSEMENT = "reimbursement", _("vendor reimbursement (euros paid)")
     EXIT = "exit", _("balance returned on exit")
     REVERSAL = "reversal", _("reversal")
+    CASH_DEPOSIT = "cash_deposit", _("cash deposited at the bank")
 
 
 class Transfer(models.Model):
@@ -118,6 +123,9 @@ class Transfer(models.Model):
     )
     memo = models.CharField(_("memo"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The bank's value date of a euro movement it made (a settlement paid, a direct debit
+    # collected, a grant received), else the fund's day of created_at: what the books date by.
+    value_date = models.DateField(_("value date"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("transfer")
@@ -403,3 +411,37 @@ class GrantReceipt(models.Model):
             models.UniqueConstraint(fields=["grant", "bank_reference"], name="grantreceipt_unique_reference"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="grantreceipt_amount_positive"),
         ]
+
+
+class FundSettings(models.Model):
+    """The fund's own settings, one row (pk 1), edited by coordinators (allocations.fund).
+    The till's caps stay in the environment for now: the till reads no row per purchase.
+
+    Read at first use from the environment's values (FUND_NAME, FUND_BANK_IBAN, ...), so that
+    a deployment configured by environment variables keeps working; from then on the row
+    is what counts. Bank details change only under four eyes.
+    """
+
+    name = models.CharField(_("fund's name"), max_length=140)
+    unit_label = models.CharField(_("unit's name"), max_length=20)
+    bank_iban = models.CharField(_("bank account IBAN"), max_length=34, blank=True)
+    bank_bic = models.CharField(_("bank BIC"), max_length=11, blank=True)
+    sepa_creditor_id = models.CharField(_("SEPA creditor identifier"), max_length=35, blank=True)
+    collection_day = models.PositiveSmallIntegerField(_("direct debit collection day"), default=5)
+    # New bank details asked by one coordinator, applied when a second one approves.
+    proposed_bank_iban = models.CharField(_("proposed IBAN"), max_length=34, blank=True)
+    proposed_bank_bic = models.CharField(_("proposed BIC"), max_length=11, blank=True)
+    proposed_sepa_creditor_id = models.CharField(_("proposed SEPA creditor identifier"), max_length=35, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("fund settings")
+        verbose_name_plural = _("fund settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="fund_settings_single_row"),
+            models.CheckConstraint(condition=Q(collection_day__gte=1, collection_day__lte=28),
+                                   name="fund_settings_collection_day_in_month"),
+        ]
+
+    def __str__(self):
+        return self.name

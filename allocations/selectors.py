@@ -14,11 +14,12 @@ class FundPosition:
     grants_received: int
     contributions_received: int
     reimbursements_paid: int
+    cash: int = 0  # euros taken at the desks, not yet deposited at the bank (530)
 
     @property
     def available_reserve(self) -> int:
         """Euros not already promised to the units in circulation: what solvency reads."""
-        return self.treasury - self.units_in_circulation
+        return self.treasury + self.cash - self.units_in_circulation
 
 
 def fund_position() -> FundPosition:
@@ -35,4 +36,5 @@ def fund_position() -> FundPosition:
         grants_received=-balances.get(AccountKind.GRANTS, 0),
         contributions_received=-balances.get(AccountKind.CONTRIBUTIONS, 0),
         reimbursements_paid=balances.get(AccountKind.REIMBURSEMENTS, 0),
+        cash=balances.get(AccountKind.CASH, 0),
     )

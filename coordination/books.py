@@ -4,14 +4,16 @@ and the reconciliation figures of the bank account.
 
 What becomes an entry, and why (the defaults of a French association, ANC 2018-06):
 
-- Euros move only on grants, contributions and vendor reimbursements; the treasury
-  account of the ledger *is* the bank account (512).
+- Euros move only on grants, contributions, vendor reimbursements and cash deposits; the
+  treasury account of the ledger *is* the bank account (512); cash taken at the desks is
+  in its own account (530, journal CA) until the bank's statement shows it deposited.
 
   =================  =========================================  ==========================
   transfer kind      debit                                      credit
   =================  =========================================  ==========================
   grant              512 Banque                                 740 Subventions d'exploitation
-  contribution       512 Banque                                 756 Cotisations
+  contribution       512 Banque (530 Caisse when paid in cash)   756 Cotisations
+  cash_deposit       512 Banque                                 530 Caisse
   purchase           657 Aides financières (allocations         401 Fournisseurs, the vendor
                      alimentaires dépensées)                    as auxiliary account
   refund             401 Fournisseurs, the vendor               657 Aides financières
@@ -41,8 +43,12 @@ The chart is configurable: `settings.ACCOUNTING_CHART` maps a key — an account
 for "purchase", for instance). Which transfer kind makes which entry is the accounting
 logic itself, fixed here.
 
+Dates: an entry is dated by its transfer's value date — the bank's date for a movement
+the bank made (a settlement paid, a grant received, a direct debit collected), else the
+fund's day of the transfer's creation (Transfer.value_date, issue 16).
+
 Numbering: one entry per transfer, numbered per journal in the order of the ledger
-(created_at, id) over the financial year, so that the numbers are continuous as the FEC
+(value date, created_at, id) over the financial year, so that the numbers are continuous as the FEC
 asks. A movement dated back into a year after it was exported (a late grant receipt)
 renumbers the later entries of that year: export a year's FEC once it is over.
 
@@ -52,6 +58,8 @@ of a million transfers is never in memory (views stream them).
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -59,22 +67,27 @@ from datetime import date, datetime, time
 from itertools import chain
 
 from django.conf import settings
-from django.db import connection
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from allocations import approvals
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
 from kernel import csv as kernel_csv
+from kernel.errors import DomainError
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
     AccountKind.TREASURY.value: ("512000", "Banque"),
+    AccountKind.CASH.value: ("530000", "Caisse"),
     TransferKind.GRANT.value: ("740000", "Subventions d'exploitation"),
     TransferKind.CONTRIBUTION.value: ("756000", "Cotisations"),
     AccountKind.VENDOR.value: ("401100", "Fournisseurs - commerçants conventionnés"),
     TransferKind.PURCHASE.value: ("657000", "Aides financières - allocations alimentaires"),
 }
 
-JOURNALS = {"BQ": "Banque", "AL": "Allocations alimentaires"}
+JOURNALS = {"BQ": "Banque", "CA": "Caisse", "AL": "Allocations alimentaires"}
 
 # transfer kind → (journal, chart key debited, chart key credited)
 RULES: dict[str, tuple[str, str, str]] = {
@@ -83,7 +96,14 @@ RULES: dict[str, tuple[str, str, str]] = {
     TransferKind.REIMBURSEMENT: ("BQ", AccountKind.VENDOR, AccountKind.TREASURY),
     TransferKind.PURCHASE: ("AL", TransferKind.PURCHASE, AccountKind.VENDOR),
     TransferKind.REFUND: ("AL", AccountKind.VENDOR, TransferKind.PURCHASE),
+    TransferKind.CASH_DEPOSIT: ("BQ", AccountKind.TREASURY, AccountKind.CASH),
 }
+# A contribution taken in cash is booked in the cash journal, to the cash account (530).
+CASH_CONTRIBUTION = ("CA", AccountKind.CASH, TransferKind.CONTRIBUTION)
+
+
+def _rule(effective: str, in_cash: bool) -> tuple[str, str, str]:
+    return CASH_CONTRIBUTION if in_cash and effective == TransferKind.CONTRIBUTION else RULES[effective]
 
 LABELS = {
     TransferKind.GRANT: "Subvention reçue",
@@ -91,6 +111,7 @@ LABELS = {
     TransferKind.REIMBURSEMENT: "Remboursement commerçant",
     TransferKind.PURCHASE: "Achats en MonA",
     TransferKind.REFUND: "Remboursement d'achat",
+    TransferKind.CASH_DEPOSIT: "Remise d'espèces en banque",
 }
 
 FEC_COLUMNS = [
@@ -158,24 +179,55 @@ def _entries_sql() -> str:
     from vendors.models import Settlement, Vendor
 
     vendor, settlement = Vendor._meta.db_table, Settlement._meta.db_table
-    journal_case = "CASE COALESCE(o.kind, t.kind) " + " ".join(
-        f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END"
+    journal_case = (
+        f"CASE WHEN COALESCE(o.kind, t.kind) = '{TransferKind.CONTRIBUTION}' AND {_IN_CASH} THEN '{CASH_CONTRIBUTION[0]}' "
+        "ELSE CASE COALESCE(o.kind, t.kind) " + " ".join(
+            f"WHEN '{kind}' THEN '{journal}'" for kind, (journal, _d, _c) in RULES.items()) + " END END")
     return f"""
         SELECT t.id, t.kind, COALESCE(o.kind, t.kind), t.amount,
-               (t.created_at AT TIME ZONE %s)::date,
+               t.day,
                COALESCE(vd.id, vc.id, sv.id), COALESCE(vd.display_name, vc.display_name, sv.display_name),
                s.number, CASE WHEN COALESCE(o.kind, t.kind) = 'grant' THEN COALESCE(o.memo, t.memo) ELSE '' END,
-               t.reverses_id, {journal_case},
-               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.created_at, t.id)
-        FROM {transfer} t
+               t.reverses_id, {journal_case}, {_IN_CASH},
+               ROW_NUMBER() OVER (PARTITION BY {journal_case} ORDER BY t.day, t.created_at, t.id)
+        FROM ({_dated(transfer)}) t
         LEFT JOIN {transfer} o ON o.id = t.reverses_id
         LEFT JOIN {vendor} vd ON vd.account_id = t.debit_id
         LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
         LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
         LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
-        WHERE t.created_at >= %s AND t.created_at < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
-        ORDER BY t.created_at, t.id
+        WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+        ORDER BY t.day, t.created_at, t.id
     """
+
+
+# Whether a transfer moves the cash box (%s: its account id, twice).
+_IN_CASH = "(t.debit_id = %s OR t.credit_id = %s)"
+
+
+def _cash_params() -> list:
+    cash = system_account(AccountKind.CASH).pk
+    return [cash, cash]
+
+
+def _dated(transfer: str) -> str:
+    """The transfers with their day in the books: the bank's value date where the bank
+    gave one, else the fund's day of their creation; and a transfer recorded after the
+    last closing (a higher id) but dated in a closed year is dated on the first open day (its FEC never
+    changes). Four %s: `_dated_params()`."""
+    return (
+        "SELECT *, CASE WHEN raw_day < %s AND id > %s THEN %s ELSE raw_day END AS day FROM ("
+        f"SELECT *, COALESCE(value_date, (created_at AT TIME ZONE %s)::date) AS raw_day FROM {transfer}) dated"
+    )
+
+
+def _dated_params() -> list:
+    from .models import ClosedYear
+
+    last = ClosedYear.objects.order_by("-ends_on").values_list("ends_on", "last_transfer_id").first()
+    if last is None:
+        return [date.min, 0, date.min, settings.TIME_ZONE]
+    return [last[0], last[1], last[0], settings.TIME_ZONE]
 
 
 def _stream(sql: str, params: list) -> Iterator[tuple]:
@@ -195,10 +247,12 @@ def entries(year: int) -> Iterator[Entry]:
     start, end = year_bounds(year)
     accounts = chart()
     label = year_label(year)
-    params = [settings.TIME_ZONE, _aware(start), _aware(end), [str(kind) for kind in RULES]]
+    # The SELECT's cash tests (journal twice: its column and its numbering; the flag), then FROM.
+    params = [*_cash_params(), *_cash_params(), *_cash_params(), *_dated_params(), start, end,
+              [str(kind) for kind in RULES]]
     for (transfer_id, kind, effective, amount, day, vendor_id, vendor_name, settlement_number, memo,
-         reverses_id, journal, n) in _stream(_entries_sql(), params):
-        _journal, debit_key, credit_key = RULES[effective]
+         reverses_id, journal, in_cash, n) in _stream(_entries_sql(), params):
+        _journal, debit_key, credit_key = _rule(effective, in_cash)
         reversal = kind == TransferKind.REVERSAL
         if reversal:
             debit_key, credit_key = credit_key, debit_key
@@ -238,16 +292,124 @@ def _clean(text: str, separator: str) -> str:
 
 def fec_lines(year: int, separator: str = "\t") -> Iterator[str]:
     """The FEC of the year, line by line (header first): the 18 columns of article
-    A. 47 A-1 of the Livre des procédures fiscales, dates YYYYMMDD, amounts with a comma."""
+    A. 47 A-1 of the Livre des procédures fiscales, dates YYYYMMDD, amounts with a comma.
+    A closed year's is the one kept at its closing, unchanged."""
+    from .models import ClosedYear
+
+    closed = ClosedYear.objects.filter(year=year).first()
+    if closed is not None:
+        content = gzip.decompress(bytes(closed.fec_pipe if separator == "|" else closed.fec_tab)).decode()
+        yield from content.splitlines(keepends=True)
+        return
+    yield from _live_fec_lines(year, separator)
+
+
+def _live_fec_lines(year: int, separator: str) -> Iterator[str]:
     yield separator.join(FEC_COLUMNS) + "\r\n"
+    for values in _fec_values(year):
+        yield _fec_line(values, separator)
+
+
+def _live_fec_pairs(year: int) -> Iterator[tuple[str, str]]:
+    """Each FEC line tab- and pipe-separated, from one pass over the entries."""
+    yield "\t".join(FEC_COLUMNS) + "\r\n", "|".join(FEC_COLUMNS) + "\r\n"
+    for values in _fec_values(year):
+        yield _fec_line(values, "\t"), _fec_line(values, "|")
+
+
+def _fec_values(year: int) -> Iterator[list[str]]:
     for entry in entries(year):
         day = entry.day.strftime("%Y%m%d")
         for line in entry.lines:
-            yield separator.join(_clean(value, separator) for value in [
-                entry.journal, JOURNALS[entry.journal], entry.number, day, line.account, line.account_label,
-                line.auxiliary, line.auxiliary_label, entry.piece, day, entry.label, _amount(line.debit),
-                _amount(line.credit), "", "", day, "", "",
-            ]) + "\r\n"
+            yield [entry.journal, JOURNALS[entry.journal], entry.number, day, line.account, line.account_label,
+                   line.auxiliary, line.auxiliary_label, entry.piece, day, entry.label, _amount(line.debit),
+                   _amount(line.credit), "", "", day, "", ""]
+
+
+def _fec_line(values: list[str], separator: str) -> str:
+    return separator.join(_clean(value, separator) for value in values) + "\r\n"
+
+
+class BooksError(DomainError):
+    code = "books_refused"
+
+
+YEAR_CLOSING = "year_closing"
+
+
+def _check_closable(year: int) -> tuple[date, str]:
+    from .models import ClosedYear
+
+    _start, end = year_bounds(year)
+    if timezone.localdate() < end:
+        raise BooksError(_("A financial year is closed once it has ended (after %(day)s).")
+                         % {"day": date.fromordinal(end.toordinal() - 1).isoformat()})
+    already = _("The financial year %(year)s is already closed.") % {"year": year_label(year)}
+    if ClosedYear.objects.filter(year=year).exists():
+        raise BooksError(already)
+    if ClosedYear.objects.filter(year__gt=year).exists():
+        raise BooksError(_("A later financial year is already closed."))
+    return end, already
+
+
+def request_year_closing(year: int, *, by, reason: str):
+    """A coordinator asks to close financial year `year`; a second one approves (four eyes:
+    the closing cannot be undone, and freezes what the fund hands its accountant and the
+    tax office). Refused as `close_year` would be, before anyone is asked."""
+    _check_closable(year)
+    if approvals.pending(YEAR_CLOSING, year) is not None:
+        raise BooksError(_("The closing of this financial year is already waiting for a second coordinator."))
+    return approvals.request(YEAR_CLOSING, year, by=by, reason=reason)
+
+
+def pending_year_closing(year: int):
+    return approvals.pending(YEAR_CLOSING, year)
+
+
+def execute_year_closing(approval) -> str:
+    """The approved closing (kernel.four_eyes step, coordination's AppConfig.ready())."""
+    try:
+        closed = close_year(int(approval.target), by=approval.requested_by, approval=approval)
+    except BooksError as error:  # the approvals page shows a refusal as a ValidationError
+        raise ValidationError(error.message) from error
+    return f"FEC {closed.year} SHA-256 {closed.sha256}"
+
+
+def close_year(year: int, *, by=None, approval=None):
+    """Close financial year `year`, once a second coordinator approved (`approval`): its FEC
+    is kept as it is now and served from then on; a movement recorded later but dated in
+    it is booked on the first day of the next year. Refused before the year has ended, and
+    twice.
+
+    Both files come from one pass over the entries (one query: one snapshot, even inside
+    the approval's transaction). A transfer dated in the year and committed by another
+    transaction during the closing itself could land on both sides of `last_transfer_id`;
+    close a year once its movements are recorded."""
+    from .models import ClosedYear
+
+    end, already = _check_closable(year)
+    approvals.require(approval, YEAR_CLOSING, year)
+    with transaction.atomic():
+        last_transfer_id = Transfer.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        tab_lines, pipe_lines = [], []
+        for tab_line, pipe_line in _live_fec_pairs(year):
+            tab_lines.append(tab_line)
+            pipe_lines.append(pipe_line)
+        tab, pipe = "".join(tab_lines).encode(), "".join(pipe_lines).encode()
+        try:
+            with transaction.atomic():
+                return ClosedYear.objects.create(
+                    year=year, ends_on=end, closed_by=by, last_transfer_id=last_transfer_id,
+                    fec_tab=gzip.compress(tab, mtime=0), fec_pipe=gzip.compress(pipe, mtime=0),
+                    sha256=hashlib.sha256(tab).hexdigest())
+        except IntegrityError:  # a concurrent closing won
+            raise BooksError(already)
+
+
+def closed_years():
+    from .models import ClosedYear
+
+    return {row.year: row for row in ClosedYear.objects.select_related("closed_by").defer("fec_tab", "fec_pipe")}
 
 
 def fec_filename(year: int) -> str:
@@ -305,16 +467,16 @@ def year_totals(year: int) -> YearTotals:
     start, end = year_bounds(year)
     transfer = Transfer._meta.db_table
     sql = f"""
-        SELECT t.kind, COALESCE(o.kind, t.kind), COUNT(*), SUM(t.amount)
-        FROM {transfer} t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-        WHERE t.created_at >= %s AND t.created_at < %s
-        GROUP BY 1, 2
+        SELECT t.kind, COALESCE(o.kind, t.kind), {_IN_CASH}, COUNT(*), SUM(t.amount)
+        FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+        WHERE t.day >= %s AND t.day < %s
+        GROUP BY 1, 2, 3
     """
     accounts = chart()
     totals = YearTotals(year=year, start=start, end=end)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_aware(start), _aware(end)])
-        for kind, effective, count, amount in cursor.fetchall():
+        cursor.execute(sql, [*_cash_params(), *_dated_params(), start, end])
+        for kind, effective, in_cash, count, amount in cursor.fetchall():
             amount = int(amount)
             sign = -1 if kind == TransferKind.REVERSAL else 1
             if effective == TransferKind.ALLOCATION:
@@ -324,7 +486,7 @@ def year_totals(year: int) -> YearTotals:
             if effective not in RULES:
                 continue
             totals.entries += count
-            _journal, debit_key, credit_key = RULES[effective]
+            _journal, debit_key, credit_key = _rule(effective, in_cash)
             if kind == TransferKind.REVERSAL:
                 debit_key, credit_key = credit_key, debit_key
             for key, column in ((debit_key, 1), (credit_key, 2)):
@@ -358,13 +520,14 @@ class BankMonth:
     opening: int = 0
     grants: int = 0
     contributions: int = 0
+    cash_deposits: int = 0  # cash from the desks paid in
     other_in: int = 0  # reversals of money out
     reimbursements: int = 0
     other_out: int = 0  # reversals of money in
 
     @property
     def money_in(self) -> int:
-        return self.grants + self.contributions + self.other_in
+        return self.grants + self.contributions + self.cash_deposits + self.other_in
 
     @property
     def money_out(self) -> int:
@@ -392,8 +555,8 @@ def _treasury_sum(where: str, params: list) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT COALESCE(SUM(CASE WHEN credit_id = %s THEN amount ELSE -amount END), 0)
-            FROM {transfer} WHERE (debit_id = %s OR credit_id = %s) AND {where}
-        """, [treasury, treasury, treasury, *params])
+            FROM ({_dated(transfer)}) t WHERE (debit_id = %s OR credit_id = %s) AND {where}
+        """, [treasury, *_dated_params(), treasury, treasury, *params])
         return int(cursor.fetchone()[0])
 
 
@@ -401,7 +564,7 @@ def bank_reconciliation(year: int) -> BankReconciliation:
     """The treasury (the bank account as the ledger sees it) month by month over the
     financial year: opening balance, money in and out by kind, closing balance. Two queries."""
     start, end = year_bounds(year)
-    opening = _treasury_sum("created_at < %s", [_aware(start)])
+    opening = _treasury_sum("day < %s", [start])
     months, day = [], start
     while day < end:
         months.append(BankMonth(period=day.strftime("%Y-%m")))
@@ -411,16 +574,16 @@ def bank_reconciliation(year: int) -> BankReconciliation:
     transfer = Transfer._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"""
-            SELECT to_char(created_at AT TIME ZONE %s, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
-            FROM {transfer}
-            WHERE (debit_id = %s OR credit_id = %s) AND created_at >= %s AND created_at < %s
+            SELECT to_char(day, 'YYYY-MM'), kind, credit_id = %s, SUM(amount)
+            FROM ({_dated(transfer)}) t
+            WHERE (debit_id = %s OR credit_id = %s) AND day >= %s AND day < %s
             GROUP BY 1, 2, 3
-        """, [settings.TIME_ZONE, treasury, treasury, treasury, _aware(start), _aware(end)])
+        """, [treasury, *_dated_params(), treasury, treasury, start, end])
         for period, kind, incoming, amount in cursor.fetchall():
             row, amount = by_period[period], int(amount)
             if incoming:
-                field_name = {TransferKind.GRANT: "grants", TransferKind.CONTRIBUTION: "contributions"}.get(
-                    kind, "other_in")
+                field_name = {TransferKind.GRANT: "grants", TransferKind.CONTRIBUTION: "contributions",
+                              TransferKind.CASH_DEPOSIT: "cash_deposits"}.get(kind, "other_in")
             else:
                 field_name = "reimbursements" if kind == TransferKind.REIMBURSEMENT else "other_out"
             setattr(row, field_name, getattr(row, field_name) + amount)
@@ -434,7 +597,7 @@ def bank_reconciliation(year: int) -> BankReconciliation:
 def treasury_at_end_of(day: date) -> int:
     """The ledger's treasury at the end of `day`: what the bank statement of that day
     should show, once every movement of the day is recorded."""
-    return _treasury_sum("created_at < %s", [_aware(date.fromordinal(day.toordinal() + 1))])
+    return _treasury_sum("day <= %s", [day])
 
 
 def bank_difference(day: date, bank_balance: int) -> tuple[int, int]:

@@ -4,9 +4,14 @@ work is in coordination.books and coordination.research; downloads are streamed.
 from itertools import chain
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from kernel import csv as kernel_csv
 from kernel.money import EurosField
@@ -48,7 +53,23 @@ def books_page(request):
         "year": year, "label": books.year_label(year), "years": range(current, max(FIRST_YEAR, current - 5) - 1, -1),
         "totals": books.year_totals(year), "bank": books.bank_reconciliation(year),
         "form": form, "difference": difference, "fec_name": books.fec_filename(year),
+        "closed": books.closed_years().get(year), "closing_asked": books.pending_year_closing(year), "closable": books.year_bounds(year)[1] <= timezone.localdate(),
     })
+
+
+@require_POST
+@coordinator_required
+def close_year(request, year: int):
+    year = _year(year, books.current_year())
+    try:
+        books.request_year_closing(year, by=request.user, reason=request.POST.get("reason", ""))
+        messages.success(request, _("The closing is asked: a second coordinator approves it on the approvals page, "
+                                    "and the FEC is frozen then."))
+    except books.BooksError as error:
+        messages.error(request, str(error))
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    return redirect(f"{reverse('coordination:books')}?year={year}")
 
 
 def _download(lines, filename: str, content_type: str) -> StreamingHttpResponse:

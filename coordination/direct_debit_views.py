@@ -30,7 +30,7 @@ def collections(request):
             return redirect("coordination:direct_debits")
         return redirect("coordination:direct_debit", collection.pk)
     return render(request, "coordination/direct_debits.html", {
-        "collections": DirectDebitCollection.objects.order_by("-period")[:24],
+        "collections": DirectDebitCollection.objects.order_by("-period", "-presentation")[:24],
         "next_period": periods.current(),
         "returns": [(payment, direct_debits.reason_label(payment.rejection_reason)) for payment in
                     ContributionPayment.objects.filter(rejected_at__isnull=False)
@@ -77,11 +77,30 @@ def confirm(request, pk: int):
 
 @require_POST
 @coordinator_required
+def present_again(request, pk: int):
+    collection = get_object_or_404(DirectDebitCollection, pk=pk)
+    try:
+        again = direct_debits.prepare_representation(collection.period, by=request.user)
+    except ValidationError as error:
+        _error(request, error)
+        return redirect("coordination:direct_debit", collection.pk)
+    return redirect("coordination:direct_debit", again.pk)
+
+
+def _presentation(request) -> int:
+    """Which presentation of the month the bank returned (1 unless it was presented again)."""
+    value = request.POST.get("presentation", "1").strip()
+    return int(value) if value.isdigit() and 0 < int(value) < 100 else 1
+
+
+@require_POST
+@coordinator_required
 def reject(request):
     try:
         payment = direct_debits.record_rejection(
             request.POST.get("mandate", "").strip(), request.POST.get("period", "").strip(),
             request.POST.get("reason", ""), by=request.user,
+            presentation=_presentation(request),
         )
         messages.success(request, _("Return recorded: the contribution of %(household)s for %(period)s is owed again.")
                          % {"household": payment.household.reference, "period": payment.period})

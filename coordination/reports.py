@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -39,6 +40,8 @@ class Position:
     runway_months: float | None
     monthly_need: int
     runway_short: bool
+    # Euros in approved payment files the bank has not confirmed: in the treasury, not available.
+    committed_to_vendors: int = 0
 
     @property
     def in_wallets(self) -> int:
@@ -48,13 +51,17 @@ class Position:
 def position() -> Position:
     fund = fund_position()
     # Vendor accounts are few (one per shop): their sum is cheap and splits circulation.
+    from vendors.selectors import committed_total
+
     owed = Account.objects.filter(kind=AccountKind.VENDOR).aggregate(total=Sum("balance"))["total"] or 0
+    committed = committed_total()
     try:
         runway = issuance.runway()
     except NoRulesInForce:  # no rules for next month yet: the dashboard still shows the rest
-        return Position(fund=fund, owed_to_vendors=owed, runway_months=None, monthly_need=0, runway_short=False)
+        return Position(fund=fund, owed_to_vendors=owed, runway_months=None, monthly_need=0, runway_short=False,
+                        committed_to_vendors=committed)
     return Position(fund=fund, owed_to_vendors=owed, runway_months=runway.months,
-                    monthly_need=runway.monthly_need, runway_short=runway.short)
+                    monthly_need=runway.monthly_need, runway_short=runway.short, committed_to_vendors=committed)
 
 
 def window(months: int = TREND_MONTHS, *, today: date | None = None) -> tuple[list[str], datetime]:
@@ -67,41 +74,63 @@ def window(months: int = TREND_MONTHS, *, today: date | None = None) -> tuple[li
 
 @dataclass
 class TrendRow:
+    """One month. Units (issued, spent) and euros (the rest) are apart; euro figures are
+    net of what came back, and what came back is shown apart: a contribution returned by
+    the bank or corrected, a grant reversed, a settlement transfer the shop's bank returned."""
+
     period: str
-    issued: int = 0
-    spent: int = 0
-    contributions: int = 0
-    grants: int = 0
-    reimbursed: int = 0
+    issued: int = 0  # units, of the month they were issued for
+    spent: int = 0  # units: purchases less refunds
+    contributions: int = 0  # euros, net of returns and corrections
+    contributions_returned: int = 0
+    grants: int = 0  # euros, net of reversals
+    reimbursed: int = 0  # euros, net of returned transfers
+    reimbursements_returned: int = 0
 
 
 def monthly_trends(months: int = TREND_MONTHS) -> list[TrendRow]:
-    """Per month: units issued, spent (purchases less refunds), contributions and grants in."""
+    """Per month, in one GROUP BY: units issued (for that period, whenever posted), spent,
+    and euros in and out dated by the bank's value date; reversals count in the month of
+    the reversal, against the kind they reverse."""
     labels, start = window(months)
     rows = {label: TrendRow(label) for label in labels}
+    transfer = Transfer._meta.db_table
     kinds = [TransferKind.ALLOCATION, TransferKind.PURCHASE, TransferKind.REFUND, TransferKind.CONTRIBUTION,
              TransferKind.GRANT, TransferKind.REIMBURSEMENT]
-    totals = (
-        Transfer.objects.filter(created_at__gte=start, kind__in=kinds)
-        .annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
-        .values_list("month", "kind").annotate(total=Sum("amount")).order_by()
-    )
-    for month, kind, total in totals:
-        row = rows.get(timezone.localtime(month).strftime("%Y-%m") if timezone.is_aware(month) else month.strftime("%Y-%m"))
+    sql = f"""
+        SELECT COALESCE(CASE WHEN COALESCE(o.kind, t.kind) = %s
+                             THEN NULLIF(split_part(COALESCE(o.idempotency_key, t.idempotency_key), ':', 3), '') END,
+                        to_char(COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date), 'YYYY-MM')),
+               t.kind, COALESCE(o.kind, t.kind), SUM(t.amount)
+        FROM {transfer} t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+        WHERE COALESCE(o.kind, t.kind) = ANY(%s)
+          AND (t.created_at >= %s OR COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date) >= %s)
+        GROUP BY 1, 2, 3
+    """
+    first_day = periods.parse(labels[0])
+    params = [TransferKind.ALLOCATION, settings.TIME_ZONE, [str(kind) for kind in kinds],
+              start - timedelta(days=62), settings.TIME_ZONE, first_day]
+    for month, kind, effective, total in _run(sql, params):
+        row = rows.get(month)
         if row is None:
             continue
-        if kind == TransferKind.ALLOCATION:
-            row.issued += total
-        elif kind == TransferKind.PURCHASE:
-            row.spent += total
-        elif kind == TransferKind.REFUND:
-            row.spent -= total
-        elif kind == TransferKind.CONTRIBUTION:
-            row.contributions += total
-        elif kind == TransferKind.GRANT:
-            row.grants += total
+        total = int(total)
+        back = kind == TransferKind.REVERSAL
+        sign = -1 if back else 1
+        if effective == TransferKind.ALLOCATION:
+            row.issued += sign * total
+        elif effective == TransferKind.PURCHASE:
+            row.spent += sign * total
+        elif effective == TransferKind.REFUND:
+            row.spent -= sign * total
+        elif effective == TransferKind.CONTRIBUTION:
+            row.contributions += sign * total
+            row.contributions_returned += total if back else 0
+        elif effective == TransferKind.GRANT:
+            row.grants += sign * total
         else:
-            row.reimbursed += total
+            row.reimbursed += sign * total
+            row.reimbursements_returned += total if back else 0
     return list(rows.values())
 
 
@@ -167,21 +196,26 @@ def spending_by_district(months: int = TREND_MONTHS) -> list[dict]:
 
 
 def contributions_by_bracket(months: int = TREND_MONTHS) -> list[dict]:
-    """Contributions paid by declared income bracket: totals and households, no names."""
+    """Contributions paid by declared income bracket: totals and households, no names. Net,
+    as everywhere on the dashboard: a payment the bank returned or a coordinator corrected
+    counts in `returned`, apart, not in the total."""
     from members.brackets import IncomeBracket
     from members.models import ContributionPayment
 
     labels, _start = window(months)
     names = dict(IncomeBracket.choices)
+    standing = Q(rejected_at__isnull=True, corrected_at__isnull=True)
     rows = (
-        ContributionPayment.objects.filter(period__gte=labels[0], rejected_at__isnull=True)
+        ContributionPayment.objects.filter(period__gte=labels[0])
         .values_list("household__income_bracket")
-        .annotate(total=Sum("amount"), households=Count("household", distinct=True), payments=Count("id"))
+        .annotate(total=Sum("amount", filter=standing, default=0), returned=Sum("amount", filter=~standing, default=0),
+                  households=Count("household", filter=standing, distinct=True), payments=Count("id", filter=standing))
         .order_by("household__income_bracket")
     )
     return [{"bracket": bracket or "", "label": str(names.get(bracket, "—")), "total": int(total),
-             "households": households, "payments": payments,
-             "average": int(total / payments) if payments else 0} for bracket, total, households, payments in rows]
+             "returned": int(returned), "households": households, "payments": payments,
+             "average": int(total / payments) if payments else 0}
+            for bracket, total, returned, households, payments in rows]
 
 
 @dataclass
@@ -256,7 +290,7 @@ def table(name: str) -> tuple[list[str], list[list]]:
     """(header, rows) of one dashboard table, amounts in cents (the CSV exports)."""
     if name == "position":
         p = position()
-        rows = [["treasury", p.fund.treasury], ["grants_received", p.fund.grants_received],
+        rows = [["treasury", p.fund.treasury], ["cash", p.fund.cash], ["grants_received", p.fund.grants_received],
                 ["contributions_received", p.fund.contributions_received],
                 ["reimbursements_paid", p.fund.reimbursements_paid],
                 ["units_in_circulation", p.fund.units_in_circulation], ["in_wallets", p.in_wallets],
@@ -265,8 +299,10 @@ def table(name: str) -> tuple[list[str], list[list]]:
                 ["runway_months", "" if p.runway_months is None else round(p.runway_months, 2)]]
         return ["figure", "value"], rows
     if name == "trends":
-        return (["period", "issued", "spent", "contributions", "grants", "reimbursed"],
-                [[r.period, r.issued, r.spent, r.contributions, r.grants, r.reimbursed] for r in monthly_trends()])
+        return (["period", "issued_units", "spent_units", "contributions_net_euros", "contributions_returned_euros",
+                 "grants_euros", "reimbursed_net_euros", "reimbursements_returned_euros"],
+                [[r.period, r.issued, r.spent, r.contributions, r.contributions_returned, r.grants, r.reimbursed,
+                  r.reimbursements_returned] for r in monthly_trends()])
     if name == "vendor_kinds":
         return ["kind", "spent", "households"], [[r["kind"], r["spent"], r["households"]] for r in spending_by_vendor_kind()]
     if name == "districts":
@@ -274,8 +310,8 @@ def table(name: str) -> tuple[list[str], list[list]]:
                 [[r["district"] or "other", "" if r["suppressed"] else r["spent"],
                   "<10" if r["suppressed"] else r["households"]] for r in spending_by_district()])
     if name == "brackets":
-        return (["income_bracket", "total", "households", "payments", "average"],
-                [[r["bracket"], r["total"], r["households"], r["payments"], r["average"]]
+        return (["income_bracket", "total_net_euros", "returned_euros", "households", "payments", "average_euros"],
+                [[r["bracket"], r["total"], r["returned"], r["households"], r["payments"], r["average"]]
                  for r in contributions_by_bracket()])
     if name == "participation":
         trends = monthly_trends()

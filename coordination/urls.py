@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from . import books_views, corrections_views, direct_debit_views, operations_views, settlement_views, views
+from . import (
+    bank_views,
+    books_views,
+    corrections_views,
+    direct_debit_views,
+    fund_views,
+    operations_views,
+    settlement_views,
+    views,
+)
 from .audit import views as audit_views
 
 app_name = "coordination"
@@ -21,21 +30,31 @@ urlpatterns = [
     path("desk/differences/<int:pk>/", corrections_views.explain_difference, name="explain_difference"),
     path("grants/", views.grant_list, name="grants"),
     path("grants/<int:pk>/", views.grant_detail, name="grant"),
+    path("grants/<int:pk>/report.csv", views.grant_report_csv, name="grant_report_csv"),
+    path("grants/<int:pk>/print/", views.grant_report_print, name="grant_report_print"),
     path("books/", books_views.books_page, name="books"),
     path("books/<int:year>/fec.txt", books_views.books_fec, name="books_fec"),
     path("books/<int:year>/entries.csv", books_views.books_csv, name="books_csv"),
+    path("books/<int:year>/close/", books_views.close_year, name="books_close"),
     path("research/", books_views.research_page, name="research"),
     path("research/export.csv", books_views.research_export, name="research_export"),
     path("settlements/", settlement_views.runs, name="settlement_runs"),
     path("settlements/<int:pk>/", settlement_views.run_detail, name="settlement_run"),
     path("settlements/<int:pk>/pay/", settlement_views.request_payment, name="settlement_pay"),
     path("settlements/<int:pk>/sepa/", settlement_views.payment_file, name="settlement_file"),
+    path("settlements/<int:pk>/confirm/", settlement_views.request_confirmation, name="settlement_confirm"),
+    path("settlements/<int:pk>/<str:number>/return/", settlement_views.request_return, name="settlement_return"),
     path("direct-debits/", direct_debit_views.collections, name="direct_debits"),
     path("direct-debits/<int:pk>/", direct_debit_views.collection_detail, name="direct_debit"),
     path("direct-debits/<int:pk>/pain008.xml", direct_debit_views.collection_file, name="direct_debit_file"),
     path("direct-debits/<int:pk>/confirm/", direct_debit_views.confirm, name="direct_debit_confirm"),
+    path("direct-debits/<int:pk>/again/", direct_debit_views.present_again, name="direct_debit_again"),
     path("direct-debits/returns/", direct_debit_views.reject, name="direct_debit_reject"),
     path("audit/", audit_views.audit, name="audit"),
+    path("fund/", fund_views.fund_settings, name="fund_settings"),
+    path("bank/", bank_views.statements, name="bank_statements"),
+    path("bank/<int:pk>/", bank_views.statement, name="bank_statement"),
+    path("bank/lines/<int:pk>/handled/", bank_views.handle_line, name="bank_line_handled"),
     path("operations/", operations_views.operations_page, name="operations"),
     path("alarms/<int:pk>/acknowledge/", operations_views.acknowledge, name="alarm_acknowledge"),
 ]

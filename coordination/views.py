@@ -54,7 +54,8 @@ def request_reversal(request):
 
 from django import forms  # noqa: E402
 from django.core.validators import MinValueValidator  # noqa: E402
-from django.db.models import Sum  # noqa: E402
+from django.db.models import Q, Sum  # noqa: E402
+from django.utils.text import slugify  # noqa: E402
 from django.utils.translation import gettext_lazy  # noqa: E402
 
 from allocations import grants as grant_services  # noqa: E402
@@ -90,8 +91,11 @@ def grant_list(request):
             messages.error(request, " ".join(error.messages))
         else:
             return redirect("coordination:grant", grant.pk)
-    grants = Grant.objects.annotate(received=Sum("receipts__amount"))
-    return render(request, "coordination/grants.html", {"grants": grants, "form": form})
+    # Net of receipts reversed (typed twice, returned): what the books say was received.
+    grants = Grant.objects.annotate(received=Sum("receipts__amount",
+                                                 filter=Q(receipts__transfer__reversed_by__isnull=True)))
+    return render(request, "coordination/grants.html", {
+        "grants": grants, "form": form, "agreement": grant_services.books_and_register()})
 
 
 @coordinator_required
@@ -105,6 +109,48 @@ def grant_detail(request, pk: int):
         messages.success(request, _("Receipt recorded: the treasury is credited."))
         return redirect("coordination:grant", grant.pk)
     return render(request, "coordination/grant.html", {"report": grant_services.report(grant), "form": form})
+
+
+def _report_rows(report) -> list[list]:
+    """The per-grant report for the funder, as rows: the grant, its receipts, what the fund did."""
+    grant = report.grant
+    rows = [
+        [_("Funder"), grant.funder_name], [_("Reference"), grant.reference],
+        [_("Given for"), grant.earmark], [_("Promised on"), grant.promised_on.isoformat()],
+        [_("Promised (€)"), _euros(grant.amount)], [_("Received (€)"), _euros(report.received)],
+        [_("Still to receive (€)"), _euros(report.outstanding)],
+        [_("Period from"), report.start.isoformat() if report.start else ""],
+        [_("Period to"), report.end.isoformat() if report.end else ""],
+        [_("Money in over the period, grants and contributions, net of returns (€)"), _euros(report.money_in)],
+        [_("of which returned or corrected, shown apart (€)"), _euros(report.money_returned)],
+        [_("This grant's share of it (%)"), f"{100 * report.share:.1f}".replace(".", ",")],
+        [_("Allocations issued (units)"), _euros(report.allocations_issued)],
+        [_("Households served"), report.households_served],
+        [_("Paid to approved vendors for members' food, net (€)"), _euros(report.reimbursed_to_vendors)],
+        [_("of which this grant's share (€)"), _euros(report.grant_part_of_reimbursements)],
+        [],
+        [_("Received on"), _("Amount (€)"), _("Bank reference")],
+    ]
+    rows += [[r.received_on.isoformat(), _euros(r.amount), r.bank_reference, _("reversed: not counted") if r.reversed else ""]
+             for r in report.receipts]
+    return rows
+
+
+def _euros(cents: int) -> str:
+    return f"{cents / 100:.2f}".replace(".", ",")
+
+
+@coordinator_required
+def grant_report_csv(request, pk: int):
+    grant = get_object_or_404(Grant, pk=pk)
+    return kernel_csv.response(_report_rows(grant_services.report(grant)), f"subvention-{slugify(grant.reference) or grant.pk}.csv")
+
+
+@coordinator_required
+def grant_report_print(request, pk: int):
+    """The per-grant report as a page of its own, ready to print or save as PDF."""
+    grant = get_object_or_404(Grant, pk=pk)
+    return render(request, "coordination/grant_print.html", {"report": grant_services.report(grant)})
 
 
 # --- Dashboard and CSV tables -----------------------------------------------------------

@@ -31,7 +31,7 @@ import random
 import secrets
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -42,9 +42,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from allocations import approvals, issuance, keys, ledger
+from allocations import approvals, fund, grants, issuance, keys, ledger
 from allocations import periods as periods_of_fund
-from allocations.models import AccountKind, Approval, TransferKind
+from allocations.models import AccountKind, Approval, Grant, Transfer, TransferKind
 from allocations.rules import allocation_for, rules_for
 from allocations.selectors import FundPosition, fund_position
 from governance.models import CommitteeMembership
@@ -67,6 +67,8 @@ DEFAULT_VENDORS = 50
 MAX_DEFAULT_COMMITTEE = 50
 COORDINATOR_USERNAME = "coordination"
 SECOND_COORDINATOR_USERNAME = f"{COORDINATOR_USERNAME}-2"
+# The demo fund's bank account (a valid, made-up one): its SEPA files can be made.
+DEMO_FUND_IBAN, DEMO_FUND_BIC, DEMO_FUND_CREDITOR_ID = "FR7630006000011234567890189", "AGRIFRPPXXX", "FR12ZZZ123456"
 VOLUNTEER_USERNAME = "accueil"
 SECOND_VOLUNTEER_USERNAME = f"{VOLUNTEER_USERNAME}-2"
 # The demo's staff: (credentials key, username, role, first name, last name). None is a
@@ -164,6 +166,7 @@ FUNDERS = (
     "Région Occitanie",
     "Fondation pour une alimentation durable",
 )
+FUNDER_TYPES = dict(zip(FUNDERS, ("metropole", "department", "region", "foundation"), strict=True))
 
 # Household size and contribution: (value, weight).
 ADULTS = ((1, 45), (2, 45), (3, 10))
@@ -695,17 +698,25 @@ def _post_grants(period: str, households: int, accounts: dict, tally: Tally) -> 
             # A quarter of the block's allocations and up to a fifth more, in whole hundreds of euros.
             hundreds = int(GRANT_BLOCK * 3 * ALLOCATION * rng.uniform(1.0, 1.2)) // 10_000
             funder = FUNDERS[(block + int(quarter[-1])) % len(FUNDERS)]
-            tally.add(
-                ledger.transfer(
-                    debit=accounts[AccountKind.GRANTS],
-                    credit=accounts[AccountKind.TREASURY],
-                    amount=hundreds * 10_000,
-                    kind=TransferKind.GRANT,
-                    idempotency_key=f"demo:grant:{quarter}:{block + 1:03d}",
-                    memo=f"{funder} — subvention {quarter.replace('-', ' ')} (lot {block + 1})",
-                    at=_moment(period, 1, 0),
-                )
+            legacy = f"demo:grant:{quarter}:{block + 1:03d}"
+            if Transfer.objects.filter(idempotency_key=legacy).exists():
+                tally.replayed += 1  # a demo seeded before its grants were in the register
+                continue
+            # In the grant register, as a fund records its grants: the grant, then its receipt.
+            first_day = _first_day(period)
+            grant = Grant.objects.filter(reference=f"DEMO-{quarter}-{block + 1:03d}").first() or grants.create_grant(
+                funder_type=FUNDER_TYPES[funder], funder_name=funder, reference=f"DEMO-{quarter}-{block + 1:03d}",
+                amount=hundreds * 10_000, promised_on=_months_before(first_day, 1),
+                earmark=f"subvention {quarter.replace('-', ' ')} (lot {block + 1})",
+                period_start=first_day, period_end=_months_before(first_day, -3) - timedelta(days=1),
             )
+            known = grant.receipts.exists()
+            grants.record_receipt(grant, amount=hundreds * 10_000, received_on=first_day,
+                                  bank_reference=f"VIR-{quarter}-{block + 1:03d}")
+            if known:
+                tally.replayed += 1
+            else:
+                tally.posted += 1
 
 
 def _split(rng: random.Random, total: int, parts: int) -> list[int]:
@@ -820,9 +831,30 @@ def _settle_month(period: str, tally: Tally) -> None:
     approval = approvals.pending(Approval.Action.SETTLEMENT_PAYMENT, run.pk) or settlements.request_payment(
         run, by=first, reason=f"remboursements {period}"
     )
-    approvals.approve(approval, by=_second_coordinator(), at=_moment(period, 28, 18))
+    approved_at = _moment(period, 28, 18)
+    approvals.approve(approval, by=_second_coordinator(), at=approved_at)
+    run.refresh_from_db()
+    if run.status == run.Status.APPROVED:
+        settlements.mark_file_issued(run, at=approved_at)
+        # The demo's bank sends no camt.053: its date, two days later, entered under four eyes.
+        bank_day = min(approved_at.date() + timedelta(days=2), timezone.localdate())
+        confirmation = settlements.pending_confirmation(run) or settlements.request_bank_confirmation(
+            run, value_date=bank_day, by=first, reason=f"relevé bancaire {period}")
+        approvals.approve(confirmation, by=_second_coordinator(), at=approved_at + timedelta(days=2))
     paid = run.settlements.filter(status="paid").count()
     tally.posted += 2 * paid
+
+
+def _configure_fund_bank() -> None:
+    """The demo fund's bank account, set as coordinators do it: asked by one, approved by
+    another (a rerun finds it set)."""
+    if fund.bank_configured():
+        return
+    first = get_user_model().objects.get(username=COORDINATOR_USERNAME)
+    approval = fund.pending_bank_change() or fund.request_bank_change(
+        iban=DEMO_FUND_IBAN, bic=DEMO_FUND_BIC, creditor_id=DEMO_FUND_CREDITOR_ID, by=first,
+        reason="compte de la caisse (démo)")
+    approvals.approve(approval, by=_second_coordinator())
 
 
 # --- Entry points ----------------------------------------------------------------------
@@ -868,6 +900,7 @@ def seed_demo(
         [(seat.username, seat.first_name, seat.last_name) for seat in other_seats], hashes["committee"]
     )
     staff_credentials = _seed_staff(passwords)
+    _configure_fund_bank()
     household_rows = _seed_households(household_plan)
     member_cards = _seed_cards(household_plan, household_rows, member_ids)
     vendor_rows = _seed_vendors(vendor_plan, vendor_user_ids)

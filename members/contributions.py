@@ -106,7 +106,8 @@ def _check_amount(amount) -> int:
     return amount
 
 
-def idempotency_key(method: str, *, token: str = "", reference: str = "", mandate_reference: str = "", period: str = "") -> str:
+def idempotency_key(method: str, *, token: str = "", reference: str = "", mandate_reference: str = "", period: str = "",
+                    presentation: int = 1) -> str:
     """What makes a payment unique, so that a retry finds the first one."""
     if method == ContributionPayment.Method.BANK_TRANSFER:
         if not reference:
@@ -115,7 +116,7 @@ def idempotency_key(method: str, *, token: str = "", reference: str = "", mandat
     if method == ContributionPayment.Method.DIRECT_DEBIT:
         if not mandate_reference:
             raise ValidationError(_("A direct debit needs its mandate reference."))
-        return keys.contribution_direct_debit(mandate_reference, period)
+        return keys.contribution_direct_debit(mandate_reference, period, presentation)
     if not token:
         raise ValidationError(_("This form has expired; please fill it in again."))
     return keys.contribution_at_desk(method, token)
@@ -135,6 +136,7 @@ def record_payment(
     paid_on=None,
     desk_session=None,
     confirmed_held_cash: bool = False,
+    presentation: int = 1,
 ) -> ContributionPayment:
     """Record a contribution paid and move it into the treasury. A repeat (same bank
     reference, same mandate and period, same form token) returns the first payment."""
@@ -150,7 +152,8 @@ def record_payment(
         raise ValidationError(_("Cash is taken at an open desk."))
     if household.erased_at is not None:
         raise ValidationError(_("This household's data has been erased."))
-    key = idempotency_key(method, token=token, reference=reference, mandate_reference=mandate_reference, period=period)
+    key = idempotency_key(method, token=token, reference=reference, mandate_reference=mandate_reference, period=period,
+                          presentation=presentation)
     existing = ContributionPayment.objects.filter(transfer__idempotency_key=key).first()
     if existing is not None:
         return existing
@@ -169,11 +172,15 @@ def record_payment(
             desk = Desk.objects.select_for_update().get(pk=session.desk_id)
         posted = ledger.transfer(
             debit=ledger.system_account(AccountKind.CONTRIBUTIONS),
-            credit=ledger.system_account(AccountKind.TREASURY),
+            # Cash stays in the cash box (530) until it is deposited at the bank (512).
+            credit=ledger.system_account(
+                AccountKind.CASH if method == ContributionPayment.Method.CASH else AccountKind.TREASURY),
             amount=amount,
             kind=TransferKind.CONTRIBUTION,
             idempotency_key=key,
             memo=f"contribution {period}",
+            # Paid on a known day (a direct debit's collection date): the books date it so.
+            value_date=paid_on,
         )
         if not posted.created:  # a concurrent duplicate finished first
             return ContributionPayment.objects.get(transfer_id=posted.transfer.pk)

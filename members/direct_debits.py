@@ -14,6 +14,10 @@
 4. `record_rejection(mandate, period, reason)`: the bank returned a debit (R-transaction).
    The payment is kept and marked rejected, its ledger transfer is reversed, and the
    month counts as arrears again (`contributions.arrears` ignores rejected payments).
+   Returns come up to 8 weeks after the collection (13 months when unauthorised).
+5. `prepare_representation(period)`: the returned debits of a month presented again, as
+   a new collection of the same month (its presentation number in the payment's key).
+A collection is not confirmed before its collection date: the bank has not collected yet.
 
 Why a bank return is reversed without a second coordinator (four eyes): the reversals
 that need two coordinators are corrections a person decides (`approvals.request_reversal`);
@@ -30,7 +34,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -39,8 +42,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from sepaxml import SepaDD
 
-from allocations import ledger, periods
-from kernel.banking import compact, iban_valid
+from allocations import fund, ledger, periods
+from kernel.banking import compact
 from kernel.errors import DomainError
 
 from .contributions import contribution_for, idempotency_key, record_payment, suspended
@@ -137,7 +140,7 @@ def collection_date_for(period: str, *, today: date | None = None) -> date:
     """The setting's day of the period's month (the month's last day at most), or the
     earliest date the bank still accepts when that is already too close."""
     first = periods.parse(period)
-    day = min(max(settings.SEPA_DD_COLLECTION_DAY, 1), periods.last_day(period).day)
+    day = min(max(fund.current().collection_day, 1), periods.last_day(period).day)
     wanted = first.replace(day=day)
     earliest = (today or timezone.localdate()) + timedelta(days=LEAD_DAYS)
     return max(wanted, earliest)
@@ -159,7 +162,7 @@ def prepare_collection(period: str, *, by=None, collection_date: date | None = N
     except periods.InvalidPeriod as error:
         raise DirectDebitError(str(error))
     collection_date = collection_date or collection_date_for(period)
-    collection = DirectDebitCollection.objects.select_for_update().filter(period=period).first()
+    collection = DirectDebitCollection.objects.select_for_update().filter(period=period, presentation=1).first()
     if collection is not None and collection.confirmed_at is not None:
         raise DirectDebitError(_("This collection has been confirmed; it can no longer change."))
     if collection is None:
@@ -212,19 +215,19 @@ def prepare_collection(period: str, *, by=None, collection_date: date | None = N
 
 
 def _creditor() -> dict:
-    iban, bic = compact(settings.FUND_BANK_IBAN), compact(settings.FUND_BANK_BIC)
-    creditor_id = compact(settings.FUND_SEPA_CREDITOR_ID)
-    if not iban_valid(iban) or not bic or not creditor_id:
+    try:
+        account = fund.bank_account(creditor=True)
+    except fund.BankNotConfigured:
         raise DirectDebitError(
             _("The fund's bank account or SEPA creditor identifier is not configured "
               "(FUND_BANK_IBAN, FUND_BANK_BIC, FUND_SEPA_CREDITOR_ID).")
         )
     return {
-        "name": settings.FUND_NAME,
-        "IBAN": iban,
-        "BIC": bic,
+        "name": account.name,
+        "IBAN": account.iban,
+        "BIC": account.bic,
         "batch": True,
-        "creditor_id": creditor_id,
+        "creditor_id": account.creditor_id,
         "currency": "EUR",
     }
 
@@ -246,7 +249,7 @@ def collection_file(collection: DirectDebitCollection) -> CollectionFile:
             "collection_date": collection.collection_date,
             "mandate_id": mandate.reference,
             "mandate_date": mandate.signed_on,
-            "description": f"Cotisation {collection.period} {settings.FUND_NAME}",
+            "description": f"Cotisation {collection.period} {fund.current().name}",
             "endtoend_id": debit.end_to_end_id,
         }
         if mandate.bic:
@@ -270,6 +273,11 @@ def confirm_collection(collection: DirectDebitCollection, *, by=None) -> int:
     """The bank collected: each debit becomes a contribution paid. A repeat records nothing
     twice (the payments' keys). Returns how many payments the collection holds."""
     collection = DirectDebitCollection.objects.select_for_update().get(pk=collection.pk)
+    if timezone.localdate() < collection.collection_date:
+        # The bank collects on that day: before it, nothing has been collected to confirm.
+        raise DirectDebitError(
+            _("This collection cannot be confirmed before its collection date (%(day)s).")
+            % {"day": collection.collection_date.isoformat()})
     recorded = 0
     for debit in collection.debits.select_related("mandate", "household").order_by("id"):
         if debit.household.erased_at is not None:
@@ -283,6 +291,7 @@ def confirm_collection(collection: DirectDebitCollection, *, by=None) -> int:
             mandate_signed_on=debit.mandate.signed_on,
             paid_on=collection.collection_date,
             by=by,
+            presentation=collection.presentation,
         )
         recorded += 1
     if collection.confirmed_at is None:
@@ -291,17 +300,67 @@ def confirm_collection(collection: DirectDebitCollection, *, by=None) -> int:
     return recorded
 
 
+# --- Presenting returned debits again -------------------------------------------------
+
+
+@transaction.atomic
+def prepare_representation(period: str, *, by=None, collection_date: date | None = None) -> DirectDebitCollection:
+    """The debits of `period` the bank returned, presented again: a new collection of the
+    same month (presentation 2, 3...) for each household whose debit was returned and who
+    still owes the month, under its mandate in force. Made once per return: while the
+    last presentation is not confirmed, it is returned as it is."""
+    last = DirectDebitCollection.objects.select_for_update().filter(period=period).order_by("-presentation").first()
+    if last is None or last.confirmed_at is None:
+        if last is not None and last.presentation > 1:
+            return last
+        raise DirectDebitError(_("Only a confirmed collection's returned debits can be presented again."))
+    returned = (
+        ContributionPayment.objects.filter(period=period, method=ContributionPayment.Method.DIRECT_DEBIT,
+                                           rejected_at__isnull=False)
+        .values_list("household_id", flat=True)
+    )
+    collection_date = collection_date or collection_date_for(period)
+    mandates = (
+        DirectDebitMandate.objects.filter(
+            household_id__in=list(returned), revoked_on__isnull=True, signed_on__lte=collection_date,
+            household__status__in=COLLECTED_STATUSES, household__erased_at__isnull=True,
+        ).select_related("household").order_by("id")
+    )
+    presentation = last.presentation + 1
+    debits = []
+    for mandate in mandates:
+        paid = ContributionPayment.objects.filter(
+            household=mandate.household, period=period, rejected_at__isnull=True).aggregate(total=Sum("amount"))
+        amount = contribution_for(mandate.household, period) - (paid["total"] or 0)
+        if amount > 0:
+            debits.append((mandate, amount))
+    if not debits:
+        raise DirectDebitError(_("No returned debit of %(period)s is still owed.") % {"period": period})
+    collection = DirectDebitCollection.objects.create(
+        period=period, presentation=presentation, collection_date=collection_date, created_by=by,
+        message_id=f"CAISSE-DD-{period}-{presentation}-{secrets.token_hex(4).upper()}",
+    )
+    DirectDebit.objects.bulk_create(
+        DirectDebit(collection=collection, mandate=mandate, household=mandate.household, amount=amount,
+                    sequence=sequence_for(mandate), end_to_end_id=f"CAISSE-{period}-{mandate.pk}-{presentation}")
+        for mandate, amount in debits
+    )
+    return collection
+
+
 # --- The bank's returns ----------------------------------------------------------------
 
 
 @transaction.atomic
-def record_rejection(mandate_reference: str, period: str, reason: str, *, by=None) -> ContributionPayment:
+def record_rejection(mandate_reference: str, period: str, reason: str, *, by=None,
+                     presentation: int = 1) -> ContributionPayment:
     """The bank returned the debit of `mandate_reference` for `period`: the payment is marked
     rejected and its transfer reversed (see the module's docstring). A repeat is a no-op."""
     reason = compact(reason)
     if len(reason) != 4 or not reason.isalnum():
         raise DirectDebitError(_("The bank's reason is a code of 4 letters and digits, for example AM04."))
-    key = idempotency_key(ContributionPayment.Method.DIRECT_DEBIT, mandate_reference=mandate_reference.strip(), period=period)
+    key = idempotency_key(ContributionPayment.Method.DIRECT_DEBIT, mandate_reference=mandate_reference.strip(),
+                          period=period, presentation=presentation)
     payment = ContributionPayment.objects.select_for_update().filter(transfer__idempotency_key=key).first()
     if payment is None:
         raise DirectDebitError(

@@ -493,7 +493,9 @@ class DirectDebitCollection(models.Model):
     """A month's collection: the pain.008 file sent to the bank, then confirmed once the
     bank has collected (each debit then recorded as a contribution paid)."""
 
-    period = models.CharField(_("period"), max_length=7, unique=True)
+    period = models.CharField(_("period"), max_length=7)
+    # 1 for the month's collection; 2, 3... for the debits the bank returned, presented again.
+    presentation = models.PositiveSmallIntegerField(_("presentation"), default=1)
     collection_date = models.DateField(_("collection date"))
     message_id = models.CharField(_("message id"), max_length=35, unique=True)
     created_at = models.DateTimeField(_("prepared at"), default=timezone.now)
@@ -510,7 +512,10 @@ class DirectDebitCollection(models.Model):
     class Meta:
         verbose_name = _("direct debit collection")
         verbose_name_plural = _("direct debit collections")
-        ordering = ["-period"]
+        ordering = ["-period", "-presentation"]
+        constraints = [
+            models.UniqueConstraint(fields=["period", "presentation"], name="directdebitcollection_once_per_presentation"),
+        ]
 
     def __str__(self):
         return self.period

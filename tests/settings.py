@@ -43,3 +43,9 @@ BACKUP_ENCRYPTION_KEY = "tPj6nJ2dHq3WQn3x1i3k5k7Yv0Qm2m1q8Zr5hE4c9aA="
 # The suite's database is older than the beat schedule's intervals by the time it ends:
 # the dead-man check on pages runs only in the tests about it.
 WATCH_ON_PAGES = False
+
+# The fund's bank account, as a deployment's environment gives it (allocations.fund reads
+# these once, as the defaults of the fund's settings): settlement runs can be approved.
+FUND_BANK_IBAN = "FR7630006000011234567890189"
+FUND_BANK_BIC = "AGRIFRPPXXX"
+FUND_SEPA_CREDITOR_ID = "FR12ZZZ123456"

@@ -36,8 +36,9 @@ def coordinators():
     return make_coordinator("coord-a"), make_coordinator("coord-b")
 
 
-def run_and_pay(first, second, cutoff=None):
-    """A run at `cutoff` (default: a second from now... i.e. now), paid with four eyes."""
+def run_and_approve(first, second, cutoff=None):
+    """A run at `cutoff` (default: now), approved with four eyes: in the payment file,
+    not yet paid."""
     cutoff = cutoff or timezone.now() + timedelta(microseconds=1) - timedelta(microseconds=1)
     run = settlements.create_run(cutoff).run
     if run.status == run.Status.AWAITING_APPROVAL:
@@ -46,4 +47,18 @@ def run_and_pay(first, second, cutoff=None):
     return run
 
 
-__all__ = ["make_member", "fund_treasury", "shop", "pay", "refund", "coordinators", "run_and_pay"]
+def run_and_pay(first, second, cutoff=None, value_date=None):
+    """A run approved, its file issued, and paid on the bank's date entered by one
+    coordinator and confirmed by another (a bank without camt.053)."""
+    run = run_and_approve(first, second, cutoff)
+    if run.status == run.Status.APPROVED:
+        settlements.mark_file_issued(run)
+        run.refresh_from_db()
+        confirmation = settlements.request_bank_confirmation(
+            run, value_date=value_date or timezone.localdate(), by=first, reason="relevé de la banque")
+        approvals.approve(confirmation, by=second)
+        run.refresh_from_db()
+    return run
+
+
+__all__ = ["make_member", "fund_treasury", "shop", "pay", "refund", "coordinators", "run_and_approve", "run_and_pay"]

@@ -44,4 +44,4 @@ def test_a_settlement_payment_s_outcome_is_a_french_sentence():
     approval = settlements.request_payment(run, by=first)
     approvals.approve(approval, by=second)
     assert Approval.objects.get(pk=approval.pk).outcome == (
-        "1 commerce payé ; 0 reporté au prochain paiement (pas d'IBAN valide).")
+        "1 commerce dans le fichier de paiement ; 0 reporté au prochain paiement (pas d'IBAN valide).")

@@ -2,21 +2,23 @@
 against the official XSD), its confirmation, and the bank's returns (arrears again)."""
 
 import os
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 import sepaxml
+import time_machine
 import xmlschema
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from allocations import ledger, periods
 from allocations.models import AccountKind, Transfer, TransferKind
 from members import contributions, direct_debits, privacy
-from members.models import ContributionPayment, DirectDebit, DirectDebitMandate, Household
+from members.models import ContributionPayment, DirectDebit, DirectDebitCollection, DirectDebitMandate, Household
 from tests.test_households import active_household, user_with
 from users import roles
 
@@ -26,6 +28,11 @@ pytestmark = pytest.mark.django_db
 SCHEMAS = Path(os.path.dirname(sepaxml.__file__)) / "schemas"
 NS = {"p": f"urn:iso:std:iso:20022:tech:xsd:{direct_debits.SCHEMA}"}
 PERIOD = periods.shift(periods.current(), -1)  # last month: its contribution is due
+
+
+def collected_on():
+    """A collection date already past: a collection is confirmed only from that day."""
+    return timezone.localdate() - timedelta(days=3)
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +94,7 @@ def test_the_collection_file_validates_with_frst_then_rcur(ledger_is_clean):
     Household.objects.filter(pk=paused.pk).update(status=Household.Status.EXITED)
     contributions.choose(ana, 2000, period=PERIOD)  # what the household chose for the period wins
 
-    collection = direct_debits.prepare_collection(PERIOD)
+    collection = direct_debits.prepare_collection(PERIOD, collection_date=collected_on())
     assert {(d.household_id, d.amount, d.sequence) for d in collection.debits.all()} == {
         (ana.pk, 2000, "FRST"), (ben.pk, 300, "FRST")
     }
@@ -116,10 +123,12 @@ def test_the_collection_file_validates_with_frst_then_rcur(ledger_is_clean):
 
 
 def test_the_collection_date_follows_the_setting_or_the_earliest_the_bank_accepts(settings):
-    settings.SEPA_DD_COLLECTION_DAY = 5
+    from allocations import fund
+
+    settings.SEPA_DD_COLLECTION_DAY = 5  # the environment's value: the setting's default, read once
     assert direct_debits.collection_date_for("2030-03", today=date(2030, 2, 20)) == date(2030, 3, 5)
     assert direct_debits.collection_date_for("2030-03", today=date(2030, 3, 10)) == date(2030, 3, 12)
-    settings.SEPA_DD_COLLECTION_DAY = 31
+    fund.update_settings(by=None, collection_day=28)  # then the coordinators' setting
     assert direct_debits.collection_date_for("2030-02", today=date(2030, 1, 1)) == date(2030, 2, 28)
 
 
@@ -139,7 +148,7 @@ def test_no_file_without_the_funds_creditor_identifier(settings):
 
 def test_a_rejected_debit_is_reversed_and_the_month_is_owed_again(ledger_is_clean):
     ana = with_mandate("Ana", amount=1500)
-    collection = direct_debits.prepare_collection(PERIOD)
+    collection = direct_debits.prepare_collection(PERIOD, collection_date=collected_on())
     direct_debits.confirm_collection(collection)
     treasury = ledger.system_account(AccountKind.TREASURY)
     assert contributions.arrears(ana, periods.current()).months == 0
@@ -168,14 +177,14 @@ def test_a_rejection_needs_a_collected_debit_and_a_reason_code():
     ana = with_mandate("Ana")
     with pytest.raises(ValidationError):
         direct_debits.record_rejection(f"RUM-{ana.reference}", PERIOD, "AM04")
-    direct_debits.confirm_collection(direct_debits.prepare_collection(PERIOD))
+    direct_debits.confirm_collection(direct_debits.prepare_collection(PERIOD, collection_date=collected_on()))
     with pytest.raises(ValidationError):
         direct_debits.record_rejection(f"RUM-{ana.reference}", PERIOD, "insufficient")
 
 
 def test_erasure_blanks_the_debtors_bank_details_and_keeps_the_money_records():
     ana = with_mandate("Ana")
-    direct_debits.confirm_collection(direct_debits.prepare_collection(PERIOD))
+    direct_debits.confirm_collection(direct_debits.prepare_collection(PERIOD, collection_date=collected_on()))
     privacy.erase(ana)
     mandate = DirectDebitMandate.objects.get(household=ana)
     assert (mandate.debtor_name, mandate.iban, mandate.bic) == ("", "", "")
@@ -203,6 +212,11 @@ def test_the_coordinators_page_prepares_downloads_confirms_and_records_a_return(
     assert download.status_code == 200
     parse(download.content)
     client.post(reverse("coordination:direct_debit_confirm", args=[collection.pk]))
+    assert not ContributionPayment.objects.filter(household=ana, method="sepa").exists()  # not before its date
+    collection.refresh_from_db()
+    with time_machine.travel(timezone.make_aware(datetime.combine(collection.collection_date, time(12)))):
+        log_in_staff(client, coordinator)
+        client.post(reverse("coordination:direct_debit_confirm", args=[collection.pk]))
     assert ContributionPayment.objects.filter(household=ana, method="sepa").exists()
     client.post(reverse("coordination:direct_debit_reject"), {"mandate": f"RUM-{ana.reference}", "period": PERIOD, "reason": "MS02"})
     assert ContributionPayment.objects.get(household=ana, method="sepa").rejection_reason == "MS02"
@@ -213,7 +227,11 @@ def test_the_management_command_writes_the_file(tmp_path):
     out = tmp_path / "dd.xml"
     call_command("direct_debits", "prepare", PERIOD, "--output", str(out))
     parse(out.read_bytes())
-    call_command("direct_debits", "confirm", PERIOD)
+    with pytest.raises(CommandError):
+        call_command("direct_debits", "confirm", PERIOD)  # before its collection date
+    day = DirectDebitCollection.objects.get(period=PERIOD).collection_date
+    with time_machine.travel(timezone.make_aware(datetime.combine(day, time(12)))):
+        call_command("direct_debits", "confirm", PERIOD)
     assert ContributionPayment.objects.filter(method="sepa", period=PERIOD).count() == 1
 
 
@@ -233,3 +251,42 @@ def test_a_household_paused_when_the_month_began_is_not_debited():
     collection = direct_debits.prepare_collection(PERIOD)
     assert [debit.household_id for debit in collection.debits.all()] == [ana.pk]
     assert contributions.arrears(ben).months == 0 and contributions.arrears(ana).months == 1
+
+
+def test_a_collection_is_not_confirmed_before_its_collection_date():
+    ana = with_mandate("Ana", amount=1500)
+    collection = direct_debits.prepare_collection(PERIOD, collection_date=timezone.localdate() + timedelta(days=2))
+    with pytest.raises(ValidationError):
+        direct_debits.confirm_collection(collection)
+    assert not ContributionPayment.objects.filter(household=ana).exists()
+    with time_machine.travel(timezone.make_aware(datetime.combine(collection.collection_date, time(9)))):
+        assert direct_debits.confirm_collection(collection) == 1
+    payment = ContributionPayment.objects.get(household=ana)
+    assert payment.transfer.value_date == collection.collection_date  # the books date it at the bank's day
+
+
+def test_a_returned_debit_six_weeks_later_is_reversed_and_the_month_presented_again(ledger_is_clean):
+    ana = with_mandate("Ana", amount=1500)
+    ben = with_mandate("Ben", amount=700)
+    collection = direct_debits.prepare_collection(PERIOD, collection_date=timezone.localdate() - timedelta(weeks=6))
+    direct_debits.confirm_collection(collection)
+    with pytest.raises(ValidationError):
+        direct_debits.prepare_representation(PERIOD)  # nothing returned yet
+    direct_debits.record_rejection(f"RUM-{ana.reference}", PERIOD, "AM04")
+    assert contributions.arrears(ana, periods.current()).unpaid_periods == [PERIOD]
+
+    again = direct_debits.prepare_representation(PERIOD, collection_date=collected_on())
+    assert again.presentation == 2 and again.period == PERIOD
+    assert direct_debits.prepare_representation(PERIOD).pk == again.pk  # made once
+    debit = again.debits.get()
+    assert (debit.household_id, debit.amount, debit.sequence) == (ana.pk, 1500, DirectDebit.Sequence.FIRST)
+    assert debit.end_to_end_id != collection.debits.get(household=ana).end_to_end_id
+    parse(direct_debits.collection_file(again).content)
+    assert direct_debits.confirm_collection(again) == 1
+    assert contributions.arrears(ana, periods.current()).months == 0
+    assert ContributionPayment.objects.filter(household=ben).count() == 1
+    # Returned again: the second presentation's payment, its own key.
+    direct_debits.record_rejection(f"RUM-{ana.reference}", PERIOD, "AM04", presentation=2)
+    assert contributions.arrears(ana, periods.current()).unpaid_periods == [PERIOD]
+    assert ContributionPayment.objects.filter(household=ana, rejected_at__isnull=False).count() == 2
+    ledger_is_clean()

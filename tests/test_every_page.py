@@ -28,6 +28,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -164,8 +165,11 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "coordination/export/<slug:name>.csv": lambda w: {"name": "trends"},
     "coordination/approvals/<int:pk>/": lambda w: {"pk": _pk(w.first("allocations.Approval"))},
     "coordination/grants/<int:pk>/": lambda w: {"pk": _pk(w.first("allocations.Grant"))},
+    "coordination/grants/<int:pk>/report.csv": lambda w: {"pk": _pk(w.first("allocations.Grant"))},
+    "coordination/grants/<int:pk>/print/": lambda w: {"pk": _pk(w.first("allocations.Grant"))},
     "coordination/books/<int:year>/fec.txt": lambda w: {"year": 2026},
     "coordination/books/<int:year>/entries.csv": lambda w: {"year": 2026},
+    "coordination/books/<int:year>/close/": lambda w: {"year": 2026},
     "coordination/settlements/<int:pk>/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/pay/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
     "coordination/settlements/<int:pk>/sepa/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
@@ -182,6 +186,12 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
     "portal/pay/done/<int:purchase_id>/": lambda w: {"purchase_id": _pk(w.purchase)},
     "portal/pay/stall/<slug:slug>/<str:token>/": lambda w: {"slug": w.vendor.slug, "token": w.stall_token},
     "portal/pay/<str:code>/": lambda w: {"code": w.payment_request.code},
+    "coordination/settlements/<int:pk>/confirm/": lambda w: {"pk": _pk(w.first("vendors.SettlementRun"))},
+    "coordination/settlements/<int:pk>/<str:number>/return/": lambda w: {
+        "pk": _pk(w.first("vendors.SettlementRun")), "number": getattr(w.settlement, "number", "2026-00001")},
+    "coordination/bank/<int:pk>/": lambda w: {"pk": _pk(w.first("coordination.BankStatement"))},
+    "coordination/bank/lines/<int:pk>/handled/": lambda w: {"pk": _pk(w.first("coordination.BankStatementLine"))},
+    "coordination/direct-debits/<int:pk>/again/": lambda w: {"pk": _pk(w.first("members.DirectDebitCollection"))},
 }
 
 
@@ -375,6 +385,22 @@ def _correction_posts(client, path, role):
 
 EXTRA_REQUESTS.append(_correction_posts)
 EXTRA_REQUESTS.append(_household_life_bad_input)
+
+
+def _bank_posts(client: Client, path: str, role: str) -> list:
+    """The bank's pages with bad input: a date that is not one, a file that is not a statement."""
+    if path.endswith("/confirm/") or path.endswith("/return/"):
+        return [("POST bad date", client.post(path, {"value_date": "31/02", "reason": "x"}))]
+    if path == "/coordination/bank/":
+        return [("POST no file", client.post(path, {})),
+                ("POST not xml", client.post(path, {"statement": SimpleUploadedFile("x.xml", b"\xff\xfe<")}))]
+    if path == "/coordination/fund/":
+        return [("POST bad settings", client.post(path, {"settings-collection_day": "x"})),
+                ("POST bad bank", client.post(path, {"bank-iban": "FR00", "bank-bic": "?", "bank-reason": ""}))]
+    return []
+
+
+EXTRA_REQUESTS.append(_bank_posts)
 
 
 @pytest.fixture

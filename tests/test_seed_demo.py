@@ -74,6 +74,18 @@ def test_it_creates_a_demo_fund_of_the_asked_size(tmp_path, ledger_is_clean):
     ledger_is_clean()
     assert fund_position().available_reserve >= 0
     assert "30 foyers" in out
+    # The grant register and the books tell the same story; the bank account is set, the
+    # settlements paid on the bank's date.
+    from django.db.models import Sum
+
+    from allocations import fund
+    from allocations.models import GrantReceipt
+    from vendors.models import Settlement
+
+    assert GrantReceipt.objects.aggregate(total=Sum("amount"))["total"] == fund_position().grants_received > 0
+    assert fund.bank_configured()
+    assert not Settlement.objects.filter(status__in=["pending", "committed"], run__status="paid").exists()
+    assert all(s.value_date for s in Settlement.objects.filter(status="paid"))
 
 
 def test_households_vary_like_montpellier_s(tmp_path):
@@ -198,6 +210,14 @@ def test_a_larger_rerun_adds_to_the_demo_without_contradicting_it(tmp_path, ledg
     # This month was issued before the 15 new households existed: they get the history only.
     assert Transfer.objects.filter(kind=TransferKind.ALLOCATION).count() == 30 * 4 + 15 * 3
     ledger_is_clean()
+    # Issue 16: the demo's grants are in the register too, each receipt on its transfer,
+    # and a rerun adds the new blocks' grants without doubling the old ones.
+    from allocations import grants
+    from allocations.models import GrantReceipt
+
+    agreement = grants.books_and_register()
+    assert agreement.books > 0 and agreement.difference == 0 and agreement.unregistered == 0
+    assert GrantReceipt.objects.count() == Transfer.objects.filter(kind=TransferKind.GRANT).count()
     assert fund_position().available_reserve >= 0
 
 

@@ -59,8 +59,11 @@ def test_the_credit_transfer_file_validates_and_carries_the_paid_settlements(pai
     ledger_is_clean()
 
 
-def test_no_file_before_the_second_approval(settings):
+def test_no_file_before_the_second_approval_and_no_approval_without_the_funds_account(settings):
+    from allocations import approvals, fund
+    from allocations.models import FundSettings
     from vendors import settlements
+    from vendors.models import SettlementRun
 
     fund_treasury()
     member = make_member("F-1", balance=20_000)
@@ -68,11 +71,17 @@ def test_no_file_before_the_second_approval(settings):
     run = settlements.create_run().run
     with pytest.raises(sepa.SepaError):
         sepa.credit_transfer_file(run)
-    settings.FUND_BANK_IBAN = ""
+    settings.FUND_BANK_IBAN = ""  # the environment's default, read once: no bank account
     first, second = coordinators()
-    from allocations import approvals
-
-    approvals.approve(settlements.request_payment(run, by=first), by=second)
+    with pytest.raises(fund.BankNotConfigured):
+        settlements.request_payment(run, by=first)
+    FundSettings.objects.filter(pk=1).update(bank_iban="FR7630006000011234567890189")
+    approval = settlements.request_payment(run, by=first)
+    # Cleared between the request and the approval: the approval is refused, nothing changes.
+    FundSettings.objects.filter(pk=1).update(bank_iban="")
+    with pytest.raises(fund.BankNotConfigured):
+        approvals.approve(approval, by=second)
     run.refresh_from_db()
-    with pytest.raises(sepa.SepaError):
-        sepa.credit_transfer_file(run)  # the fund's own account is missing
+    approval.refresh_from_db()
+    assert run.status == SettlementRun.Status.AWAITING_APPROVAL and approval.status == approval.Status.PENDING
+    assert run.settlements.get().status == "pending"

@@ -116,8 +116,11 @@ def test_running_twice_pays_nothing_twice(ledger_is_clean):
     assert other.run.status == SettlementRun.Status.EMPTY
     approval = settlements.request_payment(one.run, by=first)
     approvals.approve(approval, by=second)
-    # Paying again (a replayed approval, a second call) moves nothing.
-    assert settlements.pay_run(one.run, approval=Approval.objects.get(pk=approval.pk)) == (0, 0)
+    # Approving again (a replayed approval, a second call) commits nothing more.
+    assert settlements.approve_run(one.run, approval=Approval.objects.get(pk=approval.pk)) == (0, 0)
+    # The bank's confirmation, twice: paid once.
+    assert settlements.confirm_paid(one.run, value_date=timezone.localdate(), bank_reference="B-1") == 1
+    assert settlements.confirm_paid(one.run, value_date=timezone.localdate(), bank_reference="B-1") == 0
     assert Transfer.objects.filter(kind=TransferKind.SETTLEMENT).count() == 1
     assert Transfer.objects.filter(kind=TransferKind.REIMBURSEMENT).count() == 1
     ledger_is_clean()
@@ -173,6 +176,24 @@ def test_concurrent_runs_and_payments_pay_once(ledger_is_clean):
     for thread in threads:
         thread.join()
     assert len(errors) == 1  # the second finds it no longer waiting
+    assert not Transfer.objects.filter(kind=TransferKind.REIMBURSEMENT).exists()  # committed, not paid
+
+    def confirm():
+        try:
+            barrier.wait()
+            settlements.confirm_paid(run, value_date=timezone.localdate(), bank_reference="STMT-1")
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    errors.clear()
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
     assert Transfer.objects.filter(kind=TransferKind.REIMBURSEMENT).count() == 3
     assert sum(Transfer.objects.filter(kind=TransferKind.SETTLEMENT).values_list("amount", flat=True)) == 6_000
     assert all(balance(v.account_id) == 0 for v in vendors)
@@ -187,19 +208,31 @@ def test_paying_needs_a_second_coordinator(ledger_is_clean):
     pay(member, vendor, 1_000)
     run = settlements.create_run().run
     with pytest.raises(approvals.ApprovalRequired):
-        settlements.pay_run(run, approval=None)
+        settlements.approve_run(run, approval=None)
     approval = settlements.request_payment(run, by=first)
     with pytest.raises(approvals.ApprovalRequired):
-        settlements.pay_run(run, approval=approval)  # asked, not approved
+        settlements.approve_run(run, approval=approval)  # asked, not approved
     with pytest.raises(approvals.ApprovalRequired):
         approvals.approve(approval, by=first)  # the same person
     forged = Approval(pk=approval.pk, action=approval.action, target=approval.target, status="executed",
                       requested_by=first, decided_by=second)
     with pytest.raises(approvals.ApprovalRequired):
-        settlements.pay_run(run, approval=forged)  # built in memory, not approved in the database
+        settlements.approve_run(run, approval=forged)  # built in memory, not approved in the database
     assert not Transfer.objects.filter(kind=TransferKind.SETTLEMENT).exists()
     assert balance(vendor.account_id) == 1_000
     approvals.approve(approval, by=second)
+    run.refresh_from_db()
+    assert run.status == SettlementRun.Status.APPROVED and balance(vendor.account_id) == 1_000
+    settlements.mark_file_issued(run)
+    # The bank's date entered by hand: four eyes too.
+    confirmation = settlements.request_bank_confirmation(run, value_date=timezone.localdate(), by=first,
+                                                         reason="relevé papier")
+    with pytest.raises(approvals.ApprovalRequired):
+        settlements.execute_bank_confirmation(confirmation)
+    with pytest.raises(approvals.ApprovalRequired):
+        approvals.approve(confirmation, by=first)
+    assert balance(vendor.account_id) == 1_000
+    approvals.approve(confirmation, by=second)
     assert balance(vendor.account_id) == 0
     ledger_is_clean()
 

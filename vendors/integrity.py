@@ -39,21 +39,31 @@ def purchases_agree(cursor) -> list[ObjectMismatch]:
 
 
 def settlements_agree(cursor) -> list[ObjectMismatch]:
-    """A paid settlement has both transfers, each of its amount; an unpaid one has none."""
+    """A paid settlement has both transfers, each of its amount, neither reversed; a
+    returned one has none, or both reversed (returned after the bank paid it); any other
+    (waiting, committed to the bank, carried) has none."""
     cursor.execute(
         f"""
-        SELECT s.number, s.status, s.amount, u.amount, e.amount
+        SELECT s.number, s.status, s.amount, u.amount, e.amount, ur.amount, er.amount
         FROM {_S} s LEFT JOIN {_T} u ON u.id = s.units_transfer_id LEFT JOIN {_T} e ON e.id = s.euros_transfer_id
-        WHERE (s.status = %s) <> (u.id IS NOT NULL AND e.id IS NOT NULL)
-              OR u.amount <> s.amount OR e.amount <> s.amount
+        LEFT JOIN {_T} ur ON ur.reverses_id = s.units_transfer_id
+        LEFT JOIN {_T} er ON er.reverses_id = s.euros_transfer_id
+        WHERE CASE
+                WHEN s.status = %s THEN u.id IS NULL OR e.id IS NULL OR ur.id IS NOT NULL OR er.id IS NOT NULL
+                WHEN s.status = %s THEN (u.id IS NULL) <> (e.id IS NULL)
+                                        OR (u.id IS NOT NULL AND (ur.id IS NULL OR er.id IS NULL))
+                ELSE u.id IS NOT NULL OR e.id IS NOT NULL
+              END
+              OR u.amount <> s.amount OR e.amount <> s.amount OR ur.amount <> s.amount OR er.amount <> s.amount
         ORDER BY s.id LIMIT 1000
         """,
-        [Settlement.Status.PAID],
+        [Settlement.Status.PAID, Settlement.Status.RETURNED],
     )
     return [
         ObjectMismatch(f"settlement {number}",
-                       f"says {status}, {amount}; its transfers say units retired {units}, euros paid {euros}")
-        for number, status, amount, units, euros in cursor.fetchall()
+                       f"says {status}, {amount}; its transfers say units retired {units}, euros paid {euros}, "
+                       f"reversed {units_back} and {euros_back}")
+        for number, status, amount, units, euros, units_back, euros_back in cursor.fetchall()
     ]
 
 

@@ -257,13 +257,18 @@ class IdempotencyRecord(models.Model):
 class SettlementRun(models.Model):
     """One settlement run: every vendor's amount owed at `cutoff`, paid together.
 
-    A run is created by the weekly task or on demand; its payment (the ledger movements and
-    the SEPA credit transfer file) waits for a second coordinator's approval.
+    A run is created by the weekly task or on demand. Its life: waiting → approved (a
+    second coordinator; the SEPA credit transfer file may now be made) → file issued →
+    paid, once the bank confirms it (an imported statement, or the bank's date entered
+    under four eyes). Until then no money has moved: the amounts are committed, neither
+    available nor paid (vendors.selectors.committed_total).
     """
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting", _("waiting for a second coordinator")
-        PAID = "paid", _("paid")
+        APPROVED = "approved", _("approved: payment file to issue")
+        FILE_ISSUED = "issued", _("payment file issued: waiting for the bank")
+        PAID = "paid", _("paid (confirmed by the bank)")
         EMPTY = "empty", _("nothing to pay")
 
     # One run per cut-off: a second run at the same cut-off (twice, or concurrently) finds
@@ -276,6 +281,8 @@ class SettlementRun(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    file_issued_at = models.DateTimeField(_("payment file issued at"), null=True, blank=True)
     # Identifies the payment file at the bank (MsgId / PmtInfId): fixed once, so that a
     # file downloaded twice is recognised as the same by the bank.
     message_id = models.CharField(_("payment file id"), max_length=35, blank=True)
@@ -294,14 +301,18 @@ class Settlement(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", _("waiting for payment")
+        # In an approved run's payment file: committed, not paid until the bank says so.
+        COMMITTED = "committed", _("in the payment file, waiting for the bank")
         PAID = "paid", _("paid")
-        # No valid IBAN when the run was paid: not paid, its amount comes back in the next run.
+        # No valid IBAN when the run was approved: not paid, its amount comes back in the next run.
         CARRIED = "carried", _("not paid (no valid IBAN), carried to the next run")
+        # The bank returned the transfer (closed account, wrong IBAN): owed again.
+        RETURNED = "returned", _("returned by the bank: owed again, in the next run")
 
     run = models.ForeignKey(SettlementRun, on_delete=models.PROTECT, related_name="settlements")
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="settlements")
     number = models.CharField(_("number"), max_length=16, unique=True)
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     period_start = models.DateTimeField(_("from"), null=True, blank=True)
     cutoff = models.DateTimeField(_("to (cut-off)"))
     purchases_count = models.PositiveIntegerField(_("purchases"), default=0)
@@ -322,6 +333,12 @@ class Settlement(models.Model):
         Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("euros paid")
     )
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    # The bank's dates, from its statement (or entered from it under four eyes).
+    value_date = models.DateField(_("value date (bank)"), null=True, blank=True)
+    returned_on = models.DateField(_("returned on (bank)"), null=True, blank=True)
+    return_reason = models.CharField(_("reason of the return"), max_length=255, blank=True)
+    # The bank's reference of the statement line that confirmed or returned it.
+    bank_reference = models.CharField(_("bank reference"), max_length=140, blank=True)
 
     class Meta:
         verbose_name = _("settlement")

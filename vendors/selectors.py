@@ -96,3 +96,23 @@ def purchases_matching(query: str, *, limit: int = 20):
     if query.isdigit() and int(query) < 2**63:
         condition |= Q(pk=int(query))
     return list(Purchase.objects.filter(condition).select_related("vendor").order_by("-pk")[:limit])
+
+
+def committed_total() -> int:
+    """Euros in approved payment files the bank has not yet confirmed: promised to the
+    shops and still in the treasury — neither available nor paid."""
+    from django.db.models import Sum
+
+    from .models import Settlement
+
+    return Settlement.objects.filter(status=Settlement.Status.COMMITTED).aggregate(total=Sum("amount"))["total"] or 0
+
+
+def returned_settlements(vendor=None, limit: int = 50):
+    """Transfers the bank returned (closed account, wrong IBAN): owed again to the shop."""
+    from .models import Settlement
+
+    rows = Settlement.objects.filter(status=Settlement.Status.RETURNED).select_related("vendor")
+    if vendor is not None:
+        rows = rows.filter(vendor=vendor)
+    return list(rows.order_by("-returned_on", "-id")[:limit])

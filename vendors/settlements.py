@@ -1,10 +1,12 @@
 """Settlements: reimbursing vendors in euros for the units they took (DESIGN.md).
 
 A run takes, at a cut-off, what the fund owes each vendor and makes one numbered
-`Settlement` per vendor with its statement. Paying the run — after a second
-coordinator's approval (allocations.approvals) — retires each vendor's units
-(vendor → issuance) and pays the euros (treasury → reimbursements), every settlement of
-the run in one transaction.
+`Settlement` per vendor with its statement. A second coordinator's approval
+(allocations.approvals) puts the settlements in the SEPA payment file: committed, not
+paid. A settlement is paid when the bank confirms it — an imported statement
+(coordination.bank) or the bank's date entered under four eyes — and only then are its
+units retired (vendor → issuance) and its euros paid (treasury → reimbursements), dated
+at the bank's value date. A line the bank returns makes its vendor owed again.
 
 What a vendor is owed at the cut-off is read from the ledger, not summed from
 purchases:
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.models import Max, Sum
@@ -35,7 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from allocations import approvals, keys, ledger
+from allocations import approvals, fund, keys, ledger
 from allocations.models import Account, AccountKind, Approval, Transfer, TransferKind
 from kernel import csv as kernel_csv
 from kernel import locks
@@ -80,7 +82,7 @@ def _owed_at(cutoff: datetime) -> dict[int, tuple[int, int]]:
         )
         balances = {vendor_id: (int(owed), account_id) for vendor_id, account_id, owed in cursor.fetchall()}
     unpaid = dict(
-        Settlement.objects.filter(status=Settlement.Status.PENDING)
+        Settlement.objects.filter(status__in=UNPAID)
         .values_list("vendor_id").annotate(total=Sum("amount"))
     )
     return {vendor_id: (owed - unpaid.get(vendor_id, 0), account) for vendor_id, (owed, account) in balances.items()}
@@ -191,14 +193,21 @@ def vendor_payable(vendor: Vendor) -> bool:
     return iban_valid(vendor.iban or "") and bic_valid(vendor.bic or "")
 
 
-# The four-eyes step of paying a run (registered in VendorsConfig.ready).
+# The four-eyes steps of a run's life (registered in VendorsConfig.ready).
 SETTLEMENT_PAYMENT = "settlement_payment"
+SETTLEMENT_CONFIRMATION = "settlement_confirmation"
+SETTLEMENT_RETURN = "settlement_return"
+
+# Settlements whose amount is promised to the vendor but not yet paid by the bank.
+UNPAID = (Settlement.Status.PENDING, Settlement.Status.COMMITTED)
 
 
 def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
-    """First coordinator: asks to pay the run; a second one approves (approvals.approve)."""
+    """First coordinator: asks to pay the run; a second one approves (approvals.approve).
+    Refused while the fund's bank account is not configured: no file could be made."""
     if run.status != SettlementRun.Status.AWAITING_APPROVAL:
         raise SettlementError(_("This run has nothing left to pay."))
+    fund.bank_account()
     return approvals.request(
         SETTLEMENT_PAYMENT, run.pk, by=by,
         reason=reason or _("Payment of the settlement run of %(cutoff)s") % {
@@ -207,25 +216,25 @@ def request_payment(run: SettlementRun, *, by, reason: str = "") -> Approval:
 
 
 def execute_payment(approval: Approval, at: datetime | None = None) -> str:
-    paid, carried = pay_run(SettlementRun.objects.get(pk=int(approval.target)), approval=approval, at=at)
+    run = SettlementRun.objects.get(pk=int(approval.target))
+    committed, carried = approve_run(run, approval=approval, at=at)
     # Shown to the coordinators on the approvals page: their language, not the code's.
-    return _("%(paid)s; %(carried)s.") % {
-        "paid": ngettext("%(n)s shop paid", "%(n)s shops paid", paid) % {"n": paid},
+    return _("%(committed)s; %(carried)s.") % {
+        "committed": ngettext("%(n)s shop in the payment file", "%(n)s shops in the payment file", committed)
+        % {"n": committed},
         "carried": ngettext("%(n)s carried over to the next run (no valid IBAN)",
                             "%(n)s carried over to the next run (no valid IBAN)", carried) % {"n": carried},
     }
 
 
-def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | None = None) -> tuple[int, int]:
-    """Pay every pending settlement of the run: all of them in one transaction.
-
-    A vendor without a valid IBAN is not paid: its settlement is marked carried over (the
-    amount comes back in the next run) and the run's page lists it.
+def approve_run(run: SettlementRun, *, approval: Approval | None, at: datetime | None = None) -> tuple[int, int]:
+    """The second coordinator's approval: each settlement goes into the payment file
+    (committed, its vendor's IBAN fixed) or, without a valid IBAN, is carried over. No
+    money moves yet: a settlement is paid when the bank confirms it (`confirm_paid`).
     """
     approvals.require(approval, SETTLEMENT_PAYMENT, run.pk)
-    accounts = {kind: ledger.system_account(kind).pk for kind in (
-        AccountKind.ISSUANCE, AccountKind.TREASURY, AccountKind.REIMBURSEMENTS)}
-    paid = carried = 0
+    fund.bank_account()  # the approval is refused (rolled back) while no file can be made
+    committed = carried = 0
     with transaction.atomic():
         run = SettlementRun.objects.select_for_update().get(pk=run.pk)
         if run.status != SettlementRun.Status.AWAITING_APPROVAL:
@@ -240,25 +249,157 @@ def pay_run(run: SettlementRun, *, approval: Approval | None, at: datetime | Non
                 settlement.save(update_fields=["status"])
                 carried += 1
                 continue
-            units = ledger.transfer(
-                debit=vendor.account_id, credit=accounts[AccountKind.ISSUANCE], amount=settlement.amount,
-                kind=TransferKind.SETTLEMENT, idempotency_key=keys.settlement_units(settlement.number),
-                memo=f"settlement {settlement.number}", at=now,
-            )
-            euros = ledger.transfer(
-                debit=accounts[AccountKind.TREASURY], credit=accounts[AccountKind.REIMBURSEMENTS],
-                amount=settlement.amount, kind=TransferKind.REIMBURSEMENT,
-                idempotency_key=keys.settlement_euros(settlement.number),
-                memo=f"{vendor.display_name} — {settlement.number}"[:255], at=now,
-            )
-            settlement.status, settlement.paid_at = Settlement.Status.PAID, now
+            settlement.status = Settlement.Status.COMMITTED
             settlement.iban, settlement.bic = compact(vendor.iban), compact(vendor.bic)
-            settlement.units_transfer_id, settlement.euros_transfer_id = units.transfer.pk, euros.transfer.pk
-            settlement.save(update_fields=["status", "paid_at", "iban", "bic", "units_transfer", "euros_transfer"])
-            paid += 1
-        run.status, run.paid_at = SettlementRun.Status.PAID, now
-        run.save(update_fields=["status", "paid_at"])
-    return paid, carried
+            settlement.save(update_fields=["status", "iban", "bic"])
+            committed += 1
+        run.status, run.approved_at = SettlementRun.Status.APPROVED, now
+        if not committed:
+            run.status, run.paid_at = SettlementRun.Status.PAID, now
+        run.save(update_fields=["status", "approved_at", "paid_at"])
+    return committed, carried
+
+
+def mark_file_issued(run: SettlementRun, *, at: datetime | None = None) -> None:
+    """The payment file left for the bank (downloaded): the run now waits for the bank."""
+    at = at or timezone.now()
+    if SettlementRun.objects.filter(pk=run.pk, status=SettlementRun.Status.APPROVED).update(
+            status=SettlementRun.Status.FILE_ISSUED, file_issued_at=at):
+        run.status, run.file_issued_at = SettlementRun.Status.FILE_ISSUED, at
+
+
+def _close_if_settled(run_id: int, now: datetime) -> None:
+    """A run is paid once the bank has paid or returned each of its lines."""
+    if not Settlement.objects.filter(run_id=run_id, status=Settlement.Status.COMMITTED).exists():
+        SettlementRun.objects.filter(
+            pk=run_id, status__in=[SettlementRun.Status.APPROVED, SettlementRun.Status.FILE_ISSUED]
+        ).update(status=SettlementRun.Status.PAID, paid_at=now)
+
+
+def _lock_run(run_id: int) -> SettlementRun:
+    return SettlementRun.objects.select_for_update().get(pk=run_id)
+
+
+def _pay(settlement: Settlement, *, value_date: date, bank_reference: str, now: datetime) -> bool:
+    """The bank paid this line: its units are retired and its euros leave the treasury,
+    dated at the bank's value date. Once: a second confirmation finds it paid."""
+    if settlement.status != Settlement.Status.COMMITTED:
+        return False
+    accounts = {kind: ledger.system_account(kind).pk for kind in (
+        AccountKind.ISSUANCE, AccountKind.TREASURY, AccountKind.REIMBURSEMENTS)}
+    units = ledger.transfer(
+        debit=settlement.vendor.account_id, credit=accounts[AccountKind.ISSUANCE], amount=settlement.amount,
+        kind=TransferKind.SETTLEMENT, idempotency_key=keys.settlement_units(settlement.number),
+        memo=f"settlement {settlement.number}", at=now, value_date=value_date,
+    )
+    euros = ledger.transfer(
+        debit=accounts[AccountKind.TREASURY], credit=accounts[AccountKind.REIMBURSEMENTS],
+        amount=settlement.amount, kind=TransferKind.REIMBURSEMENT,
+        idempotency_key=keys.settlement_euros(settlement.number),
+        memo=f"{settlement.vendor.display_name} — {settlement.number}"[:255], at=now, value_date=value_date,
+    )
+    settlement.status, settlement.paid_at, settlement.value_date = Settlement.Status.PAID, now, value_date
+    settlement.bank_reference = bank_reference[:140]
+    settlement.units_transfer_id, settlement.euros_transfer_id = units.transfer.pk, euros.transfer.pk
+    settlement.save(update_fields=["status", "paid_at", "value_date", "bank_reference", "units_transfer",
+                                   "euros_transfer"])
+    return True
+
+
+def _check_bank_date(run: SettlementRun, value_date: date) -> None:
+    if value_date > timezone.localdate():
+        raise SettlementError(_("The bank's date cannot be in the future."))
+    if run.approved_at and value_date < timezone.localdate(run.approved_at):
+        raise SettlementError(_("The bank cannot have paid this run before it was approved."))
+
+
+def confirm_paid(run: SettlementRun, *, value_date: date, bank_reference: str,
+                 numbers: list[str] | None = None, at: datetime | None = None) -> int:
+    """The bank's statement shows the run paid (one line for the file, by its PmtInfId),
+    or the settlements `numbers` (line by line, by EndToEndId). Returns how many became
+    paid now: confirming again pays nothing twice. `at` dates the transfers' creation (the
+    demo's history); the books date them by `value_date`."""
+    now = at or timezone.now()
+    with transaction.atomic():
+        run = _lock_run(run.pk)
+        if run.status not in (SettlementRun.Status.APPROVED, SettlementRun.Status.FILE_ISSUED,
+                              SettlementRun.Status.PAID):
+            raise SettlementError(_("This run has not been approved: the bank cannot have paid it."))
+        _check_bank_date(run, value_date)
+        lines = run.settlements.select_related("vendor").select_for_update(of=("self",)).order_by("number")
+        if numbers is not None:
+            lines = lines.filter(number__in=numbers)
+        paid = sum(_pay(line, value_date=value_date, bank_reference=bank_reference, now=now) for line in lines)
+        _close_if_settled(run.pk, now)
+    return paid
+
+
+def request_bank_confirmation(run: SettlementRun, *, value_date: date, by, reason: str) -> Approval:
+    """For a bank without camt.053: a coordinator enters the date the bank paid the run,
+    read on its statement; it takes effect when a second coordinator approves."""
+    run = SettlementRun.objects.get(pk=run.pk)
+    if run.status != SettlementRun.Status.FILE_ISSUED:
+        raise SettlementError(_("Only a run whose payment file was issued can be confirmed as paid."))
+    _check_bank_date(run, value_date)
+    return approvals.request(SETTLEMENT_CONFIRMATION, f"{run.pk}:{value_date.isoformat()}", by=by, reason=reason)
+
+
+def pending_confirmation(run: SettlementRun) -> Approval | None:
+    return Approval.objects.filter(action=SETTLEMENT_CONFIRMATION, target__startswith=f"{run.pk}:",
+                                   status=Approval.Status.PENDING).first()
+
+
+def execute_bank_confirmation(approval: Approval, at: datetime | None = None) -> str:
+    approvals.require(approval, SETTLEMENT_CONFIRMATION, approval.target)
+    run_id, day = approval.target.split(":", 1)
+    paid = confirm_paid(SettlementRun.objects.get(pk=int(run_id)), value_date=date.fromisoformat(day),
+                        bank_reference=f"approval {approval.pk}", at=at)
+    return f"{paid} settlements paid on {day}"
+
+
+def record_return(settlement: Settlement, *, returned_on: date, reason: str, bank_reference: str) -> bool:
+    """The bank returned this line (closed account, wrong IBAN): the vendor is owed it
+    again. Paid, its two transfers are reversed (the units back on the vendor's account,
+    the euros back in the treasury); committed, nothing had moved. The next run takes it.
+    Returns False when the return was already recorded."""
+    now = timezone.now()
+    with transaction.atomic():
+        _lock_run(settlement.run_id)
+        settlement = Settlement.objects.select_related("vendor").select_for_update(of=("self",)).get(pk=settlement.pk)
+        if settlement.status == Settlement.Status.RETURNED:
+            return False
+        if settlement.status not in (Settlement.Status.COMMITTED, Settlement.Status.PAID):
+            raise SettlementError(_("Only a settlement sent to the bank can be returned by it."))
+        if returned_on > timezone.localdate():
+            raise SettlementError(_("The bank's date cannot be in the future."))
+        if settlement.status == Settlement.Status.PAID:
+            for transfer_id in (settlement.units_transfer_id, settlement.euros_transfer_id):
+                ledger.reverse(transfer_id, memo=f"settlement {settlement.number} returned by the bank",
+                               value_date=returned_on)
+        settlement.status, settlement.returned_on = Settlement.Status.RETURNED, returned_on
+        settlement.return_reason = (reason or "")[:255]
+        settlement.bank_reference = (bank_reference or settlement.bank_reference)[:140]
+        settlement.save(update_fields=["status", "returned_on", "return_reason", "bank_reference"])
+        _close_if_settled(settlement.run_id, now)
+    return True
+
+
+def request_return(settlement: Settlement, *, returned_on: date, by, reason: str) -> Approval:
+    """A return read on a paper statement: entered by one coordinator, applied by a second."""
+    if settlement.status not in (Settlement.Status.COMMITTED, Settlement.Status.PAID):
+        raise SettlementError(_("Only a settlement sent to the bank can be returned by it."))
+    if returned_on > timezone.localdate():
+        raise SettlementError(_("The bank's date cannot be in the future."))
+    return approvals.request(SETTLEMENT_RETURN, f"{settlement.pk}:{returned_on.isoformat()}", by=by, reason=reason)
+
+
+def execute_return(approval: Approval) -> str:
+    approvals.require(approval, SETTLEMENT_RETURN, approval.target)
+    settlement_id, day = approval.target.split(":", 1)
+    settlement = Settlement.objects.get(pk=int(settlement_id))
+    record_return(settlement, returned_on=date.fromisoformat(day), reason=approval.reason,
+                  bank_reference=f"approval {approval.pk}")
+    return f"settlement {settlement.number} returned on {day}"
 
 
 # --- Reads ------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ changes: a vendor's opening hours or a household's contact details are not audit
 
 import pghistory
 
-from allocations.models import FundRules
+from allocations.models import FundRules, FundSettings
+from coordination.models import ClosedYear
 from governance.models import CommitteeMembership
 from members.models import DeskSession, HeldCash, Household
 from users.models import User
@@ -23,6 +24,18 @@ def row_events():
 
 @pghistory.track(*row_events(), model_name="FundRulesEvent")
 class AuditedFundRules(FundRules):
+    class Meta:
+        proxy = True
+
+
+# The fund's settings: who changed its name, collection day or bank account, and when (the bank's
+# details change only under four eyes: allocations.fund).
+@pghistory.track(
+    *row_events(),
+    fields=["name", "unit_label", "bank_iban", "bank_bic", "sepa_creditor_id", "collection_day"],
+    model_name="FundSettingsEvent",
+)
+class AuditedFundSettings(FundSettings):
     class Meta:
         proxy = True
 
@@ -90,3 +103,13 @@ class AuditedHeldCash(HeldCash):
 class AuditedDeskSession(DeskSession):
     class Meta:
         proxy = True
+
+
+# The books (issue 16): who closed a financial year, and the hash of the FEC it froze; who
+#
+@pghistory.track(pghistory.InsertEvent("books.year_closed"), fields=["year", "closed_by", "last_transfer_id", "sha256"],
+                 model_name="ClosedYearEvent")
+class AuditedClosedYear(ClosedYear):
+    class Meta:
+        proxy = True
+

@@ -10,6 +10,7 @@ from django.utils import timezone
 # What coordinators filter by: a label and the event model behind it.
 TRACKED = {
     "fund_rules": "audit.FundRulesEvent",
+    "fund_settings": "audit.FundSettingsEvent",
     "vendor": "audit.VendorEvent",
     "household": "audit.HouseholdEvent",
     "committee": "audit.CommitteeMembershipEvent",

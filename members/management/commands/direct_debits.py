@@ -28,7 +28,10 @@ class Command(BaseCommand):
                     out.write(payment_file.content)
                 self.stdout.write(f"{payment_file.count} debits, {payment_file.total} cents: {path}")
             elif action == "confirm":
-                collection = DirectDebitCollection.objects.get(period=period)
+                # The last presentation of the month (returned debits may be presented again).
+                collection = DirectDebitCollection.objects.filter(period=period).order_by("-presentation").first()
+                if collection is None:
+                    raise DirectDebitCollection.DoesNotExist
                 self.stdout.write(f"{direct_debits.confirm_collection(collection)} debits recorded as paid")
             else:
                 if len(args) != 2:
