@@ -45,6 +45,6 @@ def test_the_terminal_refuses_exponents_negatives_and_thirds_of_a_cent(client, t
     answer = client.post("/vendor/terminal/pay/", {"card": member.card.number, "pin": member.pin, "amount": typed,
                                                    "idempotency_key": "k1"}).json()
 
-    assert not answer["ok"] and answer["headline"] == "Paiement non abouti"
+    assert not answer["ok"] and answer["headline"] == "Le paiement n’est pas passé."
     assert "12,50" in answer["reason"]
     assert not Purchase.objects.exists()

@@ -252,6 +252,9 @@ ACCESS: list[tuple[str, frozenset | None]] = [
     ("vendor/", SHOPS),
     ("committee/register/", MEMBERS | COMMITTEE | COORDINATORS),
     ("committee/vendor/", SHOPS),
+    # Coordinators may draft a proposal (a rules change) and edit it; opening the vote is the committee's.
+    ("committee/new/", COMMITTEE | COORDINATORS),
+    ("committee/p/<int:pk>/edit/", COMMITTEE | COORDINATORS),
     ("committee/", COMMITTEE),
     ("coordination/", COORDINATORS),
 ]
