@@ -19,6 +19,7 @@ TRACKED = {
     "refund": "audit.CoordinatorRefundEvent",
     "held_cash": "audit.HeldCashEvent",
     "desk_difference": "audit.DeskDifferenceEvent",
+    "closed_year": "audit.ClosedYearEvent",
 }
 
 
@@ -64,6 +65,8 @@ def _object_names(model_label: str) -> tuple[tuple[str, ...], object] | None:
     return {
         "allocations.FundRules": (("effective_from",), lambda row: _(
             "the fund rules in force from %(name)s") % {"name": date_format(row[0], "F Y")}),
+        "allocations.FundSettings": (("name",), lambda row: _("the fund's settings")),
+        "coordination.ClosedYear": (("year",), lambda row: _("the financial year %(name)s") % {"name": row[0]}),
         "vendors.Vendor": (("display_name",), lambda row: _("the shop “%(name)s”") % {"name": row[0]}),
         "members.Household": (("reference",), lambda row: _("the household %(name)s") % {"name": row[0]}),
         "governance.CommitteeMembership": (("user__username",), lambda row: _(
@@ -227,7 +230,8 @@ def tracked_labels() -> list[tuple[str, str]]:
     """(filter key, what people call it) for the filter."""
     from django.utils.translation import gettext as _
 
-    labels = {"fund_rules": _("The fund's rules"), "vendor": _("Shops"), "household": _("Households"),
+    labels = {"fund_rules": _("The fund's rules"), "fund_settings": _("The fund's settings"),
+              "closed_year": _("Financial years closed"), "vendor": _("Shops"), "household": _("Households"),
               "committee": _("Committee seats"), "user": _("Logins"), "group": _("Permissions (groups)"),
               "refund": _("Coordinators' refunds"), "held_cash": _("Cash waiting for a coordinator"),
               "desk_difference": _("Desks' differences explained")}
