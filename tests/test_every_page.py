@@ -224,8 +224,7 @@ ROLES: dict[str, Callable[[Walk], object | None]] = {
 # Each URL as each role has an expected answer: *allowed* (anything but 401, 403, a
 # redirect to sign in, or 5xx: a 404 for an object this role has none of, a 405 for a
 # POST-only address) or *refused* (a redirect to sign in, 401, 403, 404 or 405: nothing
-# of the page). The first matching line decides: an exact route, or a prefix ending in
-# "/". A new space of pages needs a line here; a new page in a known space needs none.
+# of the page). An exact route decides; otherwise the first prefix (ending in "/") that matches. A new space of pages needs a line here; a new page in a known space needs none.
 ANYONE = frozenset(ROLES)
 MEMBERS = frozenset({"member", "member2"})
 SHOPS = frozenset({"shop", "shop2"})
@@ -255,13 +254,15 @@ ACCESS: list[tuple[str, frozenset | None]] = [
     # Coordinators may draft a proposal (a rules change) and edit it; opening the vote is the committee's.
     ("committee/new/", COMMITTEE | COORDINATORS),
     ("committee/p/<int:pk>/edit/", COMMITTEE | COORDINATORS),
+    ("committee/p/<int:pk>/", COMMITTEE | COORDINATORS),  # this exact page; voting stays the committee's
     ("committee/", COMMITTEE),
     ("coordination/", COORDINATORS),
 ]
 
 
 def _allowed(route: str, role: str) -> bool | None:
-    for key, roles_allowed in ACCESS:
+    # An exact route first, then the first prefix that matches.
+    for key, roles_allowed in sorted(ACCESS, key=lambda line: line[0] != route):
         if route == key or (key.endswith("/") and route.startswith(key)):
             return None if roles_allowed is None else role in roles_allowed
     raise AssertionError(f"add a line to ACCESS for {route}")
