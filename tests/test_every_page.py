@@ -224,7 +224,8 @@ ROLES: dict[str, Callable[[Walk], object | None]] = {
 # Each URL as each role has an expected answer: *allowed* (anything but 401, 403, a
 # redirect to sign in, or 5xx: a 404 for an object this role has none of, a 405 for a
 # POST-only address) or *refused* (a redirect to sign in, 401, 403, 404 or 405: nothing
-# of the page). An exact route decides; otherwise the first prefix (ending in "/") that matches. A new space of pages needs a line here; a new page in a known space needs none.
+# of the page). An exact route decides; otherwise the first prefix (ending in "/") that
+# matches. A new space of pages needs a line here; a new page in a known space needs none.
 ANYONE = frozenset(ROLES)
 MEMBERS = frozenset({"member", "member2"})
 SHOPS = frozenset({"shop", "shop2"})
