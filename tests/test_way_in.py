@@ -58,3 +58,16 @@ def test_every_page_carries_the_content_security_and_permissions_policies(client
         policy = response.headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "object-src 'none'" in policy
         assert "camera=(self)" in response.headers["Permissions-Policy"]
+
+
+def test_no_template_carries_inline_script_or_style_that_the_policy_would_block():
+    """The Content-Security-Policy forbids inline script and style: a handler written in a
+    template (onclick=…) or a style attribute would silently do nothing in the browser."""
+    import re
+    from pathlib import Path
+
+    inline = re.compile(r"""<script(?![^>]*\bsrc=)(?![^>]*type="application/json")[^>]*>|\son[a-z]+\s*=\s*["']|\sstyle\s*=\s*["']""")
+    root = Path(__file__).resolve().parent.parent / "templates"
+    found = [f"{path.relative_to(root)}: {match.group(0).strip()}"
+             for path in sorted(root.rglob("*.html")) for match in inline.finditer(path.read_text())]
+    assert found == []
