@@ -135,7 +135,7 @@ def test_nothing_configured_runs_on_embedded_engines_and_restarts_on_its_data(tm
 
     # A second start reuses the data: the demo is not loaded again, the credentials hold.
     output = run_stack_and_check(env, tmp_path)
-    assert "already holds 20 households" in output
+    assert "contient déjà 20 foyers" in output  # in the fund's language (LANGUAGE_CODE)
     assert Path(env["DEMO_CREDENTIALS"]).read_text() == credentials
 
 
