@@ -97,7 +97,7 @@ def test_a_refund_above_the_fund_amount_waits_for_a_second_coordinator(coordinat
     before = wallet_balance(member)
     response = coordinator_client.post(f"/coordination/refunds/{purchase.pk}/",
                                        {"amount_euros": "10", "reason": "achat annulé"}, follow=True)
-    assert "second·e coordinateur" in response.content.decode()
+    assert "deuxième personne de la coordination" in response.content.decode()
     assert not Refund.objects.exists() and wallet_balance(member) == before
     approval = Approval.objects.get(status=Approval.Status.PENDING)
     assert coordinator_client.get("/coordination/").context["waiting"].refunds == 1

@@ -82,7 +82,7 @@ def test_the_shop_terminal_then_the_member_s_space(page, transactional_db, capsy
     def sale(amount, pin):
         page.get_by_label("Numéro de carte ou QR code").fill(member.card.number)
         page.get_by_label("Montant (€)").fill(amount)
-        page.get_by_label("Code (tapé par l'adhérent·e)").fill(pin)
+        page.get_by_label("Code (tapé par le membre)").fill(pin)
         page.get_by_role("button", name="Payer", exact=True).click()
         next_sale.wait_for()
 

@@ -32,7 +32,7 @@ def test_the_terminal_at_360_px(page, transactional_db):
     # A wrong PIN: neutral words, the reason small, no colour of its own.
     page.get_by_label("Numéro de carte ou QR code").fill(member.card.display_number)
     page.get_by_label("Montant (€)").fill("5")
-    page.get_by_label("Code (tapé par l'adhérent·e)").fill("1111")
+    page.get_by_label("Code (tapé par le membre)").fill("1111")
     page.get_by_role("button", name="Payer", exact=True).click()
     headline = page.get_by_test_id("result-headline")
     headline.wait_for()
@@ -47,7 +47,7 @@ def test_the_terminal_at_360_px(page, transactional_db):
     # More than the balance: refused, the partial payment offered at once.
     page.get_by_label("Numéro de carte ou QR code").fill(member.card.number)
     page.get_by_label("Montant (€)").fill("36,30")
-    page.get_by_label("Code (tapé par l'adhérent·e)").fill(member.pin)
+    page.get_by_label("Code (tapé par le membre)").fill(member.pin)
     page.get_by_role("button", name="Payer", exact=True).click()
     partial.wait_for()
     assert text(headline) == "Le paiement n’est pas passé."
