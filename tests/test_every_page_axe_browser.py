@@ -1,0 +1,108 @@
+"""Issue 19: axe-core on every page, in Chromium — every GET page of the page walker that
+answers 200 with HTML, for each role (the walker's ROLES, PROBES and demo fund, reused),
+and the Django admin's index, one list and one object's page per app.
+
+360 px for the public, member, terminal, committee and desk pages; 1280 px for the
+coordination pages and the admin. The session is put in the browser's context (the
+journeys test the real sign-in): a Django test Client signs the role in and its session
+cookie is handed to Chromium.
+
+Bounded: one page per route pattern, walked by the first role that opens it (the second
+member, shop and coordinator only walk the first ones' objects: they are not walked here).
+All violations are gathered and reported together, page by page."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.test import Client
+from django.urls import reverse
+
+from users import roles
+
+from .browser_checks import axe_clean
+from .staff import log_in_staff
+from .test_every_page import PROBES, ROLES, url_patterns, walk  # noqa: F401 (walk: the walker's fixture)
+
+pytestmark = pytest.mark.browser
+
+# The roles whose pages differ; member2, shop2 and coordinator2 see the same pages.
+WALKED_ROLES = ["anonymous", "member", "committee", "volunteer", "shop", "coordinator"]
+WIDE = ("/coordination/", "/admin/")
+
+
+def _signed_in_client(user) -> Client:
+    client = Client(raise_request_exception=False)
+    if user is None:
+        return client
+    if roles.requires_second_factor(user):
+        log_in_staff(client, user)
+    else:
+        client.force_login(user)
+    return client
+
+
+def _html_page(client: Client, path: str) -> bool:
+    response = client.get(path)
+    return response.status_code == 200 and "text/html" in response.get("Content-Type", "")
+
+
+def _admin_paths(client: Client) -> list[str]:
+    """The admin's index, then per app one model's list and one object's page (the first
+    model of the app the coordinator may open)."""
+    paths, apps = ["/admin/"], set()
+    for model in admin.site._registry:
+        app = model._meta.app_label
+        first = model._default_manager.order_by("pk").first()
+        if app in apps or first is None:
+            continue
+        prefix = f"admin:{app}_{model._meta.model_name}"
+        pair = [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_change", args=[first.pk])]
+        if all(_html_page(client, path) for path in pair):
+            apps.add(app)
+            paths += pair
+    return paths
+
+
+def _role_paths(walk_, role, client) -> list[tuple[str, str]]:
+    paths = []
+    for route, name, kwargs in url_patterns():
+        if route.startswith("accounts/logout") or route == "api/v1/^.*$":
+            continue
+        paths.append((route, reverse(name, kwargs=PROBES[route](walk_) if kwargs else {})))
+    if role == "coordinator":
+        paths += [(path, path) for path in _admin_paths(client)]
+    return paths
+
+
+def test_every_page_of_every_role_is_axe_clean(walk, browser, live_server):  # noqa: F811 (the fixture)
+    walked, failures, seen = [], [], set()
+    for role in WALKED_ROLES:
+        client = _signed_in_client(ROLES[role](walk))
+        context = browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")
+        if role != "anonymous":
+            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            for route, path in _role_paths(walk, role, client):
+                if route in seen or not _html_page(client, path):
+                    continue
+                seen.add(route)
+                wide = path.startswith(WIDE)
+                page.set_viewport_size({"width": 1280 if wide else 360, "height": 800 if wide else 740})
+                page.goto(live_server.url + path)
+                page.wait_for_load_state("load")
+                walked.append(f"{role} {path}")
+                try:
+                    axe_clean(page)
+                except AssertionError as violation:
+                    failures.append(f"as {role}: {violation}")
+        finally:
+            context.close()
+    print(f"\n{len(walked)} pages walked in Chromium with axe-core:\n" + "\n".join(walked))
+    assert len(walked) > 60
+    assert any(p.startswith("coordinator /admin/") for p in walked)
+    assert failures == [], f"{len(failures)} pages with axe-core violations:\n" + "\n\n".join(failures)
