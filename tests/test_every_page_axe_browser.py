@@ -106,3 +106,48 @@ def test_every_page_of_every_role_is_axe_clean(walk, browser, live_server):  # n
     assert len(walked) > 60
     assert any(p.startswith("coordinator /admin/") for p in walked)
     assert failures == [], f"{len(failures)} pages with axe-core violations:\n" + "\n\n".join(failures)
+
+
+# Forms sent back with their error summary: (role, page, the form's action, or None for
+# the page's own). Posted blank in Chromium (the browser's own checks set aside, as an
+# old phone's browser would), the page that answers is axe-clean too.
+ERROR_STATES = [
+    ("anonymous", "/accounts/password/reset/", None),
+    ("volunteer", "/desk/apply/", None),
+    ("volunteer", "/desk/households/{reference}/contribution/", None),
+    ("coordinator", "/coordination/grants/", None),
+    ("coordinator", "/coordination/approvals/", "/coordination/approvals/reversal/"),
+]
+
+
+def test_forms_sent_back_with_their_error_summary_are_axe_clean(walk, browser, live_server):  # noqa: F811
+    reference, checked, failures, users = walk.household.reference, [], [], {}
+    for role, page_path, action in ERROR_STATES:
+        page_path, action = page_path.format(reference=reference), (action or page_path).format(reference=reference)
+        if role not in users:
+            users[role] = ROLES[role](walk)
+        client = _signed_in_client(users[role])
+        wide = page_path.startswith(WIDE)
+        context = browser.new_context(viewport={"width": 1280 if wide else 360, "height": 800}, locale="fr-FR")
+        if role != "anonymous":
+            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            page.goto(live_server.url + page_path)
+            form = page.locator(f'main form[method=post][action="{action}"]' if action != page_path
+                                else "main form[method=post]").first
+            form.evaluate("f => { f.noValidate = true; f.querySelectorAll('input:not([type=hidden]), textarea, select')"
+                          ".forEach(e => { if (e.type === 'checkbox' || e.type === 'radio') e.checked = false; else e.value = ''; }); }")
+            with page.expect_navigation():
+                form.locator("button[type=submit], button:not([type])").first.click()
+            page.get_by_test_id("error-summary").first.wait_for()
+            checked.append(f"{role} {page.url}")
+            axe_clean(page)
+        except AssertionError as violation:
+            failures.append(f"as {role}: {violation}")
+        finally:
+            context.close()
+    assert len(checked) == len(ERROR_STATES), checked
+    assert failures == [], "\n\n".join(failures)
