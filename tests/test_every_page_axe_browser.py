@@ -49,20 +49,18 @@ def _html_page(client: Client, path: str) -> bool:
 
 
 def _admin_paths(client: Client) -> list[str]:
-    """The admin's index, then per app one model's list and one object's page (the first
-    model of the app the coordinator may open)."""
-    paths, apps = ["/admin/"], set()
+    """The admin's index, then per app the first list and the first object's page the
+    coordinator may open (the admin's own apps and the libraries' alike)."""
+    lists: dict[str, str] = {}
+    changes: dict[str, str] = {}
     for model in admin.site._registry:
-        app = model._meta.app_label
+        app, prefix = model._meta.app_label, f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        if app not in lists and _html_page(client, reverse(f"{prefix}_changelist")):
+            lists[app] = reverse(f"{prefix}_changelist")
         first = model._default_manager.order_by("pk").first()
-        if app in apps or first is None:
-            continue
-        prefix = f"admin:{app}_{model._meta.model_name}"
-        pair = [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_change", args=[first.pk])]
-        if all(_html_page(client, path) for path in pair):
-            apps.add(app)
-            paths += pair
-    return paths
+        if app not in changes and first is not None and _html_page(client, reverse(f"{prefix}_change", args=[first.pk])):
+            changes[app] = reverse(f"{prefix}_change", args=[first.pk])
+    return ["/admin/", *lists.values(), *changes.values()]
 
 
 def _role_paths(walk_, role, client) -> list[tuple[str, str]]:
