@@ -74,7 +74,25 @@ def _role_paths(walk_, role, client) -> list[tuple[str, str]]:
     return paths
 
 
+def _more_objects(walk_) -> None:
+    """What the demo fund lacks for some pages to have an object to show: a grant, a
+    month's direct-debit collection."""
+    from datetime import date
+
+    from allocations import grants
+    from allocations.models import Grant
+    from members import direct_debits
+
+    grants.create_grant(funder_type=Grant.Funder.METROPOLE, funder_name="Montpellier Méditerranée Métropole",
+                        reference="MMM-2026-01", amount=5_000_000, promised_on=date(2026, 1, 15),
+                        earmark="allocations alimentaires 2026", period_start=date(2026, 1, 1))
+    direct_debits.record_mandate(walk_.household, reference="RUM-1", signed_on=date(2026, 1, 1), debtor_name="Awa",
+                                 iban="FR7630006000011234567890189")
+    direct_debits.prepare_collection("2026-12")
+
+
 def test_every_page_of_every_role_is_axe_clean(walk, browser, live_server):  # noqa: F811 (the fixture)
+    _more_objects(walk)
     walked, failures, seen = [], [], set()
     for role in WALKED_ROLES:
         client = _signed_in_client(ROLES[role](walk))
