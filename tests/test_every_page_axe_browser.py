@@ -76,12 +76,16 @@ def _role_paths(walk_, role, client) -> list[tuple[str, str]]:
 
 def _more_objects(walk_) -> None:
     """What the demo fund lacks for some pages to have an object to show: a grant, a
-    month's direct-debit collection."""
+    month's direct-debit collection, a draw, a meeting."""
     from datetime import date
+
+    from django.utils import timezone
 
     from allocations import grants
     from allocations.models import Grant
+    from governance.models import Meeting
     from members import direct_debits
+    from members.models import Draw
 
     grants.create_grant(funder_type=Grant.Funder.METROPOLE, funder_name="Montpellier Méditerranée Métropole",
                         reference="MMM-2026-01", amount=5_000_000, promised_on=date(2026, 1, 15),
@@ -89,6 +93,8 @@ def _more_objects(walk_) -> None:
     direct_debits.record_mandate(walk_.household, reference="RUM-1", signed_on=date(2026, 1, 1), debtor_name="Awa",
                                  iban="FR7630006000011234567890189")
     direct_debits.prepare_collection("2026-12")
+    Draw.objects.create(cohort="2026-A", places=2, strata=[{"key": "low", "income_brackets": ["low"], "share": 50}])
+    Meeting.objects.create(title="Assemblée", starts_at=timezone.now())
 
 
 def test_every_page_of_every_role_is_axe_clean(walk, browser, live_server):  # noqa: F811 (the fixture)
