@@ -102,6 +102,7 @@ RESEARCH_PSEUDONYM_KEY = os.environ.get("RESEARCH_PSEUDONYM_KEY") or f"research:
 
 INSTALLED_APPS = [
     "django.contrib.admin",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -170,6 +171,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widget templates through TEMPLATES, so that templates/ may override one (the admin's
+# date-and-time widget labels each part: issue 19).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # --- Database -------------------------------------------------------------------------
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))}

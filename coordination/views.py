@@ -26,8 +26,13 @@ def approval_list(request):
 @coordinator_required
 def approval_decide(request, pk: int):
     approval = get_object_or_404(Approval, pk=pk)
+    decision = request.POST.get("decision")
+    if decision not in ("approve", "refuse"):
+        # Nothing chosen (or a garbled form) decides nothing: it never counts as a refusal.
+        messages.error(request, _("Choose to approve or to refuse this request."))
+        return redirect("coordination:approvals")
     try:
-        if request.POST.get("decision") == "approve":
+        if decision == "approve":
             approvals.approve(approval, by=request.user)
             messages.success(request, _("Approved and carried out."))
         else:

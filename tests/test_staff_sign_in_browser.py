@@ -20,6 +20,8 @@ from django.core import mail
 from users import roles, second_factor
 from users.models import SecondFactorReset, User
 
+from .browser_checks import axe_clean
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "Sésame-de-coordination-42"
@@ -58,14 +60,17 @@ def sign_out(page):
 def set_up_totp(page, password=PASSWORD):
     """From the first sign-in: confirm the password once, set the app up, keep the codes."""
     page.wait_for_url("**/accounts/reauthenticate/**")
+    axe_clean(page)  # allauth's second-factor pages, as every page (issue 19)
     page.fill("input[name=password]", password)
     submit(page)
     page.wait_for_url("**/accounts/2fa/totp/activate/")
+    axe_clean(page)
     assert page.locator("main img[src^='data:image/svg+xml']").count() == 1  # the QR code
     secret = page.input_value("#authenticator_secret")  # and the secret, as text
     page.fill("input[name=code]", second_factor.current_code(secret))
     submit(page)
     page.wait_for_url("**/accounts/2fa/recovery-codes/")
+    axe_clean(page)
     codes = page.input_value("#recovery_codes").split()
     assert len(codes) == 10
     page.click("#continue")
@@ -74,6 +79,7 @@ def set_up_totp(page, password=PASSWORD):
 
 def type_code(page, code):
     page.wait_for_url("**/accounts/2fa/authenticate/**")
+    axe_clean(page)
     page.fill("input[name=code]", code)
     submit(page)
 
