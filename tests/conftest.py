@@ -124,3 +124,19 @@ def admin_client(client, admin_user):
     from .staff import log_in_staff
 
     return log_in_staff(client, admin_user)
+
+
+def restore_rows_the_migrations_wrote() -> None:
+    """A transactional test ends with a flush, which takes the rows the data migrations
+    wrote (the first fund rules, the committee's policies): write them again, as the
+    migrations do, for a test that needs them (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("allocations.migrations.0005_initial_fund_rules").forward(apps, None)
+    from governance import proposals
+    from governance.models import Kind
+
+    for kind in Kind.values:
+        proposals.policy_for(kind)

@@ -412,7 +412,10 @@ EXTRA_REQUESTS.append(_bank_posts)
 def walk(db, settings):
     from demo import seed as demo
 
+    from .conftest import restore_rows_the_migrations_wrote
+
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    restore_rows_the_migrations_wrote()
     report = demo.seed_demo(households=12, vendors=12, committee=6)
     return Walk(credentials=report.credentials)
 

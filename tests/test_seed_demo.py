@@ -21,6 +21,13 @@ from vendors.models import Vendor, VendorStaff
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _migrations_rows(db):
+    from .conftest import restore_rows_the_migrations_wrote
+
+    restore_rows_the_migrations_wrote()
+
 SIZES = {"households": 30, "vendors": 8, "committee": 10}
 
 
