@@ -149,7 +149,7 @@ def purchase_body(purchase: Purchase) -> dict:
         "amount": purchase.amount,
         "requested": purchase.requested,
         "reference": purchase.reference,
-        "created_at": _iso(purchase.created_at),
+        "created_at": iso(purchase.created_at),
         "refunded": purchase.refunded,
         "card_last4": purchase.card_last4,
     }
@@ -161,15 +161,12 @@ def refund_body(refund: Refund) -> dict:
         "purchase": refund.purchase_id,
         "amount": refund.amount,
         "reason": refund.reason,
-        "created_at": _iso(refund.created_at),
+        "created_at": iso(refund.created_at),
     }
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-iso = _iso  # the API's other representations (payment requests) write moments the same way
 
 
 # --- Idempotency -----------------------------------------------------------------------
@@ -190,17 +187,18 @@ def fingerprint(operation: str, fields: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-# What a key's record holds, as `_stored` reads it; the API reads the same columns along
+# What a key's record holds, as `stored_answer` reads it; the API reads the same columns along
 # with the till's key (vendors.api.key_of_till), one round trip less per payment.
 RECORD_COLUMNS = ("fingerprint", "status_code", "body")
 _STORED_SQL = (
     f"SELECT {', '.join(RECORD_COLUMNS)} FROM {IdempotencyRecord._meta.db_table} WHERE vendor_id = %s AND key = %s"
 )
-LOOK_IT_UP = object()  # no earlier look at the key's record: `_stored` makes its own
+LOOK_IT_UP = object()  # no earlier look at the key's record: `stored_answer` makes its own
 
 
-def _stored(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> Outcome | None:
-    """The stored answer for this key (KeyReused if it answered another request); from
+def stored_answer(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> Outcome | None:
+    """The stored answer for this till's key (KeyReused if it answered another request),
+    purchases, refunds and payment requests alike (one key namespace per vendor); from
     `known_record`, the RECORD_COLUMNS row (or None) read earlier in this request, when given."""
     if known_record is LOOK_IT_UP:
         # Hand-written: it runs on every payment, usually to find nothing.
@@ -215,12 +213,6 @@ def _stored(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> O
     if fingerprint_ != print_:
         raise KeyReused(param="Idempotency-Key")
     return Outcome(status_code, json.loads(body) if isinstance(body, str) else body, replayed=True)
-
-
-def stored_answer(vendor_id: int, key: str, print_: str, known_record=LOOK_IT_UP) -> Outcome | None:
-    """The answer kept for this till's key, for the other services that keep theirs in the
-    same records (vendors.payment_requests): one key namespace per vendor."""
-    return _stored(vendor_id, key, print_, known_record)
 
 
 # --- Capture ---------------------------------------------------------------------------
@@ -245,14 +237,14 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
 
     Returns the Outcome (201, or the stored response of a finished duplicate); raises a
     PaymentError for anything else. With `partial`, a short wallet pays what it holds.
-    `known_record`: the key's record as this request already read it (see `_stored`).
+    `known_record`: the key's record as this request already read it (see `stored_answer`).
     """
     key = validate_key(idempotency_key)
     amount = validate_amount(amount)
     if not vendor.takes_payments:
         raise VendorNotApproved()
     print_ = fingerprint("purchase", {"card": card, "amount": amount, "reference": reference, "partial": partial})
-    stored = _stored(vendor.pk, key, print_, known_record)
+    stored = stored_answer(vendor.pk, key, print_, known_record)
     if stored:
         return stored
 
@@ -284,7 +276,7 @@ def capture_authorized(*, vendor: Vendor, idempotency_key: str, authorization: c
         raise VendorNotApproved()
     print_ = fingerprint("purchase", {"card": f"id:{authorization.card_id}", "amount": amount, "reference": reference,
                                       "partial": partial})
-    stored = _stored(vendor.pk, key, print_)
+    stored = stored_answer(vendor.pk, key, print_)
     if stored:
         return stored
     return _capture(vendor=vendor, key=key, print_=print_, auth=authorization, amount=amount, reference=reference,
@@ -328,7 +320,7 @@ class _KeyTaken(Exception):
 def _answered_before(vendor_id: int, key: str, print_: str) -> Outcome:
     # The same key finished between our first look and the ledger's lock: the ledger's
     # own key (derived from it) said so, and nothing was written. Answer what was answered.
-    stored = _stored(vendor_id, key, print_)
+    stored = stored_answer(vendor_id, key, print_)
     if stored is None:
         raise KeyReused(param="Idempotency-Key")
     return stored
@@ -435,7 +427,7 @@ def refund(*, vendor: Vendor, purchase_id: int, idempotency_key: str, amount: in
     if wallet_id is None:
         raise NotFound()
     print_ = fingerprint("refund", {"purchase": purchase_id, "amount": amount, "reason": reason})
-    stored = _stored(vendor.pk, key, print_, known_record)
+    stored = stored_answer(vendor.pk, key, print_, known_record)
     if stored:
         return stored
 

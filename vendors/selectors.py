@@ -66,7 +66,7 @@ def reimbursements(vendor, limit: int = 12):
 def vendor_summary(vendor) -> dict:
     from allocations.models import Account
 
-    from .payments import _iso
+    from .payments import iso
 
     last = reimbursements(vendor, limit=1)
     return {
@@ -74,7 +74,7 @@ def vendor_summary(vendor) -> dict:
         "name": vendor.display_name,
         "status": vendor.status,
         "owed": Account.objects.filter(pk=vendor.account_id).values_list("balance", flat=True).first() or 0,
-        "last_reimbursement": {"amount": last[0]["amount"], "at": _iso(last[0]["paid_at"])} if last else None,
+        "last_reimbursement": {"amount": last[0]["amount"], "at": iso(last[0]["paid_at"])} if last else None,
     }
 
 
