@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from allocations import periods
 from kernel import ratelimit
+from kernel.web import client_address
 from users import roles
 
 from . import cards, contributions, desk, enrolment, imports, lottery, privacy
@@ -66,7 +67,7 @@ def _apply(request, *, by, template):
     status = 200
     if request.method == "POST" and form.is_valid():
         limit = int(getattr(settings, "CAISSE_APPLICATIONS_PER_HOUR", 10))
-        if by is None and not ratelimit.allow("apply", ratelimit.client_ip(request), limit=limit, window=3600):
+        if by is None and not ratelimit.allow("apply", client_address(request), limit=limit, window=3600):
             form.add_error(None, _("Too many applications were sent from here. Wait an hour, or come to the desk."))
             status = 429
         else:
@@ -98,7 +99,7 @@ def draw_result(request, cohort):
         number, code = request.POST.get("number", "").strip(), request.POST.get("code", "")
         limit = int(getattr(settings, "CAISSE_RANK_CHECKS_PER_HOUR", 20))
         # The same limits as the rank check page: a code is not guessed here either.
-        if not (ratelimit.allow("rank-check", ratelimit.client_ip(request), limit=limit, window=3600)
+        if not (ratelimit.allow("rank-check", client_address(request), limit=limit, window=3600)
                 and ratelimit.allow("rank-check-number", number.upper(), limit=limit, window=3600)):
             messages.error(request, _("Too many tries. Wait an hour and try again."))
             status = 429

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from allocations import periods
 from kernel import ratelimit
+from kernel.web import client_address
 
 from . import contributions, desk, enrolment, logins, lottery
 from .household_forms import CoordinatorContributionForm, DeskContributionForm, ExitForm, PauseForm, RankCheckForm
@@ -28,7 +29,7 @@ def rank_check(request):
         limit = int(getattr(settings, "CAISSE_RANK_CHECKS_PER_HOUR", 20))
         number = form.cleaned_data["number"].strip().upper()
         # Per client, and per application number: many clients guessing one code are stopped too.
-        if not (ratelimit.allow("rank-check", ratelimit.client_ip(request), limit=limit, window=3600)
+        if not (ratelimit.allow("rank-check", client_address(request), limit=limit, window=3600)
                 and ratelimit.allow("rank-check-number", number, limit=limit, window=3600)):
             form.add_error(None, _("Too many tries. Wait an hour and try again."))
             status = 429

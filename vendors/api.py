@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import time
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.db import connection
 from django.urls import reverse
@@ -25,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from kernel import ratelimit
 from kernel.db import model_order, prepared_cursor
 
 from . import payment_requests, payments, selectors, serializers
@@ -118,30 +117,6 @@ class IsTill(BasePermission):
         return True
 
 
-# INCR, and EXPIRE the first time: one command, atomic on the server.
-_COUNT_SCRIPT = "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
-
-
-@functools.lru_cache(maxsize=64)
-def _request_counter(cache_client):
-    # Django's Redis cache builds a new client object on every call; one per cache
-    # client (writes all go to its first server, through a shared pool), with the script
-    # registered once, spares each request that work.
-    return cache_client.get_client(write=True).register_script(_COUNT_SCRIPT)
-
-
-def _count_request(key: str) -> int:
-    """This window's count for the key, shared by every worker: on Redis one round trip
-    (a script, run by its digest); through Django's cache elsewhere."""
-    cache_client = getattr(cache, "_cache", None)
-    if hasattr(cache_client, "get_client"):
-        return _request_counter(cache_client)(keys=[cache.make_and_validate_key(key)], args=[120])
-    try:
-        return cache.incr(key)
-    except ValueError:
-        return 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
-
-
 class PerKeyRate(BaseThrottle):
     """A fixed one-minute window per key, counted in Django's cache (Redis in production)
     so that every gunicorn worker shares it."""
@@ -154,7 +129,7 @@ class PerKeyRate(BaseThrottle):
         now = time.time()
         window = int(now // 60)
         key = f"api-rate:{till.api_key.pk}:{window}"
-        count = _count_request(key)
+        count = ratelimit.hit(key, expire=120)
         self._wait = 60 - (now % 60)
         return count <= limit
 
