@@ -7,14 +7,16 @@ transaction, without a table-wide lock, in this order:
    concurrent one, which waits on the lock) finds the first and moves nothing; with
    `wait=False` a concurrent repeat is refused at once instead (KeyBusy: a till's
    retry is told the first attempt is still running);
-2. both account rows locked in ascending id order (two transfers crossing the same pair
+2. the books' lock, shared (kernel.locks.BOOKS): the closing of a financial year takes it
+   alone, so it never reads the ledger while a transfer is under way;
+3. both account rows locked in ascending id order (two transfers crossing the same pair
    of accounts cannot deadlock) and read;
-3. every check (both accounts exist, hold the same unit, the debit can pay); a refusal
+4. every check (both accounts exist, hold the same unit, the debit can pay); a refusal
    has written nothing, so it needs no savepoint and leaves the caller's transaction
    usable;
-4. the two balance updates and the transfer row.
+5. the two balance updates and the transfer row.
 
-This is one statement, the `ledger_transfer()` function (migration allocations 0009),
+This is one statement, the `ledger_transfer()` function (migrations allocations 0009, 0012, 0014),
 which a caller may also embed in a statement of its own (Posting).
 """
 

@@ -76,6 +76,7 @@ from allocations import approvals
 from allocations.ledger import system_account
 from allocations.models import AccountKind, Transfer, TransferKind
 from kernel import csv as kernel_csv
+from kernel import locks
 from kernel.errors import DomainError
 
 DEFAULT_CHART: dict[str, tuple[str, str]] = {
@@ -212,22 +213,28 @@ def _cash_params() -> list:
 
 def _dated(transfer: str) -> str:
     """The transfers with their day in the books: the bank's value date where the bank
-    gave one, else the fund's day of their creation; and a transfer recorded after the
-    last closing (a higher id) but dated in a closed year is dated on the first open day (its FEC never
-    changes). Four %s: `_dated_params()`."""
+    gave one, else the fund's day of their creation — moved to the first open day when it
+    falls in a year that was already closed when the transfer was posted (the one rule for
+    every late movement: a correction, a settlement the bank confirms, a statement's line,
+    a direct debit's return; a closed year's FEC never changes).
+
+    "Already closed when posted": the transfer's id is above the `last_transfer_id` of that
+    closing, which is sound because the closing takes the books' lock (`close_year`): no
+    transfer is under way while it reads that id. Each closing counts (the first day open
+    *then*), not only the last. Three %s: `_dated_params()`."""
     return (
-        "SELECT *, CASE WHEN raw_day < %s AND id > %s THEN %s ELSE raw_day END AS day FROM ("
+        "SELECT *, GREATEST(raw_day, (%s::date[])[width_bucket(id, %s::bigint[])]) AS day FROM ("
         f"SELECT *, COALESCE(value_date, (created_at AT TIME ZONE %s)::date) AS raw_day FROM {transfer}) dated"
     )
 
 
 def _dated_params() -> list:
+    """The closings in order: the first open day after each, and the first id posted after
+    it (width_bucket counts the closings a transfer came after; no closing, no move)."""
     from .models import ClosedYear
 
-    last = ClosedYear.objects.order_by("-ends_on").values_list("ends_on", "last_transfer_id").first()
-    if last is None:
-        return [date.min, 0, date.min, settings.TIME_ZONE]
-    return [last[0], last[1], last[0], settings.TIME_ZONE]
+    closings = list(ClosedYear.objects.order_by("ends_on").values_list("ends_on", "last_transfer_id"))
+    return [[ends_on for ends_on, _last in closings], [last + 1 for _ends_on, last in closings], settings.TIME_ZONE]
 
 
 def _stream(sql: str, params: list) -> Iterator[tuple]:
@@ -378,24 +385,29 @@ def execute_year_closing(approval) -> str:
 def close_year(year: int, *, by=None, approval=None):
     """Close financial year `year`, once a second coordinator approved (`approval`): its FEC
     is kept as it is now and served from then on; a movement recorded later but dated in
-    it is booked on the first day of the next year. Refused before the year has ended, and
-    twice.
+    it is booked on the first day of the next year (`_dated`). Refused before the year has
+    ended, and twice.
 
-    Both files come from one pass over the entries (one query: one snapshot, even inside
-    the approval's transaction). A transfer dated in the year and committed by another
-    transaction during the closing itself could land on both sides of `last_transfer_id`;
-    close a year once its movements are recorded."""
+    Without a race: the closing takes the books' lock alone (kernel.locks.BOOKS, which
+    every posting holds shared), so no transfer is under way — an id taken, not yet
+    committed — while it reads the last transfer's id: every transfer up to it is in the
+    FEC, every later one was posted after the closing, and dated in the open year. Both
+    files come from one pass over the entries (one query: one snapshot), made *before* the
+    lock so the tills wait for a count only; made again under it if a movement dated in
+    the year was committed meanwhile."""
     from .models import ClosedYear
 
     end, already = _check_closable(year)
     approvals.require(approval, YEAR_CLOSING, year)
     with transaction.atomic():
+        dating = _dated_params()
+        tab, pipe, count = _fec_files(year)
+        with connection.cursor() as cursor:
+            locks.lock(cursor, locks.BOOKS)
+        _check_closable(year)  # a closing that took the lock first
         last_transfer_id = Transfer.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        tab_lines, pipe_lines = [], []
-        for tab_line, pipe_line in _live_fec_pairs(year):
-            tab_lines.append(tab_line)
-            pipe_lines.append(pipe_line)
-        tab, pipe = "".join(tab_lines).encode(), "".join(pipe_lines).encode()
+        if _dated_params() != dating or _entry_count(year) != count:
+            tab, pipe, count = _fec_files(year)
         try:
             with transaction.atomic():
                 return ClosedYear.objects.create(
@@ -404,6 +416,28 @@ def close_year(year: int, *, by=None, approval=None):
                     sha256=hashlib.sha256(tab).hexdigest())
         except IntegrityError:  # a concurrent closing won
             raise BooksError(already)
+
+
+def _fec_files(year: int) -> tuple[bytes, bytes, int]:
+    """Both FEC files of the year as they are now, and how many entries they hold."""
+    tab_lines, pipe_lines = [], []
+    for tab_line, pipe_line in _live_fec_pairs(year):
+        tab_lines.append(tab_line)
+        pipe_lines.append(pipe_line)
+    return "".join(tab_lines).encode(), "".join(pipe_lines).encode(), (len(tab_lines) - 1) // 2
+
+
+def _entry_count(year: int) -> int:
+    """How many entries the year's FEC holds now: the entries' own filter, counted. A
+    transfer is never changed nor deleted, so the same count is the same entries."""
+    start, end = year_bounds(year)
+    transfer = Transfer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT COUNT(*) FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
+            WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+        """, [*_dated_params(), start, end, [str(kind) for kind in RULES]])
+        return int(cursor.fetchone()[0])
 
 
 def closed_years():

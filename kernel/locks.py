@@ -4,9 +4,9 @@ Every advisory lock of Caisse is named here by a namespace and the parts that ma
 unique ("ledger", key), and its id is computed by PostgreSQL from that name:
 `hashtextextended('<namespace>:<parts joined by :>', 0)`, a 64-bit hash. One formula
 for every lock, so two locks can only collide by hash, never because two modules chose
-numbers the same way; and the ledger's SQL function (allocations migration 0009,
-`ledger_transfer`) spells the ledger's lock the same way (`LEDGER_KEY`), which a test
-checks against the function in the database.
+numbers the same way; and the ledger's SQL function (allocations migrations 0009 and
+0014, `ledger_transfer`) spells the ledger's locks the same way (`LEDGER_KEY`, `BOOKS`),
+which a test checks against the function in the database.
 
 All are transaction-scoped (`pg_advisory_xact_lock`): released at commit or rollback,
 never leaked by an exception.
@@ -25,7 +25,13 @@ a deadlock needs two transactions taking the same two locks in opposite orders:
    total is checked against the fund's cap (vendors.payments).
 4. `LEDGER_KEY` (idempotency key): one transfer with this key at a time; a payment
    only tries it (`wait=False`) and answers `request_in_progress` when it is taken.
-5. Ledger accounts, last and briefly: the debit and credit rows `FOR UPDATE` in id order
+5. `BOOKS` (no parts), the books' closing: every transfer posted by ledger_transfer holds
+   it *shared* (`pg_advisory_xact_lock_shared`, after its key, before its accounts), so
+   that the closing of a financial year (coordination.books.close_year), which takes it
+   alone (`shared=False`) after its approval's row and takes nothing after it, waits for
+   the transfers under way to commit, and the next ones wait for the closing (briefly:
+   the closing builds its FEC before it takes the lock, and only counts under it).
+6. Ledger accounts, last and briefly: the debit and credit rows `FOR UPDATE` in id order
    (ledger_transfer, and the issuance's `FOR UPDATE OF a` on wallets in id order).
 
 Keep atomic blocks short: a lock is held to the end of its transaction.
@@ -36,6 +42,7 @@ from __future__ import annotations
 LEDGER_KEY = "ledger"
 CARD_DAILY_CAP = "card-daily-cap"
 SETTLEMENT_RUNS = "settlement-runs"
+BOOKS = "books"
 
 
 def name(namespace: str, *parts) -> str:
@@ -53,10 +60,11 @@ def name_sql(namespace: str, parts_sql: str) -> str:
     return f"'{namespace}:' || {parts_sql}"
 
 
-def lock(cursor, namespace: str, *parts, wait: bool = True) -> bool:
+def lock(cursor, namespace: str, *parts, wait: bool = True, shared: bool = False) -> bool:
     """Take the lock for the rest of the transaction; without `wait`, only if it is free
-    (False when another transaction holds it)."""
-    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    (False when another transaction holds it). `shared`: alongside other shared holders,
+    never with an exclusive one (BOOKS)."""
+    function = ("pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock") + ("_shared" if shared else "")
     cursor.execute(f"SELECT {function}({id_sql()})", [name(namespace, *parts)])
     row = cursor.fetchone()
     return True if wait else bool(row[0])

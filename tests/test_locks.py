@@ -25,11 +25,14 @@ def test_the_ledger_function_in_the_database_names_its_lock_as_the_kernel_does()
         cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'ledger_transfer'")
         source = cursor.fetchone()[0]
     assert locks.id_sql(locks.name_sql(locks.LEDGER_KEY, "p_key")) in source
+    # The books' lock, shared by every transfer; the closing of a year takes it alone.
+    assert f"pg_advisory_xact_lock_shared({locks.id_sql(repr(locks.name(locks.BOOKS)))})" in source
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("namespace, parts", [(locks.LEDGER_KEY, ("purchase:1:abc",)),
-                                              (locks.CARD_DAILY_CAP, (4, 17)), (locks.SETTLEMENT_RUNS, ())])
+                                              (locks.CARD_DAILY_CAP, (4, 17)), (locks.SETTLEMENT_RUNS, ()),
+                                              (locks.BOOKS, ())])
 def test_a_lock_is_held_under_the_id_of_its_name(namespace, parts):
     before = _advisory_locks_held()
     with connection.cursor() as cursor:
@@ -57,3 +60,15 @@ def test_no_advisory_lock_is_taken_outside_the_locks_module():
         if "pg_advisory" in line or "pg_try_advisory" in line or "hashtextextended" in line
     ]
     assert found == []
+
+
+@pytest.mark.django_db
+def test_a_shared_lock_is_held_beside_another_shared_one_never_beside_an_exclusive_one():
+    import psycopg
+
+    with connection.cursor() as cursor:
+        assert locks.lock(cursor, locks.BOOKS, shared=True)
+    with psycopg.connect(dbname=connection.settings_dict["NAME"]) as other:
+        try_lock = f"SELECT pg_try_advisory_xact_lock{{}}({locks.id_sql()})"
+        assert other.execute(try_lock.format("_shared"), [locks.name(locks.BOOKS)]).fetchone()[0]
+        assert not other.execute(try_lock.format(""), [locks.name(locks.BOOKS)]).fetchone()[0]
