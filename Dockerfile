@@ -14,7 +14,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certifi
     && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN pip install --no-cache-dir . \
-    && SECRET_KEY=build-only PIN_HASH_KEY=build-only ACTIVATION_CODE_KEY=build-only REPORT_DIGEST_KEY=build-only DATABASE_URL=postgres://build/none python manage.py collectstatic --noinput
+    && SECRET_KEY=build-only PIN_HASH_KEY=build-only ACTIVATION_CODE_KEY=build-only REPORT_DIGEST_KEY=build-only RESEARCH_PSEUDONYM_KEY=build-only DATABASE_URL=postgres://build/none python manage.py collectstatic --noinput
 RUN useradd --system --home /app caisse
 USER caisse
 EXPOSE 8000

@@ -72,7 +72,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
-# PIN_HASH_KEY, ACTIVATION_CODE_KEY, REPORT_DIGEST_KEY: see "Keys apart" below.
+# PIN_HASH_KEY, ACTIVATION_CODE_KEY, REPORT_DIGEST_KEY, RESEARCH_PSEUDONYM_KEY: see "Keys apart" below.
 CARD_NUMBER_PREFIX = os.environ.get("CARD_NUMBER_PREFIX", "9250")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -96,9 +96,7 @@ FINANCIAL_YEAR_START_MONTH = int(os.environ.get("FINANCIAL_YEAR_START_MONTH", "1
 ACCOUNTING_CHART: dict = {}
 # The fund's SIREN, which names the FEC file (SIRENFECAAAAMMJJ.txt).
 FUND_SIREN = os.environ.get("FUND_SIREN", "")
-# Keys the pseudonymous household ids of the research export: stable while it is kept,
-# never reversible without it. Derived from SECRET_KEY when not set.
-RESEARCH_PSEUDONYM_KEY = os.environ.get("RESEARCH_PSEUDONYM_KEY") or f"research:{SECRET_KEY}"
+# RESEARCH_PSEUDONYM_KEY (the research export's pseudonyms): see "Keys apart" below.
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -434,6 +432,11 @@ PIN_HASH_KEY = _own_key("PIN_HASH_KEY", "every card's PIN hash depends on it", "
 ACTIVATION_CODE_KEY = _own_key("ACTIVATION_CODE_KEY", "activation letters already sent depend on it", "activation")
 # The digests that let a household find its own anonymous reports (members.reports).
 REPORT_DIGEST_KEY = _own_key("REPORT_DIGEST_KEY", "households find their anonymous reports with it", "reports")
+# The research export's pseudonymous household ids (coordination.research): stable from one
+# export to the next while this key is kept, never reversible without it. Before it had its
+# own, it was derived from SECRET_KEY: an installation upgrading sets it to "research:"
+# followed by its SECRET_KEY, and the researchers' pseudonyms stay the same.
+RESEARCH_PSEUDONYM_KEY = _own_key("RESEARCH_PSEUDONYM_KEY", "the research export's pseudonyms depend on it", "research")
 
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 if SENTRY_DSN:

@@ -20,7 +20,7 @@ if not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
         os.environ["REDIS_URL"] = _engines.start_redis(_folder / "redis")
 os.environ.setdefault("SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
 # Keys of their own, as production has (caisse.settings: "Keys apart").
-for _name in ("PIN_HASH_KEY", "ACTIVATION_CODE_KEY", "REPORT_DIGEST_KEY"):
+for _name in ("PIN_HASH_KEY", "ACTIVATION_CODE_KEY", "REPORT_DIGEST_KEY", "RESEARCH_PSEUDONYM_KEY"):
     os.environ.setdefault(_name, f"tests-only-{_name.lower()}-0123456789-abcdefghijklmnopqrstuvwxyz")
 # Playwright's sync API runs an event loop in the test thread, beside the ORM.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "PIN_HASH_KEY": "Hx7-production-like-pin-hash-key-5Tq2Lm9Zr4vW",
     "ACTIVATION_CODE_KEY": "Qw3-production-like-activation-key-8Nb6Zr4vW",
     "REPORT_DIGEST_KEY": "Jk5-production-like-report-digest-key-2Lm3Zr4vW",
+    "RESEARCH_PSEUDONYM_KEY": "Vb8-production-like-research-pseudonym-key-6Tq2Zr4vW",
     "ALLOWED_HOSTS": "caisse.example.org",
     "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres:///caisse"),
     "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -48,7 +49,8 @@ def test_production_refuses_to_start_without_a_secret_key():
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="Debian's docker-compose is not installed")
 def test_docker_compose_file_validates():
     env = {**os.environ, "POSTGRES_PASSWORD": "p", "SECRET_KEY": "s", "ALLOWED_HOSTS": "caisse.example.org",
-           "BACKUP_ENCRYPTION_KEY": "k", "PIN_HASH_KEY": "p", "ACTIVATION_CODE_KEY": "a", "REPORT_DIGEST_KEY": "r"}
+           "BACKUP_ENCRYPTION_KEY": "k", "PIN_HASH_KEY": "p", "ACTIVATION_CODE_KEY": "a", "REPORT_DIGEST_KEY": "r",
+           "RESEARCH_PSEUDONYM_KEY": "s"}
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"], env=env, capture_output=True, text=True
     )
