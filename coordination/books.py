@@ -197,9 +197,14 @@ def _entries_sql() -> str:
         LEFT JOIN {vendor} vc ON vc.account_id = t.credit_id
         LEFT JOIN {settlement} s ON s.euros_transfer_id = COALESCE(t.reverses_id, t.id)
         LEFT JOIN {vendor} sv ON sv.id = s.vendor_id
-        WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+        WHERE {_OF_THE_YEAR}
         ORDER BY t.day, t.created_at, t.id
     """
+
+
+# Which transfers are the year's entries (%s: its first day, the next year's, RULES' kinds):
+# the entries' filter, and what the closing counts (`_entry_count`).
+_OF_THE_YEAR = "t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)"
 
 
 # Whether a transfer moves the cash box (%s: its account id, twice).
@@ -435,7 +440,7 @@ def _entry_count(year: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"""
             SELECT COUNT(*) FROM ({_dated(transfer)}) t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-            WHERE t.day >= %s AND t.day < %s AND COALESCE(o.kind, t.kind) = ANY(%s)
+            WHERE {_OF_THE_YEAR}
         """, [*_dated_params(), start, end, [str(kind) for kind in RULES]])
         return int(cursor.fetchone()[0])
 
