@@ -54,8 +54,10 @@ class BankStatementLine(models.Model):
         DIRECT_DEBIT_RETURN = "direct_debit_return", _("direct debit returned")
         GRANT = "grant", _("grant received")
         CASH_DEPOSIT = "cash_deposit", _("cash deposited from the desks")
-        # A person found what it is and recorded it where it belongs (a grant's page, a
-        # direct debit's return...), or found nothing to record (a bank fee): the note says.
+        BANK_FEE = "bank_fee", _("bank fee")
+        # A person found what it is and recorded it where it belongs, or found nothing to
+        # record: the note says. (A person's pick among the candidates is stored as the
+        # match it is, handled_by naming them.)
         BY_HAND = "by_hand", _("handled by a person")
 
     class Hint(models.TextChoices):

@@ -95,6 +95,13 @@ def _more_objects(walk_) -> None:
     direct_debits.prepare_collection("2026-12")
     Draw.objects.create(cohort="2026-A", places=2, strata=[{"key": "low", "income_brackets": ["low"], "share": 50}])
     Meeting.objects.create(title="Assemblée", starts_at=timezone.now())
+    # A bank statement with a line left for a person: the pick-a-match page has candidates.
+    from coordination.models import BankStatement, BankStatementLine
+
+    statement = BankStatement.objects.create(statement_id="STMT-WALK", account_iban="FR7630006000011234567890189",
+                                             version="camt.053.001.02", closing_balance=0, closing_date=date(2026, 1, 31))
+    BankStatementLine.objects.create(statement=statement, index=1, reference="BQ-WALK", amount=1_200, credit=False,
+                                     value_date=date(2026, 1, 30), bank_code="PMNT/ICDT/ESCT", remittance="VIREMENT")
 
 
 def test_every_page_of_every_role_is_axe_clean(walk, browser, live_server):  # noqa: F811 (the fixture)
