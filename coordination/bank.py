@@ -263,7 +263,7 @@ def parse(content: bytes) -> list[Parsed]:
 # proprietary codes (BkTxCd/Prtry/Cd) the fund's bank uses for them (settings.BANK_FEE_CODES).
 FEE_FAMILIES = ("CHRG",)
 FEE_SUB_FAMILIES = ("CHRG", "COMM", "FEES")
-DEFAULT_FEE_PROPRIETARY_CODES = ("CHRG", "FEES", "COMM", "FRAIS", "COMMISSION", "COTISATION")
+DEFAULT_FEE_PROPRIETARY_CODES = ("CHRG", "FEES", "COMM", "FRAIS", "COMMISSION")
 
 
 def _fee_proprietary_codes() -> set[str]:
@@ -585,8 +585,9 @@ def _money_out(line: BankStatementLine) -> list[Candidate]:
             expected_on=collection.collection_date, reference=debit.end_to_end_id,
             label=_("Direct debit of %(household)s for %(period)s returned by the bank")
             % {"household": debit.household.reference, "period": collection.period}))
-    found.append(Candidate(token="bank_fee", kind=M.BANK_FEE, amount=None, expected_on=None,
-                           label=_("Bank fee (627)")))
+    if not line.return_reason:  # a line the bank sent back with a reason is a return, never a fee
+        found.append(Candidate(token="bank_fee", kind=M.BANK_FEE, amount=None, expected_on=None,
+                               label=_("Bank fee (627)")))
     return found
 
 

@@ -4,12 +4,14 @@ matcher's own services; bank fees booked to 627; direct-debit returns refused wh
 come later than the SEPA rulebook allows. Statements built by tests.camt_fixtures,
 validated against the official schema. Time is frozen: dates and windows are the subject."""
 
+import threading
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
+from django.db import connections
 
 from allocations import approvals, grants, ledger
 from allocations.models import AccountKind, Transfer, TransferKind
@@ -122,6 +124,38 @@ def test_a_fee_the_bank_did_not_code_is_matched_by_a_person(client, ledger_is_cl
     assert Transfer.objects.filter(kind=TransferKind.BANK_FEE).count() == 1
     assert fund_position().treasury == 100_000 - 990
     ledger_is_clean()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_coordinators_picking_the_same_line_at_once_one_wins_the_other_is_told():
+    fund_treasury(100_000)
+    first, second = coordinators()
+    day = TODAY - timedelta(days=1)
+    for round_ in range(3):
+        reference = f"BQ-RACE-{round_}"
+        bank.import_statement(statement([Entry(500, False, day, reference=reference, bank_code=("PMNT", "MCOP", "OTHR"))],
+                                        statement_id=f"STMT-RACE-{round_}", day=day, opening=100_000))
+        row, start, outcomes = line(reference), threading.Barrier(2), {}
+
+        def by(user, row=row, start=start, outcomes=outcomes):
+            try:
+                start.wait()
+                bank.pick(row.pk, "bank_fee", by=user)
+                outcomes[user.username] = "matched"
+            except bank.StatementError as refused:
+                outcomes[user.username] = str(refused)
+            finally:
+                connections.close_all()
+
+        workers = [threading.Thread(target=by, args=(user,)) for user in (first, second)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        assert sorted(outcomes.values())[1] == "matched", outcomes
+        assert "déjà été rapprochée" in sorted(outcomes.values())[0], outcomes
+        assert Transfer.objects.filter(kind=TransferKind.BANK_FEE, memo__endswith=reference).count() == 1
+    assert fund_position().treasury == 100_000 - 3 * 500
 
 
 # --- Settlements: candidates ranked, and four eyes ------------------------------------------
@@ -301,7 +335,8 @@ def test_a_return_after_eight_weeks_is_refused_and_listed_with_its_reason(client
     first, _second = coordinators()
     log_in_staff(client, first)
     assert "trop tard" in client.get("/coordination/bank/").content.decode()
-    # A person cannot book it either: the same service refuses it, the same words.
+    # A person cannot book it either: the same service refuses it, the same words; nor call it a fee.
+    assert tokens(late) == [f"debit_return:{debit.pk}"]
     response = client.post(f"/coordination/bank/lines/{late.pk}/match/",
                            {"candidate": f"debit_return:{debit.pk}", "reason": "AM04"})
     assert response.status_code == 400 and "trop tard" in response.content.decode()
