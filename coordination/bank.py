@@ -731,6 +731,12 @@ def _apply(line: BankStatementLine, candidate: Candidate, *, by, reason: str) ->
     line.match, line.matched_object, line.handled_by, line.hint = match, matched_object[:140], by, ""
     line.note = _("matched by a person")
     line.save(update_fields=["match", "matched_object", "handled_by", "hint", "note"])
+    # The statement's closing balance is compared with the books as they are now, this
+    # line matched: the difference shown is what is still missing.
+    statement = BankStatement.objects.select_for_update().get(pk=line.statement_id)
+    if statement.closing_date is not None:
+        statement.treasury_at_import = books.treasury_at_end_of(statement.closing_date)
+        statement.save(update_fields=["treasury_at_import"])
 
 
 def execute_pick(approval: Approval) -> str:

@@ -18,7 +18,8 @@ class BankStatement(models.Model):
     closing_balance = models.BigIntegerField(_("closing balance (cents)"), null=True, blank=True)
     closing_date = models.DateField(_("closing balance date"), null=True, blank=True)
     # The books' bank balance at the closing balance's date, when it was imported (its
-    # lines matched): the difference is shown.
+    # lines matched), and again each time a person matches one of its lines: the
+    # difference is shown.
     treasury_at_import = models.BigIntegerField(_("treasury at import (cents)"), default=0)
     imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
     imported_by = models.ForeignKey(

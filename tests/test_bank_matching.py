@@ -101,12 +101,14 @@ def test_a_fee_coded_by_the_bank_is_booked_to_627_at_its_value_date_once(version
 
 
 def test_a_fee_the_bank_did_not_code_is_matched_by_a_person(client, ledger_is_clean):
-    fund_treasury(100_000)
+    ledger.transfer(debit=ledger.system_account(AccountKind.GRANTS), credit=ledger.system_account(AccountKind.TREASURY),
+                    amount=100_000, kind=TransferKind.GRANT, value_date=date(2026, 11, 2))
     first, _second = coordinators()
     day = TODAY - timedelta(days=2)
-    bank.import_statement(statement([Entry(990, False, day, reference="BQ-TENUE", remittance="TENUE DE COMPTE",
-                                           bank_code=("PMNT", "MCOP", "OTHR"))], statement_id="STMT-T", day=day,
-                                    opening=100_000))
+    imported = bank.import_statement(statement([Entry(990, False, day, reference="BQ-TENUE", remittance="TENUE DE COMPTE",
+                                                      bank_code=("PMNT", "MCOP", "OTHR"))], statement_id="STMT-T", day=day,
+                                               opening=100_000)).statements[0]
+    assert imported.difference == -990  # the bank took it, the books do not know yet
     row = line("BQ-TENUE")
     assert row.match == M.UNMATCHED and "bank_fee" in tokens(row)
     log_in_staff(client, first)
@@ -118,6 +120,8 @@ def test_a_fee_the_bank_did_not_code_is_matched_by_a_person(client, ledger_is_cl
     assert (row.match, row.handled_by) == (M.BANK_FEE, first)
     fee = Transfer.objects.get(kind=TransferKind.BANK_FEE)
     assert (fee.amount, fee.value_date) == (990, day)
+    imported.refresh_from_db()
+    assert imported.difference == 0  # the statement's page now shows the bank and the books agree
     # Picked again (a second tab, a colleague): refused, clearly, nothing moves.
     again = client.post(f"/coordination/bank/lines/{row.pk}/match/", {"candidate": "bank_fee"})
     assert again.status_code == 400 and "déjà" in again.content.decode()
