@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connections
 
 from allocations import approvals, grants, ledger
-from allocations.models import AccountKind, Transfer, TransferKind
+from allocations.models import AccountKind, Approval, Transfer, TransferKind
 from allocations.selectors import fund_position
 from coordination import bank, books, reports
 from coordination.models import BankStatementLine
@@ -178,7 +178,7 @@ def approved_run(frozen, *amounts):
 
 
 def test_candidates_are_ranked_by_reference_then_amount_then_date(frozen, ledger_is_clean):
-    run, _first, _second = approved_run(frozen, 3_000, 3_000, 1_250)
+    run, first, _second = approved_run(frozen, 3_000, 3_000, 1_250)
     numbers = list(run.settlements.filter(amount=3_000).order_by("number").values_list("number", flat=True))
     bank.import_statement(statement([
         Entry(3_000, False, TODAY, reference="BQ-S", remittance=f"VIR {numbers[1]}"),
@@ -192,6 +192,10 @@ def test_candidates_are_ranked_by_reference_then_amount_then_date(frozen, ledger
     assert all(c.four_eyes for c in by_reference[:2])
     # The whole file (7 250 €): the run; a single settlement of another amount is no candidate.
     assert tokens(line("BQ-RUN")) == [f"run:{run.pk}", "bank_fee"]
+    # A settlement of another amount, posted all the same: refused, nothing asked or moved.
+    with pytest.raises(bank.StatementError):
+        bank.pick(line("BQ-RUN").pk, f"settlement:{second.pk}", by=first)
+    assert not Approval.objects.filter(action=bank.BANK_MATCH).exists() and line("BQ-RUN").match == M.UNMATCHED
     ledger_is_clean()
 
 
