@@ -28,6 +28,7 @@ CONTRIBUTION_DIRECT_DEBIT_AGAIN = "contribution:sepa:{mandate}:{period}:{present
 CONTRIBUTION_AT_DESK = "contribution:{method}:{token}"  # cash, card...: the form's one-time token
 HOUSEHOLD_EXIT = "exit:{household}:{change}"
 CASH_DEPOSIT = "cash-deposit:{bank_reference}"
+BANK_FEE = "bank-fee:{bank_reference}"
 EXIT_REFUND = "exit-refund:{transfer}"  # a refund that reached a household already gone
 PURCHASE = "purchase:{vendor}:{key_digest}"
 REFUND = "refund:{vendor}:{key_digest}"
@@ -80,6 +81,10 @@ def household_exit(household_id: int, change_id: int) -> str:
 
 def cash_deposit(bank_reference: str) -> str:
     return CASH_DEPOSIT.format(bank_reference=bank_reference)
+
+
+def bank_fee(bank_reference: str) -> str:
+    return BANK_FEE.format(bank_reference=bank_reference)
 
 
 def exit_refund(transfer_id: int) -> str:

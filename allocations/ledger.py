@@ -214,3 +214,13 @@ def deposit_cash(*, amount: int, deposited_on, bank_reference: str) -> Posted:
         kind=TransferKind.CASH_DEPOSIT, idempotency_key=keys.cash_deposit(bank_reference),
         memo=f"cash deposit {bank_reference}"[:255], value_date=deposited_on,
     )
+
+
+def pay_bank_fee(*, amount: int, charged_on, bank_reference: str) -> Posted:
+    """A fee the bank took from the fund's account (its statement shows it): the treasury
+    (512) to the bank fees (627), at the bank's value date, once per bank reference."""
+    return transfer(
+        debit=system_account(AccountKind.TREASURY), credit=system_account(AccountKind.BANK_FEES), amount=amount,
+        kind=TransferKind.BANK_FEE, idempotency_key=keys.bank_fee(bank_reference),
+        memo=f"bank fee {bank_reference}"[:255], value_date=charged_on,
+    )

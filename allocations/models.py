@@ -26,6 +26,8 @@ class AccountKind(models.TextChoices):
     GRANTS = "grants", _("grants received")
     CONTRIBUTIONS = "contributions", _("contributions received")
     REIMBURSEMENTS = "reimbursements", _("reimbursements paid out")
+    # What the bank charged the fund (its fees, 627): an expense paid from the treasury.
+    BANK_FEES = "bank_fees", _("bank fees paid")
     # Fund-unit accounts
     ISSUANCE = "issuance", _("units issued")
     EXPIRY = "expiry", _("units expired")
@@ -34,7 +36,7 @@ class AccountKind(models.TextChoices):
 
 
 EURO_KINDS = (AccountKind.TREASURY, AccountKind.GRANTS, AccountKind.CONTRIBUTIONS, AccountKind.REIMBURSEMENTS,
-              AccountKind.CASH)
+              AccountKind.CASH, AccountKind.BANK_FEES)
 UNIT_KINDS = (AccountKind.ISSUANCE, AccountKind.EXPIRY, AccountKind.WALLET, AccountKind.VENDOR)
 
 # Sources are debited to bring money into the ledger, so their balance is negative by
@@ -52,6 +54,7 @@ SYSTEM_KINDS = (
     AccountKind.ISSUANCE,
     AccountKind.EXPIRY,
     AccountKind.CASH,
+    AccountKind.BANK_FEES,
 )
 
 
@@ -98,6 +101,7 @@ class TransferKind(models.TextChoices):
     EXIT = "exit", _("balance returned on exit")
     REVERSAL = "reversal", _("reversal")
     CASH_DEPOSIT = "cash_deposit", _("cash deposited at the bank")
+    BANK_FEE = "bank_fee", _("bank fee")
 
 
 class Transfer(models.Model):

@@ -15,6 +15,7 @@ class FundPosition:
     contributions_received: int
     reimbursements_paid: int
     cash: int = 0  # euros taken at the desks, not yet deposited at the bank (530)
+    bank_fees: int = 0  # what the bank charged (627), already out of the treasury
 
     @property
     def available_reserve(self) -> int:
@@ -23,7 +24,7 @@ class FundPosition:
 
 
 def fund_position() -> FundPosition:
-    """The fund's position from its six system accounts: one query, whatever its size.
+    """The fund's position from its system accounts: one query, whatever its size.
 
     Every unit in a wallet or a vendor account came from the issuance account and has
     not yet gone back to it or to the expiry account; since each unit's balances sum to
@@ -37,4 +38,5 @@ def fund_position() -> FundPosition:
         contributions_received=-balances.get(AccountKind.CONTRIBUTIONS, 0),
         reimbursements_paid=balances.get(AccountKind.REIMBURSEMENTS, 0),
         cash=balances.get(AccountKind.CASH, 0),
+        bank_fees=balances.get(AccountKind.BANK_FEES, 0),
     )

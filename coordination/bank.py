@@ -20,8 +20,15 @@ What is matched automatically:
   EndToEndIds), and a direct debit returned (a debit carrying its EndToEndId and reason);
 - a grant received (a credit whose remittance information names the grant's reference);
 - cash from the desks deposited (the bank's code for a cash deposit): cash (530) to bank (512).
-Everything else is listed for a person; bank fees are recognised by the bank's
-transaction code and listed with that hint (the fund's ledger has no expense account).
+- a bank fee, when the bank's transaction code says so (family/sub-family CHRG, COMM,
+  FEES; or a proprietary code of settings.BANK_FEE_CODES): treasury (512) to bank fees (627).
+A direct debit returned later than the rulebook allows (members.direct_debits.return_deadline)
+is refused by the members' service and listed with its reason.
+
+Everything else is listed for a person, who picks what it is among the candidates the fund
+expects (`candidates`, `pick`): the same `_record_*` function as the automatic matcher
+records it. A person linking a line to a settlement (paid or returned) asks a second
+coordinator, as the settlements' own paper path does (four eyes, BANK_MATCH).
 """
 
 from __future__ import annotations
@@ -35,20 +42,24 @@ from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import xmlschema
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from allocations import fund, ledger
+from allocations import approvals, fund, ledger
 from allocations import grants as grant_services
-from allocations.models import Grant
+from allocations import keys as contribution_keys
+from allocations.models import Approval, Grant, GrantReceipt
 from allocations.selectors import fund_position
 from kernel.banking import compact
 from kernel.errors import DomainError
+from kernel.money import format_cents as euros
 from members import direct_debits
-from members.models import DirectDebit, DirectDebitCollection
+from members.models import ContributionPayment, DirectDebit, DirectDebitCollection
 from vendors import settlements
 from vendors.models import Settlement, SettlementRun
 
@@ -167,6 +178,10 @@ def _line(index: int, entry: Element, statement_id: str) -> Line:
     codes = _find(entry, "BkTxCd/Domn")
     bank_code = "/".join(part for part in (
         _text(codes, "Cd"), _text(codes, "Fmly/Cd"), _text(codes, "Fmly/SubFmlyCd")) if part)
+    # The bank's own code (BkTxCd/Prtry/Cd), after a space: "ACMT/MDOP/CHRG FRAIS".
+    proprietary = _text(entry, "BkTxCd/Prtry/Cd").replace(" ", "")
+    if proprietary:
+        bank_code = f"{bank_code} {proprietary}".strip()
     details = _find(entry, "NtryDtls")
     batch = _find(details, "Btch")
     transactions = [tx for block in _all(entry, "NtryDtls") for tx in _all(block, "TxDtls")]
@@ -238,16 +253,87 @@ def parse(content: bytes) -> list[Parsed]:
 
 
 # --- Matching ---------------------------------------------------------------------------
+#
+# One function records each kind of match (`_record_*`), through the owning app's service,
+# dated at the line's value date: the automatic matcher (`_match_*`) and a person's pick
+# (`pick`) both call it, so a person's match moves money exactly as the bank's references
+# would have, with the same refusals, and at most once.
+
+# The bank's family and sub-family codes (ISO 20022 BkTxCd) that say "fees", and the
+# proprietary codes (BkTxCd/Prtry/Cd) the fund's bank uses for them (settings.BANK_FEE_CODES).
+FEE_FAMILIES = ("CHRG",)
+FEE_SUB_FAMILIES = ("CHRG", "COMM", "FEES")
+DEFAULT_FEE_PROPRIETARY_CODES = ("CHRG", "FEES", "COMM", "FRAIS", "COMMISSION")
 
 
-def _hint(line: Line) -> str:
-    parts = line.bank_code.split("/")
+def _fee_proprietary_codes() -> set[str]:
+    return {code.upper() for code in getattr(settings, "BANK_FEE_CODES", DEFAULT_FEE_PROPRIETARY_CODES)}
+
+
+def _hint(line) -> str:
+    # "DOMN/FMLY/SUB", "DOMN/FMLY/SUB PRTRY" or "PRTRY" (see _line).
+    first, _space, rest = line.bank_code.partition(" ")
+    standard, proprietary = (first, rest) if "/" in first else ("", first)
+    parts = standard.split("/")
     family, sub = (parts[1] if len(parts) > 1 else ""), (parts[2] if len(parts) > 2 else "")
     if line.credit and family == "CNTR" and sub in ("CDPT", "BCDP"):
         return BankStatementLine.Hint.CASH_DEPOSIT
-    if not line.credit and (sub in ("CHRG", "COMM", "FEES") or family == "CHRG"):
+    if not line.credit and (sub in FEE_SUB_FAMILIES or family in FEE_FAMILIES
+                            or (proprietary and proprietary.upper() in _fee_proprietary_codes())):
         return BankStatementLine.Hint.BANK_FEE
     return BankStatementLine.Hint.NONE
+
+
+def _record_run_paid(run: SettlementRun, line, day: date) -> tuple[str, str]:
+    settlements.confirm_paid(run, value_date=day, bank_reference=line.reference)
+    return M.SETTLEMENT_RUN, f"run {run.pk}"
+
+
+def _record_settlements_paid(paid: list[Settlement], line, day: date) -> tuple[str, str]:
+    for run_id in sorted({settlement.run_id for settlement in paid}):
+        settlements.confirm_paid(SettlementRun.objects.get(pk=run_id), value_date=day, bank_reference=line.reference,
+                                 numbers=[s.number for s in paid if s.run_id == run_id])
+    return M.SETTLEMENT, ", ".join(s.number for s in paid)
+
+
+def _record_settlement_returns(returned: list[Settlement], line, day: date) -> tuple[str, str]:
+    for settlement in returned:
+        settlements.record_return(settlement, returned_on=day, reason=line.return_reason or line.remittance[:60],
+                                  bank_reference=line.reference)
+    return M.SETTLEMENT_RETURN, ", ".join(s.number for s in returned)
+
+
+def _record_debit_returns(debits: list[DirectDebit], reason: str, day: date) -> tuple[str, str]:
+    for debit in debits:
+        direct_debits.record_rejection(debit.mandate.reference, debit.collection.period, reason,
+                                       presentation=debit.collection.presentation, returned_on=day)
+    return M.DIRECT_DEBIT_RETURN, ", ".join(debit.end_to_end_id for debit in debits)
+
+
+def _record_collection(collection: DirectDebitCollection) -> tuple[str, str]:
+    direct_debits.confirm_collection(collection)
+    return M.COLLECTION, collection.period
+
+
+def _record_grant(grant: Grant, line, day: date) -> tuple[str, str]:
+    receipt = grant_services.record_receipt(grant, amount=line.amount, received_on=day, bank_reference=line.reference)
+    return M.GRANT, f"{grant.reference} #{receipt.pk}"
+
+
+def _record_cash_deposit(line, day: date) -> tuple[str, str]:
+    try:
+        posted = ledger.deposit_cash(amount=line.amount, deposited_on=day, bank_reference=line.reference)
+    except ledger.InsufficientFunds:
+        raise StatementError(_("More cash deposited than the desks took: to check by hand."))
+    return M.CASH_DEPOSIT, f"T{posted.transfer.pk}"
+
+
+def _record_bank_fee(line, day: date) -> tuple[str, str]:
+    try:
+        posted = ledger.pay_bank_fee(amount=line.amount, charged_on=day, bank_reference=line.reference)
+    except ledger.InsufficientFunds:
+        raise StatementError(_("The treasury does not hold this fee: to check by hand."))
+    return M.BANK_FEE, f"T{posted.transfer.pk}"
 
 
 def _match_settlements(line: Line, day: date) -> tuple[str, str] | None:
@@ -256,8 +342,7 @@ def _match_settlements(line: Line, day: date) -> tuple[str, str] | None:
         if run_id:
             run = SettlementRun.objects.filter(pk=int(run_id.group(1))).first()
             if run is not None:
-                settlements.confirm_paid(run, value_date=day, bank_reference=line.reference)
-                return M.SETTLEMENT_RUN, f"run {run.pk}"
+                return _record_run_paid(run, line, day)
     numbers = [found.group(1) for e2e in line.end_to_end_ids if (found := _SETTLEMENT_ID.match(e2e))]
     if not numbers:
         return None
@@ -265,26 +350,17 @@ def _match_settlements(line: Line, day: date) -> tuple[str, str] | None:
     if not lines:
         return None
     if line.credit:  # the shop's bank sent it back
-        for settlement in lines:
-            settlements.record_return(settlement, returned_on=day, reason=line.return_reason or line.remittance[:60],
-                                      bank_reference=line.reference)
-        return M.SETTLEMENT_RETURN, ", ".join(s.number for s in lines)
-    for run_id in sorted({settlement.run_id for settlement in lines}):
-        settlements.confirm_paid(SettlementRun.objects.get(pk=run_id), value_date=day, bank_reference=line.reference,
-                                 numbers=[s.number for s in lines if s.run_id == run_id])
-    return M.SETTLEMENT, ", ".join(s.number for s in lines)
+        return _record_settlement_returns(lines, line, day)
+    return _record_settlements_paid(lines, line, day)
 
 
-def _match_direct_debits(line: Line) -> tuple[str, str] | None:
+def _match_direct_debits(line: Line, day: date) -> tuple[str, str] | None:
     debits = list(DirectDebit.objects.filter(end_to_end_id__in=line.end_to_end_ids)
                   .select_related("mandate", "collection"))
     if not line.credit and debits:  # a debit on the fund's account: the payer's bank took it back
         if not line.return_reason:
             return None
-        for debit in debits:
-            direct_debits.record_rejection(debit.mandate.reference, debit.collection.period, line.return_reason,
-                                           presentation=debit.collection.presentation)
-        return M.DIRECT_DEBIT_RETURN, ", ".join(debit.end_to_end_id for debit in debits)
+        return _record_debit_returns(debits, line.return_reason, day)
     if not line.credit:
         return None
     collection = None
@@ -295,8 +371,7 @@ def _match_direct_debits(line: Line) -> tuple[str, str] | None:
         collection = debits[0].collection
     if collection is None:
         return None
-    direct_debits.confirm_collection(collection)
-    return M.COLLECTION, collection.period
+    return _record_collection(collection)
 
 
 def _match_grant(line: Line, day: date) -> tuple[str, str] | None:
@@ -305,20 +380,21 @@ def _match_grant(line: Line, day: date) -> tuple[str, str] | None:
     text = line.remittance.upper()
     for grant in Grant.objects.exclude(reference="").order_by("-id"):
         if grant.reference.upper() in text:
-            receipt = grant_services.record_receipt(grant, amount=line.amount, received_on=day,
-                                                    bank_reference=line.reference)
-            return M.GRANT, f"{grant.reference} #{receipt.pk}"
+            return _record_grant(grant, line, day)
     return None
 
 
 def _match_cash_deposit(line: Line, day: date) -> tuple[str, str] | None:
     if _hint(line) != BankStatementLine.Hint.CASH_DEPOSIT:
         return None
-    try:
-        posted = ledger.deposit_cash(amount=line.amount, deposited_on=day, bank_reference=line.reference)
-    except ledger.InsufficientFunds:
-        raise StatementError(_("More cash deposited than the desks took: to check by hand."))
-    return M.CASH_DEPOSIT, f"T{posted.transfer.pk}"
+    return _record_cash_deposit(line, day)
+
+
+def _match_bank_fee(line: Line, day: date) -> tuple[str, str] | None:
+    """The bank's own codes say fees (FEE_FAMILIES, FEE_SUB_FAMILIES, BANK_FEE_CODES)."""
+    if _hint(line) != BankStatementLine.Hint.BANK_FEE:
+        return None
+    return _record_bank_fee(line, day)
 
 
 def _match(line: Line) -> tuple[str, str, str]:
@@ -330,8 +406,8 @@ def _match(line: Line) -> tuple[str, str, str]:
         return M.UNMATCHED, "", _("No date on this line.")
     try:
         with transaction.atomic():
-            found = (_match_settlements(line, day) or _match_direct_debits(line) or _match_grant(line, day)
-                     or _match_cash_deposit(line, day))
+            found = (_match_settlements(line, day) or _match_direct_debits(line, day) or _match_grant(line, day)
+                     or _match_cash_deposit(line, day) or _match_bank_fee(line, day))
     except (DomainError, ValidationError) as error:
         return M.UNMATCHED, "", " ".join(getattr(error, "messages", [str(error)]))[:255]
     if found is None:
@@ -421,6 +497,259 @@ def handle_by_hand(line: BankStatementLine, *, by, note: str) -> BankStatementLi
         line.match, line.note, line.handled_by = M.BY_HAND, note[:255], by
         line.save(update_fields=["match", "note", "handled_by"])
     return line
+
+
+# --- A person's pick -------------------------------------------------------------------
+
+# A person linking a line to a settlement (paid, or returned by the shop's bank): a second
+# coordinator approves, as the settlements' own paper path asks (request_bank_confirmation,
+# request_return); the approval carries the pick out through the same `_record_*`.
+BANK_MATCH = "bank_line_match"
+FOUR_EYES_KINDS = (M.SETTLEMENT_RUN, M.SETTLEMENT, M.SETTLEMENT_RETURN)
+_TOKEN = re.compile(r"^(run|settlement|settlement_return|debit_return|collection|grant):(\d{1,12})$|^(cash_deposit|bank_fee)$")
+# Runs whose payment the bank may still confirm, settlements it may still pay.
+_RUNS_AWAITING_BANK = (SettlementRun.Status.APPROVED, SettlementRun.Status.FILE_ISSUED)
+MAX_CANDIDATES = 20
+
+
+@dataclass
+class Candidate:
+    """Something the fund expects on its account that a line could be."""
+
+    token: str  # "run:12", "grant:3", "bank_fee"...: what the form posts
+    kind: str  # the Match it becomes
+    label: str
+    amount: int | None  # cents; None when it is the line's own (a fee, a cash deposit)
+    expected_on: date | None
+    reference: str = ""
+    four_eyes: bool = False
+    # Closeness, for the order: the reference named by the line, the amount, the days apart.
+    rank: tuple = field(default=(), repr=False)
+    target: object = field(default=None, repr=False)
+
+
+def _line_day(line: BankStatementLine) -> date | None:
+    return line.value_date or line.booking_date
+
+
+def _line_text(line: BankStatementLine) -> str:
+    return " ".join([line.reference, line.remittance, line.payment_info_id, line.message_id,
+                     *line.end_to_end_ids]).upper()
+
+
+def _ranked(line: BankStatementLine, found: list[Candidate]) -> list[Candidate]:
+    day, text = _line_day(line), _line_text(line)
+    for candidate in found:
+        named = bool(candidate.reference) and candidate.reference.upper() in text
+        amount_gap = 0 if candidate.amount is None else abs(candidate.amount - line.amount)
+        days = abs((day - candidate.expected_on).days) if day and candidate.expected_on else 9_999
+        generic = candidate.kind in (M.BANK_FEE, M.CASH_DEPOSIT) and _hint(line) != candidate.kind
+        candidate.rank = (not named, amount_gap, generic, days, candidate.token)
+    return sorted(found, key=lambda candidate: candidate.rank)
+
+
+def _money_out(line: BankStatementLine) -> list[Candidate]:
+    found = []
+    runs = (Settlement.objects.filter(status=Settlement.Status.COMMITTED, run__status__in=_RUNS_AWAITING_BANK)
+            .values("run_id").annotate(total=Sum("amount")).filter(total=line.amount).values_list("run_id", flat=True))
+    for run in SettlementRun.objects.filter(pk__in=list(runs[:MAX_CANDIDATES])):
+        found.append(Candidate(
+            token=f"run:{run.pk}", kind=M.SETTLEMENT_RUN, amount=line.amount, four_eyes=True, target=run,
+            expected_on=timezone.localdate(run.file_issued_at or run.approved_at or run.created_at),
+            reference=f"CAISSE-RUN-{run.pk}",
+            label=_("Settlement run of %(cutoff)s paid (the whole payment file)")
+            % {"cutoff": timezone.localtime(run.cutoff).strftime("%d/%m/%Y")}))
+    for settlement in (Settlement.objects.filter(status=Settlement.Status.COMMITTED, amount=line.amount,
+                                                 run__status__in=_RUNS_AWAITING_BANK)
+                       .select_related("vendor", "run").order_by("-id")[:MAX_CANDIDATES]):
+        run = settlement.run
+        found.append(Candidate(
+            token=f"settlement:{settlement.pk}", kind=M.SETTLEMENT, amount=settlement.amount, four_eyes=True,
+            target=settlement, expected_on=timezone.localdate(run.file_issued_at or run.approved_at or run.created_at),
+            reference=settlement.number,
+            label=_("Settlement %(number)s to %(vendor)s paid")
+            % {"number": settlement.number, "vendor": settlement.vendor.display_name}))
+    # Debits collected and not returned: their payment's key (members.contributions).
+    collected = set(ContributionPayment.objects.filter(
+        method=ContributionPayment.Method.DIRECT_DEBIT, amount=line.amount, rejected_at__isnull=True,
+        reversal__isnull=True).values_list("transfer__idempotency_key", flat=True))
+    for debit in (DirectDebit.objects.filter(amount=line.amount, collection__confirmed_at__isnull=False)
+                  .select_related("mandate", "collection", "household").order_by("-id")[:MAX_CANDIDATES * 5]):
+        collection = debit.collection
+        key = contribution_keys.contribution_direct_debit(debit.mandate.reference, collection.period,
+                                                          collection.presentation)
+        if key not in collected:
+            continue  # not collected, or already returned
+        found.append(Candidate(
+            token=f"debit_return:{debit.pk}", kind=M.DIRECT_DEBIT_RETURN, amount=debit.amount, target=debit,
+            expected_on=collection.collection_date, reference=debit.end_to_end_id,
+            label=_("Direct debit of %(household)s for %(period)s returned by the bank")
+            % {"household": debit.household.reference, "period": collection.period}))
+    if not line.return_reason:  # a line the bank sent back with a reason is a return, never a fee
+        found.append(Candidate(token="bank_fee", kind=M.BANK_FEE, amount=None, expected_on=None,
+                               label=_("Bank fee (627)")))
+    return found
+
+
+def _money_in(line: BankStatementLine) -> list[Candidate]:
+    found = []
+    totals = (DirectDebit.objects.filter(collection__confirmed_at__isnull=True).values("collection_id")
+              .annotate(total=Sum("amount")).filter(total=line.amount).values_list("collection_id", flat=True))
+    for collection in DirectDebitCollection.objects.filter(pk__in=list(totals[:MAX_CANDIDATES])):
+        found.append(Candidate(
+            token=f"collection:{collection.pk}", kind=M.COLLECTION, amount=line.amount, target=collection,
+            expected_on=collection.collection_date, reference=collection.message_id,
+            label=_("Direct debit collection of %(period)s (presentation %(n)s)")
+            % {"period": collection.period, "n": collection.presentation}))
+    for settlement in (Settlement.objects.filter(status__in=[Settlement.Status.COMMITTED, Settlement.Status.PAID],
+                                                 amount=line.amount)
+                       .select_related("vendor").order_by("-id")[:MAX_CANDIDATES]):
+        found.append(Candidate(
+            token=f"settlement_return:{settlement.pk}", kind=M.SETTLEMENT_RETURN, amount=settlement.amount,
+            four_eyes=True, target=settlement, expected_on=settlement.value_date, reference=settlement.number,
+            label=_("Settlement %(number)s to %(vendor)s returned by the shop's bank")
+            % {"number": settlement.number, "vendor": settlement.vendor.display_name}))
+    received = dict(GrantReceipt.objects.filter(transfer__reversed_by__isnull=True).values("grant_id")
+                    .annotate(total=Sum("amount")).values_list("grant_id", "total"))
+    for grant in Grant.objects.order_by("-promised_on", "-id")[:200]:
+        outstanding = grant.amount - (received.get(grant.pk) or 0)
+        if outstanding < line.amount:
+            continue
+        found.append(Candidate(
+            token=f"grant:{grant.pk}", kind=M.GRANT, amount=outstanding, target=grant, expected_on=grant.promised_on,
+            reference=grant.reference,
+            label=_("Grant %(reference)s from %(funder)s (%(outstanding)s still expected)")
+            % {"reference": grant.reference, "funder": grant.funder_name, "outstanding": euros(outstanding)}))
+    if fund_position().cash >= line.amount:
+        found.append(Candidate(token="cash_deposit", kind=M.CASH_DEPOSIT, amount=None, expected_on=None,
+                               label=_("Cash from the desks deposited")))
+    return found
+
+
+def candidates(line: BankStatementLine) -> list[Candidate]:
+    """What the fund expects that this line could be, closest first: the reference the
+    line names, then the amount, then the days between the line and what was expected."""
+    if line.match != M.UNMATCHED or line.reversal:
+        return []
+    found = _money_in(line) if line.credit else _money_out(line)
+    return _ranked(line, found)[:MAX_CANDIDATES]
+
+
+def _chosen(line: BankStatementLine, token: str) -> Candidate:
+    token = (token or "").strip()
+    if not _TOKEN.match(token):
+        raise StatementError(_("Choose what this line is among the proposed matches."))
+    for candidate in candidates(line):
+        if candidate.token == token:
+            return candidate
+    raise StatementError(_("This match is not one the fund expects for this line (its amount, its direction or "
+                           "its state do not fit): choose among the proposed matches."))
+
+
+def _record(line: BankStatementLine, candidate: Candidate, *, reason: str) -> tuple[str, str]:
+    day = _line_day(line)
+    kind, target = candidate.kind, candidate.target
+    if kind == M.SETTLEMENT_RUN:
+        return _record_run_paid(target, line, day)
+    if kind == M.SETTLEMENT:
+        return _record_settlements_paid([target], line, day)
+    if kind == M.SETTLEMENT_RETURN:
+        return _record_settlement_returns([target], line, day)
+    if kind == M.DIRECT_DEBIT_RETURN:
+        return _record_debit_returns([target], reason, day)
+    if kind == M.COLLECTION:
+        return _record_collection(target)
+    if kind == M.GRANT:
+        return _record_grant(target, line, day)
+    if kind == M.CASH_DEPOSIT:
+        return _record_cash_deposit(line, day)
+    return _record_bank_fee(line, day)
+
+
+def _reason(line: BankStatementLine, reason: str) -> str:
+    reason = compact(reason or line.return_reason).upper()
+    if len(reason) != 4 or not reason.isalnum():
+        raise StatementError(_("Return reason: give the bank's code of 4 letters and digits (for example AM04, MD06)."))
+    return reason
+
+
+def _lock_unmatched(pk: int) -> BankStatementLine:
+    line = BankStatementLine.objects.select_for_update().filter(pk=pk).first()
+    if line is None:
+        raise StatementError(_("This statement line does not exist."))
+    if line.match != M.UNMATCHED:
+        who = line.handled_by.get_username() if line.handled_by_id else _("the automatic matching")
+        raise StatementError(_("This line has already been matched (%(match)s, by %(who)s): nothing changed.")
+                             % {"match": line.get_match_display(), "who": who})
+    if _line_day(line) is None:
+        raise StatementError(_("No date on this line."))
+    return line
+
+
+def pending_pick(line: BankStatementLine):
+    return Approval.objects.filter(action=BANK_MATCH, target__startswith=f"{line.pk}:",
+                                   status=Approval.Status.PENDING).first()
+
+
+@dataclass
+class Picked:
+    line: BankStatementLine
+    approval: Approval | None = None  # waiting for a second coordinator
+
+
+def pick(line_id: int, token: str, *, by, reason: str = "") -> Picked:
+    """A coordinator says what an unmatched line is: one of `candidates`. Recorded at once
+    by the automatic matcher's own `_record_*` (dated at the line's value date), or, for a
+    settlement, asked of a second coordinator (BANK_MATCH). StatementError, nothing
+    changed, for an unknown line, a line already matched (by a colleague a moment ago
+    too: the line is locked), or a choice that is not a candidate."""
+    with transaction.atomic():
+        line = _lock_unmatched(line_id)
+        candidate = _chosen(line, token)
+        reason = _reason(line, reason) if candidate.kind == M.DIRECT_DEBIT_RETURN else ""
+        if pending_pick(line) is not None:
+            raise StatementError(_("A match of this line is already waiting for a second coordinator."))
+        if candidate.four_eyes:
+            try:
+                approval = approvals.request(
+                    BANK_MATCH, f"{line.pk}:{candidate.token}", by=by,
+                    reason=_("Bank line %(reference)s of %(amount)s: %(label)s")
+                    % {"reference": line.reference, "amount": euros(line.amount), "label": candidate.label})
+            except ValidationError as error:
+                raise StatementError(" ".join(error.messages))
+            return Picked(line, approval)
+        _apply(line, candidate, by=by, reason=reason)
+    return Picked(line)
+
+
+def _apply(line: BankStatementLine, candidate: Candidate, *, by, reason: str) -> None:
+    try:
+        with transaction.atomic():
+            match, matched_object = _record(line, candidate, reason=reason)
+    except (DomainError, ValidationError) as error:
+        raise StatementError(" ".join(getattr(error, "messages", [str(error)]))[:500])
+    line.match, line.matched_object, line.handled_by, line.hint = match, matched_object[:140], by, ""
+    line.note = _("matched by a person")
+    line.save(update_fields=["match", "matched_object", "handled_by", "hint", "note"])
+    # The statement's closing balance is compared with the books as they are now, this
+    # line matched: the difference shown is what is still missing.
+    statement = BankStatement.objects.select_for_update().get(pk=line.statement_id)
+    if statement.closing_date is not None:
+        statement.treasury_at_import = books.treasury_at_end_of(statement.closing_date)
+        statement.save(update_fields=["treasury_at_import"])
+
+
+def execute_pick(approval: Approval) -> str:
+    """The second coordinator approved a person's match of a line to a settlement."""
+    approvals.require(approval, BANK_MATCH, approval.target)
+    line_id, token = approval.target.split(":", 1)
+    try:
+        line = _lock_unmatched(int(line_id))
+        candidate = _chosen(line, token)
+        _apply(line, candidate, by=approval.requested_by, reason="")
+    except StatementError as error:  # the approvals page shows a refusal as a ValidationError
+        raise ValidationError(error.message) from error
+    return f"{line} → {line.matched_object}"
 
 
 # --- Reads ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 lines left for a person, the closing balance against the treasury. Thin: coordination.bank."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -57,3 +58,34 @@ def statement(request, pk: int):
     return render(request, "coordination/bank_statement.html", {
         "statement": row, "lines": row.lines.all(), "treasury": fund_position().treasury,
     })
+
+
+def _match_page(request, line, *, error: str = "", status: int = 200):
+    return render(request, "coordination/bank_line_match.html", {
+        "line": line,
+        "candidates": bank.candidates(line) if line is not None else [],
+        "pending": bank.pending_pick(line) if line is not None else None,
+        "error": error, "posted": request.POST,
+    }, status=status)
+
+
+@coordinator_required
+def match_line(request, pk: int):
+    """An unmatched line: the matches the fund expects, closest first; the coordinator picks one."""
+    line = BankStatementLine.objects.select_related("statement", "handled_by").filter(pk=pk).first()
+    if request.method != "POST":
+        if line is None:
+            raise Http404
+        return _match_page(request, line)
+    try:
+        picked = bank.pick(pk, request.POST.get("candidate", ""), by=request.user,
+                           reason=request.POST.get("reason", ""))
+    except bank.StatementError as error:
+        if line is not None:
+            line.refresh_from_db()
+        return _match_page(request, line, error=str(error), status=400)
+    if picked.approval is not None:
+        messages.success(request, _("Asked: the match takes effect when a second coordinator approves it."))
+    else:
+        messages.success(request, _("The line is matched: %(match)s.") % {"match": picked.line.get_match_display()})
+    return redirect("coordination:bank_statements")

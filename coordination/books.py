@@ -4,9 +4,10 @@ and the reconciliation figures of the bank account.
 
 What becomes an entry, and why (the defaults of a French association, ANC 2018-06):
 
-- Euros move only on grants, contributions, vendor reimbursements and cash deposits; the
-  treasury account of the ledger *is* the bank account (512); cash taken at the desks is
-  in its own account (530, journal CA) until the bank's statement shows it deposited.
+- Euros move only on grants, contributions, vendor reimbursements, cash deposits and the
+  bank's fees; the treasury account of the ledger *is* the bank account (512); cash taken
+  at the desks is in its own account (530, journal CA) until the bank's statement shows
+  it deposited.
 
   =================  =========================================  ==========================
   transfer kind      debit                                      credit
@@ -14,6 +15,7 @@ What becomes an entry, and why (the defaults of a French association, ANC 2018-0
   grant              512 Banque                                 740 Subventions d'exploitation
   contribution       512 Banque (530 Caisse when paid in cash)   756 Cotisations
   cash_deposit       512 Banque                                 530 Caisse
+  bank_fee           627 Services bancaires et assimilés        512 Banque
   purchase           657 Aides financières (allocations         401 Fournisseurs, the vendor
                      alimentaires dépensées)                    as auxiliary account
   refund             401 Fournisseurs, the vendor               657 Aides financières
@@ -86,6 +88,7 @@ DEFAULT_CHART: dict[str, tuple[str, str]] = {
     TransferKind.CONTRIBUTION.value: ("756000", "Cotisations"),
     AccountKind.VENDOR.value: ("401100", "Fournisseurs - commerçants conventionnés"),
     TransferKind.PURCHASE.value: ("657000", "Aides financières - allocations alimentaires"),
+    TransferKind.BANK_FEE.value: ("627000", "Services bancaires et assimilés"),
 }
 
 JOURNALS = {"BQ": "Banque", "CA": "Caisse", "AL": "Allocations alimentaires"}
@@ -98,6 +101,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     TransferKind.PURCHASE: ("AL", TransferKind.PURCHASE, AccountKind.VENDOR),
     TransferKind.REFUND: ("AL", AccountKind.VENDOR, TransferKind.PURCHASE),
     TransferKind.CASH_DEPOSIT: ("BQ", AccountKind.TREASURY, AccountKind.CASH),
+    TransferKind.BANK_FEE: ("BQ", TransferKind.BANK_FEE, AccountKind.TREASURY),
 }
 # A contribution taken in cash is booked in the cash journal, to the cash account (530).
 CASH_CONTRIBUTION = ("CA", AccountKind.CASH, TransferKind.CONTRIBUTION)
@@ -113,6 +117,7 @@ LABELS = {
     TransferKind.PURCHASE: "Achats en MonA",
     TransferKind.REFUND: "Remboursement d'achat",
     TransferKind.CASH_DEPOSIT: "Remise d'espèces en banque",
+    TransferKind.BANK_FEE: "Frais bancaires",
 }
 
 FEC_COLUMNS = [

@@ -18,7 +18,8 @@ class BankStatement(models.Model):
     closing_balance = models.BigIntegerField(_("closing balance (cents)"), null=True, blank=True)
     closing_date = models.DateField(_("closing balance date"), null=True, blank=True)
     # The books' bank balance at the closing balance's date, when it was imported (its
-    # lines matched): the difference is shown.
+    # lines matched), and again each time a person matches one of its lines: the
+    # difference is shown.
     treasury_at_import = models.BigIntegerField(_("treasury at import (cents)"), default=0)
     imported_at = models.DateTimeField(_("imported at"), default=timezone.now)
     imported_by = models.ForeignKey(
@@ -54,8 +55,10 @@ class BankStatementLine(models.Model):
         DIRECT_DEBIT_RETURN = "direct_debit_return", _("direct debit returned")
         GRANT = "grant", _("grant received")
         CASH_DEPOSIT = "cash_deposit", _("cash deposited from the desks")
-        # A person found what it is and recorded it where it belongs (a grant's page, a
-        # direct debit's return...), or found nothing to record (a bank fee): the note says.
+        BANK_FEE = "bank_fee", _("bank fee")
+        # A person found what it is and recorded it where it belongs, or found nothing to
+        # record: the note says. (A person's pick among the candidates is stored as the
+        # match it is, handled_by naming them.)
         BY_HAND = "by_hand", _("handled by a person")
 
     class Hint(models.TextChoices):

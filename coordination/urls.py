@@ -55,6 +55,7 @@ urlpatterns = [
     path("bank/", bank_views.statements, name="bank_statements"),
     path("bank/<int:pk>/", bank_views.statement, name="bank_statement"),
     path("bank/lines/<int:pk>/handled/", bank_views.handle_line, name="bank_line_handled"),
+    path("bank/lines/<int:pk>/match/", bank_views.match_line, name="bank_line_match"),
     path("operations/", operations_views.operations_page, name="operations"),
     path("alarms/<int:pk>/acknowledge/", operations_views.acknowledge, name="alarm_acknowledge"),
 ]

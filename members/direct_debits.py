@@ -14,7 +14,8 @@
 4. `record_rejection(mandate, period, reason)`: the bank returned a debit (R-transaction).
    The payment is kept and marked rejected, its ledger transfer is reversed, and the
    month counts as arrears again (`contributions.arrears` ignores rejected payments).
-   Returns come up to 8 weeks after the collection (13 months when unauthorised).
+   Returns come up to 8 weeks after the collection (13 months when unauthorised): a later
+   one is refused (`late_return`), see RETURN_WINDOWS.
 5. `prepare_representation(period)`: the returned debits of a month presented again, as
    a new collection of the same month (its presentation number in the payment's key).
 A collection is not confirmed before its collection date: the bank has not collected yet.
@@ -75,6 +76,30 @@ REASONS = {
     "MS03": gettext_lazy("reason not specified"),
     "SL01": gettext_lazy("specific service of the debtor's bank"),
 }
+
+
+# How late the bank may send a debit back (SEPA SDD Core rulebook, R-transactions): a
+# debit the payer had authorised (a mandate in force) may be refunded on request, no
+# questions asked, up to 8 weeks after it was collected (MD06); rejects and returns by the
+# payer's bank (AM04, AC04...) come within days, well inside those 8 weeks. Only a debit
+# the payer never authorised — no valid mandate, MD01, "unauthorised transaction" — may be
+# claimed back for 13 months. So MD01 is the one unauthorised code; every other code gets
+# the 8 weeks. Later than that the bank should not have debited the fund: the return is
+# refused (the coordinator disputes it with the bank), never booked.
+UNAUTHORISED_REASONS = frozenset({"MD01"})
+AUTHORISED_RETURN_DAYS = 8 * 7
+UNAUTHORISED_RETURN_MONTHS = 13
+
+
+def return_deadline(collected_on: date, reason: str) -> date:
+    """The last day the bank may return a debit collected on `collected_on` for `reason`."""
+    if compact(reason) in UNAUTHORISED_REASONS:
+        index = collected_on.year * 12 + collected_on.month - 1 + UNAUTHORISED_RETURN_MONTHS
+        year, month = divmod(index, 12)
+        month += 1
+        last = periods.last_day(f"{year:04d}-{month:02d}").day
+        return date(year, month, min(collected_on.day, last))
+    return collected_on + timedelta(days=AUTHORISED_RETURN_DAYS)
 
 
 def reason_label(code: str) -> str:
@@ -353,9 +378,12 @@ def prepare_representation(period: str, *, by=None, collection_date: date | None
 
 @transaction.atomic
 def record_rejection(mandate_reference: str, period: str, reason: str, *, by=None,
-                     presentation: int = 1) -> ContributionPayment:
-    """The bank returned the debit of `mandate_reference` for `period`: the payment is marked
-    rejected and its transfer reversed (see the module's docstring). A repeat is a no-op."""
+                     presentation: int = 1, returned_on: date | None = None) -> ContributionPayment:
+    """The bank returned the debit of `mandate_reference` for `period` on `returned_on` (its
+    value date; today by default): the payment is marked rejected and its transfer reversed
+    at that date (see the module's docstring). A repeat is a no-op. Refused when it comes
+    later than the rulebook allows (`return_deadline`)."""
+    returned_on = returned_on or timezone.localdate()
     reason = compact(reason)
     if len(reason) != 4 or not reason.isalnum():
         raise DirectDebitError(_("The bank's reason is a code of 4 letters and digits, for example AM04."))
@@ -369,8 +397,19 @@ def record_rejection(mandate_reference: str, period: str, reason: str, *, by=Non
         )
     if payment.rejected_at is not None:
         return payment
+    deadline = return_deadline(payment.paid_on, reason)
+    if returned_on > deadline:
+        raise DirectDebitError(
+            _("Returned too late: a debit collected on %(collected)s may be returned with the reason %(reason)s "
+              "until %(deadline)s (%(window)s), not on %(returned)s. Dispute it with the bank.")
+            % {"collected": payment.paid_on.isoformat(), "reason": reason, "deadline": deadline.isoformat(),
+               "returned": returned_on.isoformat(),
+               "window": _("13 months: unauthorised debit") if reason in UNAUTHORISED_REASONS
+               else _("8 weeks: authorised debit")},
+            code="late_return")
     try:
-        posted = ledger.reverse(payment.transfer_id, memo=f"direct debit returned by the bank ({reason}) {period}")
+        posted = ledger.reverse(payment.transfer_id, memo=f"direct debit returned by the bank ({reason}) {period}",
+                                value_date=returned_on)
     except ledger.InsufficientFunds:
         raise DirectDebitError(_("The treasury does not hold this amount: the return cannot be recorded."))
     payment.rejected_at, payment.rejection_reason, payment.rejection_recorded_by = timezone.now(), reason, by

@@ -20,7 +20,8 @@ class Entry:
     credit: bool
     day: date
     reference: str = ""
-    bank_code: tuple[str, str, str] = ("PMNT", "ICDT", "ESCT")
+    bank_code: tuple[str, str, str] | None = ("PMNT", "ICDT", "ESCT")
+    proprietary_code: str = ""  # the bank's own code (BkTxCd/Prtry/Cd)
     payment_info_id: str = ""
     message_id: str = ""
     end_to_end_ids: list[str] = field(default_factory=list)
@@ -47,12 +48,17 @@ def _entry(entry: Entry, version: str) -> str:
         returned = f"<RtrInf><Rsn><Cd>{entry.return_reason}</Cd></Rsn></RtrInf>" if entry.return_reason else ""
         transactions += f"<TxDtls>{refs}{remittance}{returned}</TxDtls>"
     details = f"<NtryDtls>{batch}{transactions}</NtryDtls>" if batch or transactions else ""
-    domain, family, sub = entry.bank_code
+    codes = ""
+    if entry.bank_code:
+        domain, family, sub = entry.bank_code
+        codes = f"<Domn><Cd>{domain}</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>{sub}</SubFmlyCd></Fmly></Domn>"
+    if entry.proprietary_code:
+        codes += f"<Prtry><Cd>{escape(entry.proprietary_code)}</Cd></Prtry>"
     return (
         f'<Ntry><Amt Ccy="EUR">{_euros(entry.amount)}</Amt><CdtDbtInd>{"CRDT" if entry.credit else "DBIT"}</CdtDbtInd>'
         f"{status_xml}<BookgDt><Dt>{entry.day.isoformat()}</Dt></BookgDt><ValDt><Dt>{entry.day.isoformat()}</Dt></ValDt>"
         + (f"<AcctSvcrRef>{escape(entry.reference)}</AcctSvcrRef>" if entry.reference else "")
-        + f"<BkTxCd><Domn><Cd>{domain}</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>{sub}</SubFmlyCd></Fmly></Domn></BkTxCd>"
+        + f"<BkTxCd>{codes}</BkTxCd>"
         f"{details}</Ntry>"
     )
 

@@ -191,6 +191,7 @@ PROBES: dict[str, Callable[[Walk], dict]] = {
         "pk": _pk(w.first("vendors.SettlementRun")), "number": getattr(w.settlement, "number", "2026-00001")},
     "coordination/bank/<int:pk>/": lambda w: {"pk": _pk(w.first("coordination.BankStatement"))},
     "coordination/bank/lines/<int:pk>/handled/": lambda w: {"pk": _pk(w.first("coordination.BankStatementLine"))},
+    "coordination/bank/lines/<int:pk>/match/": lambda w: {"pk": _pk(w.first("coordination.BankStatementLine"))},
     "coordination/direct-debits/<int:pk>/again/": lambda w: {"pk": _pk(w.first("members.DirectDebitCollection"))},
 }
 
@@ -257,6 +258,8 @@ ACCESS: list[tuple[str, frozenset | None]] = [
     ("committee/p/<int:pk>/edit/", COMMITTEE | COORDINATORS),
     ("committee/p/<int:pk>/", COMMITTEE | COORDINATORS),  # this exact page; voting stays the committee's
     ("committee/", COMMITTEE),
+    # A bank line matched by a person (issue 16): the coordinators' alone.
+    ("coordination/bank/lines/", COORDINATORS),
     ("coordination/", COORDINATORS),
 ]
 
@@ -396,6 +399,9 @@ def _bank_posts(client: Client, path: str, role: str) -> list:
     """The bank's pages with bad input: a date that is not one, a file that is not a statement."""
     if path.endswith("/confirm/") or path.endswith("/return/"):
         return [("POST bad date", client.post(path, {"value_date": "31/02", "reason": "x"}))]
+    if path.startswith("/coordination/bank/lines/") and path.endswith("/match/"):
+        return [("POST no candidate", client.post(path, {})),
+                ("POST unknown candidate", client.post(path, {"candidate": "grant:999999", "reason": "??"}))]
     if path == "/coordination/bank/":
         return [("POST no file", client.post(path, {})),
                 ("POST not xml", client.post(path, {"statement": SimpleUploadedFile("x.xml", b"\xff\xfe<")}))]

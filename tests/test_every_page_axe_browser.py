@@ -95,6 +95,23 @@ def _more_objects(walk_) -> None:
     direct_debits.prepare_collection("2026-12")
     Draw.objects.create(cohort="2026-A", places=2, strata=[{"key": "low", "income_brackets": ["low"], "share": 50}])
     Meeting.objects.create(title="Assemblée", starts_at=timezone.now())
+    _bank_line()
+
+
+def _bank_line() -> int:
+    """A bank statement with a line left for a person: the pick-a-match page has candidates."""
+    from datetime import date
+
+    from coordination.models import BankStatement, BankStatementLine
+
+    statement, _created = BankStatement.objects.get_or_create(
+        statement_id="STMT-WALK", account_iban="FR7630006000011234567890189",
+        defaults={"version": "camt.053.001.02", "closing_balance": 0, "closing_date": date(2026, 1, 31)})
+    line, _created = BankStatementLine.objects.get_or_create(
+        statement=statement, index=1, defaults={"reference": "BQ-WALK", "amount": 1_200, "credit": False,
+                                                "value_date": date(2026, 1, 30), "bank_code": "PMNT/ICDT/ESCT",
+                                                "remittance": "VIREMENT"})
+    return line.pk
 
 
 def test_every_page_of_every_role_is_axe_clean(walk, browser, live_server):  # noqa: F811 (the fixture)
@@ -139,13 +156,16 @@ ERROR_STATES = [
     ("volunteer", "/desk/households/{reference}/contribution/", None),
     ("coordinator", "/coordination/grants/", None),
     ("coordinator", "/coordination/approvals/", "/coordination/approvals/reversal/"),
+    ("coordinator", "/coordination/bank/lines/{bank_line}/match/", None),
 ]
 
 
 def test_forms_sent_back_with_their_error_summary_are_axe_clean(walk, browser, live_server):  # noqa: F811
     reference, checked, failures, users = walk.household.reference, [], [], {}
+    bank_line = _bank_line()
     for role, page_path, action in ERROR_STATES:
-        page_path, action = page_path.format(reference=reference), (action or page_path).format(reference=reference)
+        page_path = page_path.format(reference=reference, bank_line=bank_line)
+        action = (action or page_path).format(reference=reference, bank_line=bank_line)
         if role not in users:
             users[role] = ROLES[role](walk)
         client = _signed_in_client(users[role])
