@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('allocations', '0013_cash_apart_from_the_bank'),
+        ('allocations', '0014_books_lock_in_the_ledger'),
     ]
 
     operations = [
