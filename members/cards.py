@@ -237,28 +237,60 @@ _FIND_CARD_SQL = f"""
 """
 
 
-def find_card(identifier: str) -> Card | None:
-    """A card by its number (spaces allowed; the check digit must be right) or its QR token,
-    with its household's status and wallet (`card.household`) and `card.notify_payments`."""
-    identifier = (identifier or "").strip()
+@dataclass(frozen=True)
+class Lookup:
+    """Where a card is looked for: its number (spaces allowed; the check digit must be
+    right) or its QR token. `card` is the card found there, when the caller's own
+    statement already read it (`find_card_statement`), so that a payment reads it once."""
+
+    column: str
+    value: str
+    card: Card | None = None
+
+
+def lookup(identifier: str) -> Lookup | None:
+    """Where to look for the card `identifier` names; None when nothing can be found."""
+    if not isinstance(identifier, str):
+        return None
+    identifier = identifier.strip()
     number = normalize_number(identifier)
     if number.isdigit():
-        if not luhn_valid(number):
-            return None
-        column, value = "number", number
-    else:
-        column, value = "qr_token", identifier
-    with prepared_cursor() as cursor:
-        cursor.execute(_FIND_CARD_SQL.format(column=column), [value])
-        row = cursor.fetchone()
-    if row is None:
+        return Lookup("number", number) if luhn_valid(number) else None
+    return Lookup("qr_token", identifier) if identifier else None
+
+
+def find_card_statement(column: str) -> str:
+    """The SELECT `find_card` runs, one %s for the value: for a caller that folds it into
+    its own statement (LEFT JOIN LATERAL) and reads its columns back with `card_from_row`."""
+    return _FIND_CARD_SQL.format(column=column)
+
+
+FIND_CARD_WIDTH = len(_CARD_FIELDS) + 3
+
+
+def card_from_row(row) -> Card | None:
+    """The card of a `find_card_statement` row (None if its columns are all NULL), with its
+    household's status and wallet (`card.household`) and `card.notify_payments`."""
+    if row[0] is None:
         return None
     width = len(_CARD_FIELDS)
     card = Card.from_db(connection.alias, _CARD_FIELDS, row[:width])
-    household_status, wallet_id, card.notify_payments = row[width:]
+    household_status, wallet_id, card.notify_payments = row[width:FIND_CARD_WIDTH]
     card.household = Household.from_db(connection.alias, ("id", "status", "wallet_id"),
                                        (card.household_id, household_status, wallet_id))
     return card
+
+
+def find_card(identifier: str) -> Card | None:
+    """A card by its number (spaces allowed; the check digit must be right) or its QR token,
+    with its household's status and wallet (`card.household`) and `card.notify_payments`."""
+    where = lookup(identifier)
+    if where is None:
+        return None
+    with prepared_cursor() as cursor:
+        cursor.execute(find_card_statement(where.column), [where.value])
+        row = cursor.fetchone()
+    return None if row is None else card_from_row(row)
 
 
 def _lock_until_case() -> str:
@@ -306,7 +338,7 @@ def authorize_own_card(*, card_id: int, household_id: int, pin: str | None) -> A
     return Authorization(card.pk, card.household.id, card.household.wallet_id, card.last4, card.notify_payments)
 
 
-def authorize(identifier: str, pin: str) -> Authorization:
+def authorize(identifier: str, pin: str, *, found: Lookup | None = None) -> Authorization:
     """Check a card and its PIN; raise UnknownCard, CardBlocked or InvalidPin.
 
     At most WRONG_PINS_BEFORE_LOCK wrong PINs per lock window, however many tills, API
@@ -314,8 +346,15 @@ def authorize(identifier: str, pin: str) -> Authorization:
     conditional UPDATE (see _TRY_PIN_SQL), and a locked card's PIN is never compared.
     Call it outside the payment's transaction, so that the count stays when the payment
     rolls back and the row lock is not held across it.
+    `found`: where this request already looked for the card, with what it found there.
     """
-    card = find_card(identifier)
+    where = lookup(identifier)
+    if where is None:
+        raise UnknownCard()
+    if found is not None and (found.column, found.value) == (where.column, where.value):
+        card = found.card
+    else:
+        card = find_card(identifier)
     if card is None:
         raise UnknownCard()
     now = timezone.now()

@@ -232,12 +232,14 @@ def validate_amount(amount, *, param: str = "amount") -> int:
 
 
 def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount: int, reference: str = "",
-            partial: bool = False, till: str = "", known_record=LOOK_IT_UP) -> Outcome:
+            partial: bool = False, till: str = "", known_record=LOOK_IT_UP,
+            known_card: cards.Lookup | None = None) -> Outcome:
     """Take a payment of `amount` cents from the card's wallet to `vendor`.
 
     Returns the Outcome (201, or the stored response of a finished duplicate); raises a
     PaymentError for anything else. With `partial`, a short wallet pays what it holds.
-    `known_record`: the key's record as this request already read it (see `stored_answer`).
+    `known_record`: the key's record as this request already read it (see `stored_answer`);
+    `known_card`: the card as it read it (see `cards.authorize`).
     """
     key = validate_key(idempotency_key)
     amount = validate_amount(amount)
@@ -249,7 +251,7 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
         return stored
 
     try:
-        auth = cards.authorize(card, pin)  # outside the transaction: wrong PINs stay counted
+        auth = cards.authorize(card, pin, found=known_card)  # outside the transaction: wrong PINs stay counted
     except cards.CardError as error:
         if error.context.get("household_id"):
             member_notices.notify_declined(household_id=error.context["household_id"], code=error.code,
