@@ -7,6 +7,7 @@ and no messages; these three did work on each payment for nothing. Everything el
 
 import logging
 
+from csp.middleware import CSPMiddleware as DjangoCSPMiddleware
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware as DjangoMessageMiddleware
@@ -150,6 +151,21 @@ class BadInputMiddleware:
             return refuse(request, 503, "service_unavailable", _("The service is briefly unavailable. Please try again in a moment."),
                           retry_after=5)
         return None
+
+
+class CSPMiddleware(DjangoCSPMiddleware):
+    """django-csp's middleware, which builds the whole policy (twice, with the report-only
+    one) before it looks at EXCLUDE_URL_PREFIXES: skipped outright on those paths, the
+    tills' JSON answers, so that a payment does not pay for a header it does not get."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self.excluded = tuple(settings.CONTENT_SECURITY_POLICY.get("EXCLUDE_URL_PREFIXES", ()))
+
+    def process_response(self, request, response):
+        if request.path_info.startswith(self.excluded):
+            return response
+        return super().process_response(request, response)
 
 
 class PermissionsPolicyMiddleware:

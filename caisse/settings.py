@@ -143,7 +143,7 @@ MIDDLEWARE = [
     "caisse.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # No inline script, nothing from elsewhere; the camera for the terminal's scanner only.
-    "csp.middleware.CSPMiddleware",
+    "caisse.middleware.CSPMiddleware",
     "caisse.middleware.PermissionsPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "users.middleware.RequireStaffMFAMiddleware",

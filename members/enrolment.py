@@ -193,8 +193,10 @@ def set_status(household: Household, status: str, *, by=None, note: str = "", re
         household.status_changed_at = timezone.now()
         household.save(update_fields=fields)
         if status == S.EXITED:
-            returned = _return_wallet(household, key=keys.household_exit(household.pk, change.pk))
+            # Cards before the wallet, the order a payment takes them in (its PIN's try,
+            # then the ledger): a payment at that moment waits, then finds the card blocked.
             _block_cards(household, by=by)
+            returned = _return_wallet(household, key=keys.household_exit(household.pk, change.pk))
             if household.status_changes.filter(status_to=S.ACTIVE).exists():  # a member, not an applicant
                 from . import notices
 

@@ -96,6 +96,38 @@ def test_the_qr_token_pays_too(till, member):
     assert response.status_code == 201
 
 
+@pytest.mark.parametrize("by", ["number", "qr_token"])
+def test_a_payment_makes_two_sql_statements_the_key_with_the_card_then_the_pin_with_the_payment(
+        by, till, member, django_assert_num_queries):
+    # The till's budget: the key, its vendor, the key's record and the card in one statement;
+    # the PIN's try, the ledger, the purchase and the key's record in the other.
+    identifier = getattr(member.card, by)
+    with django_assert_num_queries(2) as queries:
+        response = till.pay({"card": identifier, "pin": member.pin, "amount": 100})
+    assert response.status_code == 201
+    assert "LATERAL" in queries.captured_queries[0]["sql"] and "FOR SHARE" in queries.captured_queries[1]["sql"]
+    # A wrong PIN is counted all the same (the payment's statement found it wrong, then the
+    # counted try), and moves nothing.
+    response = till.pay({"card": identifier, "pin": "0000" if member.pin != "0000" else "1111", "amount": 100})
+    assert error(response)["code"] == "invalid_pin"
+    assert Card.objects.get(pk=member.card.pk).failed_pin_attempts == 1
+    assert Purchase.objects.count() == 1 and Account.objects.get(pk=member.household.wallet_id).balance == 4_900
+    # After a wrong PIN the right one takes the counted try first, which clears the count.
+    with django_assert_num_queries(3):
+        assert till.pay({"card": identifier, "pin": member.pin, "amount": 100}).status_code == 201
+    assert Card.objects.get(pk=member.card.pk).failed_pin_attempts == 0
+
+
+def test_the_card_read_with_the_key_is_the_one_the_body_names(till, member):
+    other = make_member("F-0101", balance=5_000, pin="1357")
+    cards.block_card(other.card)
+    assert error(till.pay({"card": other.card.number, "pin": other.pin, "amount": 100}))["code"] == "card_blocked"
+    assert error(till.pay({"card": "4" * 16, "pin": "1234", "amount": 100}))["code"] == "unknown_card"
+    spaced = " ".join(member.card.number[i:i + 4] for i in range(0, 16, 4))
+    assert till.pay({"card": f"  {spaced} ", "pin": member.pin, "amount": 100}).status_code == 201
+    assert Purchase.objects.get().card_id == member.card.pk
+
+
 def test_the_member_is_told_by_email_after_the_payment_commits(till, member, mail_after_commit):
     member.person.email_each_payment = True
     member.person.save()

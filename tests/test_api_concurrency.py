@@ -273,3 +273,28 @@ def test_32_concurrent_wrong_pins_on_one_card_are_three_guesses_then_a_locked_ca
     assert not Purchase.objects.exists()
     card = Card.objects.get(pk=member.card.pk)
     assert card.lock_level == 1 and card.locked_until is not None and card.failed_pin_attempts == 0
+
+
+def test_a_right_pin_in_flight_when_a_wrong_one_locks_the_card_does_not_pay():
+    """The right PIN read the card clean, then a third wrong PIN locked it before the payment
+    went through: the payment's own try of the PIN waits for that lock, reads the card
+    again and refuses; nothing is paid (issue 17: the right PIN must not slip in)."""
+    shop = make_vendor()
+    key = make_key(shop)
+    member = make_member("F-0203", balance=5_000)
+    with psycopg.connect(dbname=connection.settings_dict["NAME"]) as third_wrong_pin:
+        # As _TRY_PIN_SQL does for a third wrong PIN, not yet committed.
+        third_wrong_pin.execute("UPDATE members_card SET failed_pin_attempts = 0, lock_level = 1,"
+                                " locked_until = now() + interval '15 minutes' WHERE id = %s", [member.card.pk])
+        results = {}
+        payment = threading.Thread(target=lambda: results.__setitem__(
+            "right", post(key, {"card": member.card.number, "pin": member.pin, "amount": 100}, "right")))
+        payment.start()
+        _wait_until("SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND datname = current_database() AND query LIKE '%FOR SHARE%'")
+        third_wrong_pin.commit()
+    payment.join(10)
+    assert (results["right"].status_code, results["right"].json()["error"]["code"]) == (402, "card_blocked")
+    assert not Purchase.objects.exists()
+    assert Account.objects.get(pk=member.household.wallet_id).balance == 5_000
+    call_command("check_ledger")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import time
 
@@ -25,6 +26,7 @@ from rest_framework.views import APIView
 
 from kernel import ratelimit
 from kernel.db import model_order, prepared_cursor
+from members import cards
 
 from . import payment_requests, payments, selectors, serializers
 from .api_errors import exception_handler
@@ -39,40 +41,54 @@ class Till:
 
     is_authenticated = True
 
-    def __init__(self, api_key: ApiKey, known_record=payments.LOOK_IT_UP):
+    def __init__(self, api_key: ApiKey, known_record=payments.LOOK_IT_UP, known_card: cards.Lookup | None = None):
         self.api_key = api_key
         self.vendor: Vendor = api_key.vendor
         # The record of this request's Idempotency-Key, read with the key (payments.RECORD_COLUMNS).
         self.known_record = known_record
+        # For a payment, the card its body names, read with the key too (cards.find_card_statement).
+        self.known_card = known_card
 
 
 _KEY_FIELDS = model_order(ApiKey, "id", "vendor_id", "label", "prefix")
 _VENDOR_FIELDS = model_order(Vendor, "id", "slug", "display_name", "status", "account_id")
 # The vendor comes in the same query, read on every request, so that a suspension or a
 # revoked key takes effect from the next one; and, for a POST, what the request's
-# Idempotency-Key already answered (the look every payment makes before anything else).
-# Hand-written: every payment starts here.
+# Idempotency-Key already answered (the look every payment makes before anything else);
+# and for a payment, the card its body names: a payment then makes three statements, this
+# one, the PIN's try and the payment itself. Hand-written: every payment starts here.
 _KEY_SQL = f"""
     SELECT {", ".join(f"k.{name}" for name in _KEY_FIELDS)}, {", ".join(f"v.{name}" for name in _VENDOR_FIELDS)},
-           {", ".join(f"r.{name}" for name in payments.RECORD_COLUMNS)}
+           {", ".join(f"r.{name}" for name in payments.RECORD_COLUMNS)}{{card_columns}}
     FROM {ApiKey._meta.db_table} k JOIN {Vendor._meta.db_table} v ON v.id = k.vendor_id
-    LEFT JOIN {IdempotencyRecord._meta.db_table} r ON r.vendor_id = k.vendor_id AND r.key = %s
+    LEFT JOIN {IdempotencyRecord._meta.db_table} r ON r.vendor_id = k.vendor_id AND r.key = %s{{card_join}}
     WHERE k.key_hash = %s AND k.revoked_at IS NULL
 """
+_KEY_STATEMENTS = {
+    None: _KEY_SQL.format(card_columns="", card_join=""),
+    **{column: _KEY_SQL.format(card_columns=", card.*",
+                               card_join=f"\n    LEFT JOIN LATERAL ({cards.find_card_statement(column)}) card ON TRUE")
+       for column in ("number", "qr_token")},
+}
 
 
-def key_of_till(key_hash: str, idempotency_key: str | None = None) -> tuple[ApiKey | None, tuple | None]:
-    """The till's key with its vendor, and the record of `idempotency_key` (None if none)."""
+def key_of_till(key_hash: str, idempotency_key: str | None = None,
+                card: cards.Lookup | None = None) -> tuple[ApiKey | None, tuple | None, cards.Lookup | None]:
+    """The till's key with its vendor, the record of `idempotency_key` (None if none) and,
+    when `card` says where to look, the card found there (in the Lookup returned)."""
+    params = [idempotency_key, key_hash] if card is None else [idempotency_key, card.value, key_hash]
     with prepared_cursor() as cursor:
-        cursor.execute(_KEY_SQL, [idempotency_key, key_hash])
+        cursor.execute(_KEY_STATEMENTS[None if card is None else card.column], params)
         row = cursor.fetchone()
     if row is None:
-        return None, None
+        return None, None, None
     vendor_end = len(_KEY_FIELDS) + len(_VENDOR_FIELDS)
+    record_end = vendor_end + len(payments.RECORD_COLUMNS)
     api_key = ApiKey.from_db(connection.alias, _KEY_FIELDS, row[: len(_KEY_FIELDS)])
     api_key.vendor = Vendor.from_db(connection.alias, _VENDOR_FIELDS, row[len(_KEY_FIELDS) : vendor_end])
-    record = row[vendor_end:]
-    return api_key, (None if record[0] is None else record)
+    record = row[vendor_end:record_end]
+    found = None if card is None else dataclasses.replace(card, card=cards.card_from_row(row[record_end:]))
+    return api_key, (None if record[0] is None else record), found
 
 
 def _usable_idempotency_key(request) -> str | None:
@@ -84,6 +100,16 @@ def _usable_idempotency_key(request) -> str | None:
         return None  # the view says what is wrong with it
 
 
+def _card_to_read(request) -> cards.Lookup | None:
+    """Where the card a payment's plain JSON body names is to be looked for, for the views
+    that take payments (`reads_card`); None for anything else, which then goes its usual way."""
+    view = request.parser_context.get("view")
+    if request.method != "POST" or not getattr(view, "reads_card", False):
+        return None
+    body = _plain_json_body(request)
+    return cards.lookup(body.get("card")) if isinstance(body, dict) else None
+
+
 class BearerKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -93,10 +119,10 @@ class BearerKeyAuthentication(BaseAuthentication):
         if scheme.lower() != "bearer" or not key.strip():
             raise exceptions.AuthenticationFailed()
         idempotency_key = _usable_idempotency_key(request)
-        api_key, record = key_of_till(hash_key(key.strip()), idempotency_key)
+        api_key, record, card = key_of_till(hash_key(key.strip()), idempotency_key, _card_to_read(request))
         if api_key is None:
             raise exceptions.AuthenticationFailed()
-        return Till(api_key, payments.LOOK_IT_UP if idempotency_key is None else record), api_key
+        return Till(api_key, payments.LOOK_IT_UP if idempotency_key is None else record, card), api_key
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
@@ -205,10 +231,21 @@ def _refuse_constant(name):
     raise ValueError(f"{name} is not JSON")  # as DRF's strict JSON parser
 
 
+_NOT_READ = object()
+
+
 def _plain_json_body(request):
     """The body of a UTF-8 JSON request, decoded as DRF's parser would; None when it is
-    anything less plain (DRF's parser then answers)."""
+    anything less plain (DRF's parser then answers). Decoded once per request: a payment
+    reads it for its card (`_card_to_read`) and then for its fields."""
     django_request = request._request
+    body = getattr(django_request, "_caisse_plain_json", _NOT_READ)
+    if body is _NOT_READ:
+        body = django_request._caisse_plain_json = _decode_plain_json(django_request)
+    return body
+
+
+def _decode_plain_json(django_request):
     if django_request.content_type != "application/json" or django_request.content_params.get(
             "charset", "utf-8").lower() not in ("utf-8", "utf8"):
         return None
@@ -246,6 +283,8 @@ def _datetime(request, name):
 
 
 class PurchasesView(TillAPIView):
+    reads_card = True  # a payment's card is read with the till's key (key_of_till)
+
     @extend_schema(
         operation_id="purchases_list", summary="This vendor's purchases, newest first",
         parameters=[
@@ -284,7 +323,7 @@ class PurchasesView(TillAPIView):
         data = self.parse(serializers.PurchaseRequest)
         return self.answer(payments.capture(vendor=self.vendor, idempotency_key=key, till=request.user.api_key.label,
                                             known_record=request.user.known_record,
-                                            **data))
+                                            known_card=request.user.known_card, **data))
 
 
 def _purchase_id(raw: str) -> int:

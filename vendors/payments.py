@@ -232,12 +232,14 @@ def validate_amount(amount, *, param: str = "amount") -> int:
 
 
 def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount: int, reference: str = "",
-            partial: bool = False, till: str = "", known_record=LOOK_IT_UP) -> Outcome:
+            partial: bool = False, till: str = "", known_record=LOOK_IT_UP,
+            known_card: cards.Lookup | None = None) -> Outcome:
     """Take a payment of `amount` cents from the card's wallet to `vendor`.
 
     Returns the Outcome (201, or the stored response of a finished duplicate); raises a
     PaymentError for anything else. With `partial`, a short wallet pays what it holds.
-    `known_record`: the key's record as this request already read it (see `stored_answer`).
+    `known_record`: the key's record as this request already read it (see `stored_answer`);
+    `known_card`: the card as it read it (see `cards.authorize`).
     """
     key = validate_key(idempotency_key)
     amount = validate_amount(amount)
@@ -248,15 +250,27 @@ def capture(*, vendor: Vendor, idempotency_key: str, card: str, pin: str, amount
     if stored:
         return stored
 
+    # A payment in one statement tries a clean card's PIN itself (cards.authorize, in_payment).
+    auth = _authorize(vendor, card, pin, found=known_card, in_payment=not daily_cap())
     try:
-        auth = cards.authorize(card, pin)  # outside the transaction: wrong PINs stay counted
+        return _capture(vendor=vendor, key=key, print_=print_, auth=auth, amount=amount, reference=reference,
+                        partial=partial, till=till)
+    except _PinNotConfirmed:
+        # Wrong, or the card changed since it was read: the PIN's counted try (whose WHERE
+        # reads the card's newest row), then the payment.
+        auth = _authorize(vendor, card, pin, found=known_card)
+        return _capture(vendor=vendor, key=key, print_=print_, auth=auth, amount=amount, reference=reference,
+                        partial=partial, till=till)
+
+
+def _authorize(vendor: Vendor, card: str, pin: str, **how) -> cards.Authorization:
+    try:
+        return cards.authorize(card, pin, **how)  # outside the transaction: wrong PINs stay counted
     except cards.CardError as error:
         if error.context.get("household_id"):
             member_notices.notify_declined(household_id=error.context["household_id"], code=error.code,
                                            shop=vendor.display_name)
         raise declined(error)
-    return _capture(vendor=vendor, key=key, print_=print_, auth=auth, amount=amount, reference=reference,
-                    partial=partial, till=till)
 
 
 def declined(error: cards.CardError) -> Declined:
@@ -291,7 +305,9 @@ def _capture(*, vendor: Vendor, key: str, print_: str, auth: cards.Authorization
                         wallet_id=auth.wallet_id, requested=amount, reference=reference, created_at=posting.at)
     try:
         if not daily_cap():
-            body = _post_and_record_in_one_statement(posting, purchase, key, print_)
+            body = _post_and_record_in_one_statement(posting, purchase, key, print_, auth)
+        elif auth.pin_to_confirm is not None:
+            raise _PinNotConfirmed()  # only the one statement tries a PIN itself
         else:
             with transaction.atomic():
                 if daily_cap():
@@ -311,6 +327,11 @@ def _capture(*, vendor: Vendor, key: str, print_: str, auth: cards.Authorization
         transaction.on_commit(lambda: member_tasks.notify_payment_task.delay(
             wallet_id=wallet_id, amount=captured, shop=shop, at=at))
     return Outcome(201, body)
+
+
+class _PinNotConfirmed(Exception):
+    """The payment's statement found the PIN wrong, or the card changed since it was read:
+    nothing was written."""
 
 
 class _KeyTaken(Exception):
@@ -352,8 +373,10 @@ _INSERT_RECORD_SQL = f"""
 # A purchase as one statement, its own transaction: the ledger's transfer, and only if it
 # was posted, the purchase row and the record of the answer, whose body takes the
 # purchase's id and captured amount. Nothing else is written, whatever the ledger says.
+# With `{pin}`, the PIN's try (cards.PIN_CONFIRMATION_SQL) comes first: without its row
+# the ledger is not called (a one-time filter) and the statement answers no row.
 _POST_AND_RECORD_SQL = f"""
-    WITH moved AS MATERIALIZED ({{ledger}}),
+    WITH {{pin}}moved AS MATERIALIZED ({{ledger}}),
     purchase AS (
         INSERT INTO {Purchase._meta.db_table} ({_PURCHASE_COLUMNS})
         SELECT %s, %s, %s, %s, %s, moved.transfer_id, moved.moved, %s, 0, %s, %s FROM moved
@@ -367,20 +390,31 @@ _POST_AND_RECORD_SQL = f"""
     )
     SELECT {", ".join(f"moved.{column}" for column in ledger.Posting.COLUMNS)}, (SELECT id FROM purchase) FROM moved
 """
+_PIN_FIRST = f"pin AS MATERIALIZED ({cards.PIN_CONFIRMATION_SQL}),\n    "
 
 
-def _post_and_record_in_one_statement(posting: ledger.Posting, purchase: Purchase, key: str, print_: str) -> dict:
+def _post_and_record_in_one_statement(posting: ledger.Posting, purchase: Purchase, key: str, print_: str,
+                                      auth: cards.Authorization) -> dict:
     """PostgreSQL: the whole purchase in one round trip, instead of BEGIN, the ledger, the
-    rows and COMMIT in four."""
+    rows and COMMIT in four; with the PIN's try when `auth` leaves it to the payment
+    (_PinNotConfirmed when it fails)."""
     ledger_sql, ledger_params = posting.statement()
+    if auth.pin_to_confirm is None:
+        pin_sql, pin_params = "", []
+    else:
+        pin_sql, pin_params = _PIN_FIRST, cards.pin_confirmation_params(auth, posting.at)
+        ledger_sql = f"SELECT * FROM ({ledger_sql}) posted WHERE EXISTS (SELECT 1 FROM pin)"
     with prepared_cursor() as cursor:
-        cursor.execute(_POST_AND_RECORD_SQL.format(ledger=ledger_sql), [
-            *ledger_params,
+        cursor.execute(_POST_AND_RECORD_SQL.format(pin=pin_sql, ledger=ledger_sql), [
+            *pin_params, *ledger_params,
             purchase.vendor_id, purchase.till, purchase.card_id, purchase.card_last4, purchase.wallet_id,
             purchase.requested, purchase.reference, purchase.created_at,
             purchase.vendor_id, key, print_, json.dumps(purchase_body(purchase)), purchase.created_at,
         ])
-        *ledger_row, purchase.pk = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        raise _PinNotConfirmed()
+    *ledger_row, purchase.pk = row
     _note_posted(purchase, posting, ledger_row)
     return purchase_body(purchase)
 
