@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from allocations import fund
 from kernel import mail
 from kernel.money import format_units
 from members import cards
@@ -89,8 +90,9 @@ def request_seconds() -> int:
 
 
 def pin_above() -> int:
-    """Above this amount (cents) the member types the PIN on their own phone."""
-    return int(getattr(settings, "CAISSE_PHONE_PIN_ABOVE_CENTS", 2000))
+    """Above this amount (cents) the member types the PIN on their own phone: the till's
+    copy of the fund's settings (at most fund.TILL_REFRESH_SECONDS old)."""
+    return fund.cached(within=fund.TILL_REFRESH_SECONDS).phone_pin_above_cents
 
 
 def needs_pin(amount: int) -> bool:
