@@ -21,6 +21,7 @@ Who reads what, and when a change shows (`cached()`):
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from dataclasses import asdict, dataclass, fields
@@ -48,7 +49,6 @@ LIMIT_FIELDS = ("max_purchase_cents", "daily_cap_per_card_cents", "refund_four_e
 PLAIN_FIELDS = ("name", "unit_label", "collection_day", *LIMIT_FIELDS)
 # The till's copy of the caps is at most this old (the page says so).
 TILL_REFRESH_SECONDS = 5
-CACHE_KEY = "fund:settings:v1"
 
 
 class FundSettingsError(DomainError):
@@ -109,6 +109,9 @@ class Snapshot:
 
 
 _SNAPSHOT_FIELDS = frozenset(field.name for field in fields(Snapshot))
+# Named after the snapshot's fields: a release that adds one reads and writes a key of its
+# own (filled from the row at its first read), never a value of the older shape.
+CACHE_KEY = "fund:settings:" + hashlib.sha256(",".join(sorted(_SNAPSHOT_FIELDS)).encode()).hexdigest()[:12]
 # The process's latest copy and when it was read (time.time(): the till's window).
 _latest: tuple[Snapshot, float] | None = None
 # The copy read during the request this thread serves, if any (request_started/finished).
@@ -135,12 +138,28 @@ def cached(*, within: float = 0) -> Snapshot:
 
 def _read() -> Snapshot:
     found = versioned_cache.read(CACHE_KEY)
-    if found is not None and set(found[1]) == _SNAPSHOT_FIELDS:
+    if found is not None:
         return Snapshot(**found[1])
-    # Redis was emptied (or holds an older shape): the row, once; then the cache again.
+    # Redis was emptied: the row, once; then the cache again.
     row = current()
     snapshot = Snapshot.of(row)
     versioned_cache.publish(CACHE_KEY, row.version, asdict(snapshot))
+    return snapshot
+
+
+def _next_version(row: FundSettings) -> None:
+    # One more, or the time in microseconds when higher: after a database restored from a
+    # backup (an older version), the next change still outranks what the cache holds.
+    row.version = max(row.version + 1, time.time_ns() // 1000)
+
+
+def reload_cache() -> Snapshot:
+    """Write the row's values to the cache whatever version it holds: after the database
+    was restored from a backup (operations' restore_backup), the row is older than the cache."""
+    forget_process_copy()
+    row = current()
+    snapshot = Snapshot.of(row)
+    versioned_cache.replace(CACHE_KEY, row.version, asdict(snapshot))
     return snapshot
 
 
@@ -243,7 +262,7 @@ def update_settings(*, by, **values) -> FundSettings:
         for field, value in values.items():
             setattr(row, field, value.strip() if isinstance(value, str) else value)
         row.updated_at = timezone.now()
-        row.version += 1
+        _next_version(row)
         row.save()
         _publish_on_commit(row)
     return row
@@ -284,7 +303,7 @@ def execute_bank_change(approval: Approval) -> str:
     row.sepa_creditor_id = row.proposed_sepa_creditor_id
     row.proposed_bank_iban = row.proposed_bank_bic = row.proposed_sepa_creditor_id = ""
     row.updated_at = timezone.now()
-    row.version += 1
+    _next_version(row)
     row.save()
     _publish_on_commit(row)
     return f"bank account …{before[-4:] or '—'} → …{row.bank_iban[-4:]}"

@@ -449,8 +449,9 @@ class FundSettings(models.Model):
     phone_pin_above_cents = models.PositiveIntegerField(
         _("above this, a payment from one's phone asks for the PIN (cents)"), default=2_000)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
-    # One more at every change: the cache keeps the newest (allocations.fund.cached).
-    version = models.PositiveIntegerField(_("version"), default=1)
+    # Higher at every change, and than any before a restore of the database (the time in
+    # microseconds, or one more): the cache keeps the newest (allocations.fund.cached).
+    version = models.PositiveBigIntegerField(_("version"), default=1)
 
     class Meta:
         verbose_name = _("fund settings")

@@ -25,6 +25,7 @@ from kernel.money import format_units
 from users.adapter import MFAAdapter
 from vendors.models import Purchase
 
+from .conftest import set_fund_settings
 from .member_fixtures import make_member
 from .settlement_fixtures import coordinators
 from .staff import log_in_staff
@@ -155,6 +156,19 @@ def test_the_cache_keeps_the_newest_version_whatever_the_order_of_the_writes():
     assert versioned_cache.read("test:value") == (2, {"name": "second"})
     assert versioned_cache.publish("test:value", 3, {"name": "third"})
     assert versioned_cache.read("test:value") == (3, {"name": "third"})
+
+
+def test_after_a_restore_of_an_older_database_the_cache_follows_the_row(django_capture_on_commit_callbacks):
+    set_fund_settings(name="Nom d'après la sauvegarde")
+    FundSettings.objects.filter(pk=1).update(name="Nom de la sauvegarde", version=3)  # the restored row
+    fund.forget_process_copy()
+    assert fund.cached().name == "Nom d'après la sauvegarde"  # the cache holds a newer version
+    # restore_backup reloads it; and the next change outranks whatever the cache held.
+    assert fund.reload_cache().name == "Nom de la sauvegarde" and fund.cached().name == "Nom de la sauvegarde"
+    FundSettings.objects.filter(pk=1).update(version=2)
+    versioned_cache.publish(fund.CACHE_KEY, 10**15, {**fund.Snapshot.of(fund.current()).__dict__, "name": "Vieux"})
+    set_fund_settings(name="Après la restauration")
+    assert fund.cached().name == "Après la restauration"
 
 
 def test_a_change_rolled_back_leaves_the_cache_as_it_was(django_capture_on_commit_callbacks):

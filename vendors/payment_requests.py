@@ -7,7 +7,7 @@ check_ledger treat it like any other:
 - **a payment request**: the shop (web terminal or till API) asks for an amount; the
   member opens its QR code or types its short code on their own phone, sees the shop and
   the amount, and confirms, with their PIN only above the fund's amount
-  (`CAISSE_PHONE_PIN_ABOVE_CENTS`). A request is single use and lives at most three
+  (the fund's settings' `phone_pin_above_cents`). A request is single use and lives at most three
   minutes; the confirmation locks its row, so two phones make one purchase;
 - **a printed stall code**, for a stall without any device: the member scans the stall's
   printed QR, types the amount and confirms; the confirmation shows the stall's code of
