@@ -236,7 +236,7 @@ def test_declines_are_402_with_their_code(till, member, shop):
     assert Account.objects.get(pk=member.household.wallet_id).balance == 5_000
 
 
-def test_the_daily_cap_per_card_and_vendor_is_limit_exceeded(settings, till, member):
+def test_the_daily_cap_per_card_and_vendor_is_limit_exceeded(till, member):
     set_fund_settings(daily_cap_per_card_cents=2_000)
     assert till.pay(sale(member, 1_500)).status_code == 201
     response = till.pay(sale(member, 600))

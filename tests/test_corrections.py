@@ -68,7 +68,7 @@ def test_a_purchase_corrected_by_a_coordinator_then_refunded_by_the_shop_is_cred
 
 
 @pytest.mark.django_db
-def test_a_coordinator_refund_above_the_fund_amount_waits_for_a_second_coordinator(settings, ledger_is_clean):
+def test_a_coordinator_refund_above_the_fund_amount_waits_for_a_second_coordinator(ledger_is_clean):
     set_fund_settings(refund_four_eyes_above_cents=5_000)
     first, second = coordinators()
     vendor = shop()
@@ -398,7 +398,7 @@ def test_no_command_approves_in_someone_elses_name():
 
 
 @pytest.mark.django_db
-def test_cash_above_the_ceiling_waits_for_a_coordinator(settings, ledger_is_clean):
+def test_cash_above_the_ceiling_waits_for_a_coordinator(ledger_is_clean):
     set_fund_settings(desk_cash_ceiling_cents=20_000)
     volunteer = make_user("benevole", roles.VOLUNTEER)
     coordinator = make_coordinator_with_email()

@@ -24,7 +24,7 @@ def no_accessibility_violations(page):
     assert results.violations_count == 0, results.generate_report()
 
 
-def test_a_coordinator_refunds_a_purchase_found_by_its_reference(page, client, settings):
+def test_a_coordinator_refunds_a_purchase_found_by_its_reference(page, client):
     set_fund_settings(refund_four_eyes_above_cents=5_000)
     first, _second = coordinators()
     member = make_member("F-1", balance=5_000)

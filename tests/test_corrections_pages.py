@@ -73,7 +73,7 @@ def test_the_refund_page_shows_what_was_captured_and_refunded_in_a_fixed_number_
     assert "F-1" not in page and "Prénom" not in page
 
 
-def test_a_coordinator_refunds_a_purchase_from_the_page_once(coordinator_client, settings):
+def test_a_coordinator_refunds_a_purchase_from_the_page_once(coordinator_client):
     set_fund_settings(refund_four_eyes_above_cents=5_000)
     purchase, member = a_purchase()
     before = wallet_balance(member)
@@ -92,7 +92,7 @@ def test_a_coordinator_refunds_a_purchase_from_the_page_once(coordinator_client,
     assert "prix mal saisi" in page and "5,50" in page
 
 
-def test_a_refund_above_the_fund_amount_waits_for_a_second_coordinator(coordinator_client, client, settings):
+def test_a_refund_above_the_fund_amount_waits_for_a_second_coordinator(coordinator_client, client):
     set_fund_settings(refund_four_eyes_above_cents=500)
     purchase, member = a_purchase()
     before = wallet_balance(member)
