@@ -7,9 +7,15 @@ class AllocationsConfig(AppConfig):
     verbose_name = _("Ledger and allocations")
 
     def ready(self):
-        from kernel import four_eyes
+        from kernel import four_eyes, fund_identity
 
+        from . import fund
         from .models import Approval
+
+        # The fund's name and unit for the layers below (kernel.money, users), and one
+        # read of the fund's settings per request.
+        fund_identity.register(fund.cached)
+        fund.watch_requests()
 
         four_eyes.register(Approval.Action.FORCED_ISSUANCE, label=Approval.Action.FORCED_ISSUANCE.label,
                            execute="allocations.approvals.execute_forced_issuance")

@@ -40,7 +40,7 @@ from kernel import mail
 from kernel.errors import DomainError
 from kernel.money import format_units
 
-from . import keys, periods
+from . import fund, keys, periods
 from .ledger import system_account
 from .models import Account, AccountKind, FundRules, IssuanceChunk, IssuanceRun, Transfer, TransferKind, Unit
 from .rules import rules_for
@@ -620,7 +620,7 @@ def warn_if_runway_short(*, source: HouseholdSource | None = None) -> Runway:
             .values_list("email", flat=True)
         )
         if recipients:
-            subject = _("%(fund)s: the reserve is running low") % {"fund": settings.FUND_NAME}
+            subject = _("%(fund)s: the reserve is running low") % {"fund": fund.cached().name}
             mail.send_after_commit((subject, message, address) for address in recipients)
     return report
 

@@ -417,9 +417,15 @@ class GrantReceipt(models.Model):
         ]
 
 
+# The highest cap or threshold the fund's settings accept: 10 000 €.
+CAP_LIMIT_CENTS = 1_000_000
+
+
 class FundSettings(models.Model):
     """The fund's own settings, one row (pk 1), edited by coordinators (allocations.fund).
-    The till's caps stay in the environment for now: the till reads no row per purchase.
+    Read through `allocations.fund.cached()` (Redis, refreshed when a change commits); the
+    till reads its caps from a copy in its process, at most a few seconds old: it reads no
+    row per purchase.
 
     Read at first use from the environment's values (FUND_NAME, FUND_BANK_IBAN, ...), so that
     a deployment configured by environment variables keeps working; from then on the row
@@ -436,7 +442,20 @@ class FundSettings(models.Model):
     proposed_bank_iban = models.CharField(_("proposed IBAN"), max_length=34, blank=True)
     proposed_bank_bic = models.CharField(_("proposed BIC"), max_length=11, blank=True)
     proposed_sepa_creditor_id = models.CharField(_("proposed SEPA creditor identifier"), max_length=35, blank=True)
+    # The till's caps and the corrections' thresholds, in cents (0: none, for the daily cap).
+    max_purchase_cents = models.PositiveIntegerField(_("maximum for one purchase (cents)"), default=50_000)
+    daily_cap_per_card_cents = models.PositiveIntegerField(
+        _("cap per card, per shop, per day (cents, 0: none)"), default=0)
+    refund_four_eyes_above_cents = models.PositiveIntegerField(
+        _("a coordinator's refund above this waits for a second one (cents)"), default=5_000)
+    desk_cash_ceiling_cents = models.PositiveIntegerField(
+        _("one cash payment at a desk above this waits for a coordinator (cents)"), default=20_000)
+    phone_pin_above_cents = models.PositiveIntegerField(
+        _("above this, a payment from one's phone asks for the PIN (cents)"), default=2_000)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    # Higher at every change, and than any before a restore of the database (the time in
+    # microseconds, or one more): the cache keeps the newest (allocations.fund.cached).
+    version = models.PositiveBigIntegerField(_("version"), default=1)
 
     class Meta:
         verbose_name = _("fund settings")
@@ -445,6 +464,18 @@ class FundSettings(models.Model):
             models.CheckConstraint(condition=Q(pk=1), name="fund_settings_single_row"),
             models.CheckConstraint(condition=Q(collection_day__gte=1, collection_day__lte=28),
                                    name="fund_settings_collection_day_in_month"),
+            # Sane ranges: a purchase of at least one cent, and no cap or threshold above
+            # 10 000 € (an extra zero typed is refused, not enforced at every till).
+            models.CheckConstraint(condition=Q(max_purchase_cents__gte=1, max_purchase_cents__lte=CAP_LIMIT_CENTS),
+                                   name="fund_settings_max_purchase_in_range"),
+            models.CheckConstraint(condition=Q(daily_cap_per_card_cents__lte=CAP_LIMIT_CENTS),
+                                   name="fund_settings_daily_cap_in_range"),
+            models.CheckConstraint(condition=Q(refund_four_eyes_above_cents__lte=CAP_LIMIT_CENTS),
+                                   name="fund_settings_refund_four_eyes_in_range"),
+            models.CheckConstraint(condition=Q(desk_cash_ceiling_cents__lte=CAP_LIMIT_CENTS),
+                                   name="fund_settings_desk_cash_ceiling_in_range"),
+            models.CheckConstraint(condition=Q(phone_pin_above_cents__lte=CAP_LIMIT_CENTS),
+                                   name="fund_settings_phone_pin_in_range"),
         ]
 
     def __str__(self):

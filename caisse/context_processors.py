@@ -1,5 +1,8 @@
-from django.conf import settings
+from allocations import fund as fund_settings
 
 
 def fund(request):
-    return {"FUND_NAME": settings.FUND_NAME, "FUND_UNIT_LABEL": settings.FUND_UNIT_LABEL}
+    """The fund's name and unit on every page: one read of the fund's settings per request
+    (allocations.fund.cached: Redis, no SQL query)."""
+    snapshot = fund_settings.cached()
+    return {"FUND_NAME": snapshot.name, "FUND_UNIT_LABEL": snapshot.unit_label}

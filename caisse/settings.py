@@ -231,7 +231,8 @@ ACCOUNT_FORMS = {"login": "users.forms.LoginForm"}
 ACCOUNT_ADAPTER = "users.adapter.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = None
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = os.environ.get("FUND_NAME", "Caisse")
+# The authenticator apps name the account by the fund's name as it is now (users.adapter).
+MFA_ADAPTER = "users.adapter.MFAAdapter"
 # Recovery codes are shown once, right after the set-up: they are for a lost phone.
 MFA_RECOVERY_CODES_SHOW_ONCE = True
 # Staff sessions (coordinators, desk volunteers) end after this long without a request:
@@ -276,22 +277,28 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
 }
-# Payments at the till (vendors.payments): the fund's maximum for one purchase, its
-# optional cap per card, per vendor, per day (0: none), and each API key's rate limit.
-CAISSE_MAX_PURCHASE_CENTS = int(os.environ.get("MAX_PURCHASE_CENTS", "50000"))
-CAISSE_DAILY_CAP_PER_CARD_CENTS = int(os.environ.get("DAILY_CAP_PER_CARD_CENTS", "0"))
+# The fund's caps and thresholds, in cents: only the first values of the fund's settings
+# (allocations.fund; read once, when its row is made, then edited by coordinators on
+# /coordination/fund/): the maximum for one purchase at the till, the optional cap per
+# card, per vendor, per day (0: none), a coordinator's refund above which a second one
+# must approve, one cash payment at a desk above which a coordinator must confirm, and a
+# payment from one's own phone above which the PIN is asked.
+FUND_INITIAL_LIMITS = {
+    "max_purchase_cents": int(os.environ.get("MAX_PURCHASE_CENTS", "50000")),
+    "daily_cap_per_card_cents": int(os.environ.get("DAILY_CAP_PER_CARD_CENTS", "0")),
+    "refund_four_eyes_above_cents": int(os.environ.get("REFUND_FOUR_EYES_ABOVE_CENTS", "5000")),
+    "desk_cash_ceiling_cents": int(os.environ.get("DESK_CASH_CEILING_CENTS", "20000")),
+    "phone_pin_above_cents": int(os.environ.get("PHONE_PIN_ABOVE_CENTS", "2000")),
+}
+# Each API key's rate limit at the till (vendors.payments).
 CAISSE_API_RATE_PER_MINUTE = int(os.environ.get("API_RATE_PER_MINUTE", "600"))
-# Corrections and cash (issue 15): a coordinator's refund of a purchase above this waits
-# for a second coordinator; one cash payment at a desk above this waits for a coordinator;
-# a shop's emergency suspension lapses after this many days unless the committee confirms it.
-CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = int(os.environ.get("REFUND_FOUR_EYES_ABOVE_CENTS", "5000"))
-CAISSE_DESK_CASH_CEILING_CENTS = int(os.environ.get("DESK_CASH_CEILING_CENTS", "20000"))
+# Corrections (issue 15): a shop's emergency suspension lapses after this many days unless
+# the committee confirms it (the refund and cash thresholds: FUND_INITIAL_LIMITS).
 CAISSE_EMERGENCY_SUSPENSION_DAYS = int(os.environ.get("EMERGENCY_SUSPENSION_DAYS", "14"))
 # Paying from one's own phone (issue 22, vendors.payment_requests): a shop's payment
-# request lives this long (at most 180 s); above this amount the member types the PIN on
-# their own phone; the stalls' code of the day is derived with this key.
+# request lives this long (at most 180 s); the stalls' code of the day is derived with
+# this key (the amount above which the PIN is asked: FUND_INITIAL_LIMITS).
 CAISSE_PAYMENT_REQUEST_SECONDS = min(180, int(os.environ.get("PAYMENT_REQUEST_SECONDS", "180")))
-CAISSE_PHONE_PIN_ABOVE_CENTS = int(os.environ.get("PHONE_PIN_ABOVE_CENTS", "2000"))
 CAISSE_STALL_CODE_KEY = os.environ.get("STALL_CODE_KEY", "") or SECRET_KEY
 # A household drawn takes its place within this many days, or it passes on (issue 20);
 # the public application form and rank check, per client address (and per number) an hour.

@@ -1,5 +1,6 @@
-"""The fund's settings page: name, unit, collection day (changed at once,
-audited), the bank account (changed under four eyes). Thin: allocations.fund does it."""
+"""The fund's settings page: name, unit, collection day, the caps and thresholds (in
+euros; changed at once, audited), the bank account (changed under four eyes). Thin:
+allocations.fund does it. Bad input: the page again, with its errors, HTTP 400."""
 
 from django import forms
 from django.contrib import messages
@@ -10,7 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from allocations import fund
+from allocations.models import CAP_LIMIT_CENTS
 from kernel.errors import DomainError
+from kernel.money import EurosField, format_cents
 
 from .decorators import coordinator_required
 
@@ -20,6 +23,28 @@ class SettingsForm(forms.Form):
     unit_label = forms.CharField(label=gettext_lazy("Unit's name"), max_length=20)
     collection_day = forms.IntegerField(label=gettext_lazy("Direct debit collection day (1 to 28)"),
                                         validators=[MinValueValidator(1), MaxValueValidator(28)])
+    # The caps and thresholds, typed in euros, kept in cents (allocations.fund.LIMIT_FIELDS).
+    max_purchase_cents = EurosField(
+        label=gettext_lazy("Maximum for one purchase (€)"), max_cents=CAP_LIMIT_CENTS,
+        validators=[MinValueValidator(1, gettext_lazy("The maximum must be more than zero."))])
+    daily_cap_per_card_cents = EurosField(
+        label=gettext_lazy("Cap per card, per shop, per day (€, 0: none)"), max_cents=CAP_LIMIT_CENTS)
+    phone_pin_above_cents = EurosField(
+        label=gettext_lazy("Paying from one's phone: the PIN is asked above (€)"), max_cents=CAP_LIMIT_CENTS)
+    refund_four_eyes_above_cents = EurosField(
+        label=gettext_lazy("A coordinator's refund above this waits for a second coordinator (€)"),
+        max_cents=CAP_LIMIT_CENTS, help_text=gettext_lazy("Takes effect at once."))
+    desk_cash_ceiling_cents = EurosField(
+        label=gettext_lazy("One cash payment at a desk above this waits for a coordinator (€)"),
+        max_cents=CAP_LIMIT_CENTS, help_text=gettext_lazy("Takes effect at once."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The tills read the caps from a copy in their process (allocations.fund).
+        at_the_tills = _("Takes effect at every till within %(seconds)s seconds.") % {
+            "seconds": fund.TILL_REFRESH_SECONDS}
+        for name in ("max_purchase_cents", "daily_cap_per_card_cents", "phone_pin_above_cents"):
+            self.fields[name].help_text = at_the_tills
 
 
 class BankForm(forms.Form):
@@ -30,7 +55,8 @@ class BankForm(forms.Form):
 
 
 def _initial(row) -> dict:
-    return {"name": row.name, "unit_label": row.unit_label, "collection_day": row.collection_day}
+    return {"name": row.name, "unit_label": row.unit_label, "collection_day": row.collection_day,
+            **{name: format_cents(getattr(row, name), "").strip() for name in fund.LIMIT_FIELDS}}
 
 
 @coordinator_required
@@ -38,7 +64,9 @@ def fund_settings(request):
     row = fund.current()
     settings_form = SettingsForm(initial=_initial(row), prefix="settings")
     bank_form = BankForm(prefix="bank")
+    status = 200
     if request.method == "POST":
+        status = 400  # unless saved (a redirect)
         if "bank-iban" in request.POST:
             bank_form = BankForm(request.POST, prefix="bank")
             if bank_form.is_valid():
@@ -56,15 +84,15 @@ def fund_settings(request):
             if settings_form.is_valid():
                 data = settings_form.cleaned_data
                 try:
-                    fund.update_settings(
-                        by=request.user, name=data["name"], unit_label=data["unit_label"],
-                        collection_day=data["collection_day"])
-                except (DomainError, ValidationError) as error:
-                    messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+                    fund.update_settings(by=request.user, **{name: data[name] for name in fund.PLAIN_FIELDS})
+                except ValidationError as error:
+                    settings_form.add_error(None, error)
+                except DomainError as error:
+                    messages.error(request, str(error))
                 else:
                     messages.success(request, _("The fund's settings are saved."))
                     return redirect("coordination:fund_settings")
     return render(request, "coordination/fund_settings.html", {
         "row": row, "settings_form": settings_form, "bank_form": bank_form,
         "pending": fund.pending_bank_change(), "bank_configured": fund.bank_configured(),
-    })
+    }, status=status)

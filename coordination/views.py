@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from allocations import approvals
+from allocations import approvals, fund
 from allocations.models import Approval
 
 from .decorators import coordinator_required
@@ -177,7 +177,7 @@ def dashboard(request):
         monitoring.check_overdue()
     data = reports.dashboard()
     trends = data.trends
-    unit = settings.FUND_UNIT_LABEL
+    unit = fund.cached().unit_label
     chart_specs = [
         ("issued", _("Units issued"), unit), ("spent", _("Units spent"), unit),
         ("contributions", _("Contributions received"), "€"), ("grants", _("Grants received"), "€"),

@@ -8,10 +8,11 @@ import re
 from decimal import Decimal
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+from kernel import fund_identity
 
 
 def format_cents(cents: int, unit: str = "€") -> str:
@@ -19,8 +20,8 @@ def format_cents(cents: int, unit: str = "€") -> str:
 
 
 def format_units(cents: int) -> str:
-    """In the fund's unit (MonA), worth one euro each."""
-    return format_cents(cents, settings.FUND_UNIT_LABEL)
+    """In the fund's unit (MonA), worth one euro each: its name as the fund's settings say."""
+    return format_cents(cents, fund_identity.unit_label())
 
 
 # Digits, then at most two decimals after a comma or a point. No sign, no exponent: a

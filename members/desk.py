@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -17,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from allocations import fund
 from kernel import mail
 from kernel.money import format_cents
 from users import roles
@@ -170,8 +170,9 @@ def find(query: str, *, by=None, limit: int = 20) -> list[Household]:
 
 
 def cash_ceiling() -> int:
-    """The most a desk records for one cash payment (cents) without a coordinator."""
-    return int(getattr(settings, "CAISSE_DESK_CASH_CEILING_CENTS", 20_000))
+    """The most a desk records for one cash payment (cents) without a coordinator (the
+    fund's settings, as they are now)."""
+    return fund.cached().desk_cash_ceiling_cents
 
 
 class CashHeld(ValidationError):

@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from allocations import fund
 from users import roles
 
 from .models import Alarm, TaskRun
@@ -124,7 +125,7 @@ def _mail_alarm(title: str, detail: str) -> None:
         _("Acknowledge it on the coordination dashboard once it is handled: it stays there until then."),
     ])
     try:
-        send_mail(f"[{settings.FUND_NAME}] {title}", body, None, recipients)
+        send_mail(f"[{fund.cached().name}] {title}", body, None, recipients)
     except Exception:  # the banner on the dashboard still shows it
         logger.exception("could not e-mail the alarm %s", title)
 

@@ -25,6 +25,27 @@ def _own_cache_prefix(settings):
     caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
     caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
     settings.CACHES = caches
+    # As in a running fund, the fund's settings are in the cache (allocations.fund.cached):
+    # those of the test database, which holds no row of them yet (the environment's values).
+    # Pages then make the same queries whatever test ran before; a test that changes the
+    # settings does it through allocations.fund, and its commit (django_capture_on_commit_callbacks).
+    from allocations import fund
+
+    fund.publish_defaults()
+
+
+def set_fund_settings(**values):
+    """Change the fund's settings as a coordinator does, committed (the cache then holds them
+    and the till's copy is dropped): `set_fund_settings(max_purchase_cents=2_000)`."""
+    from django.db import connection
+    from django.test import TestCase
+
+    from allocations import fund
+
+    with TestCase.captureOnCommitCallbacks(using=connection.alias, execute=True):
+        row = fund.update_settings(by=None, **values)
+    fund.forget_process_copy()
+    return row
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from vendors import services
 from vendors.models import IdempotencyRecord, Purchase, Vendor
 from vendors.serializers import PaymentRequestCreate, PurchaseRequest, RefundRequest, validated_if_plainly_valid
 
+from .conftest import set_fund_settings
 from .member_fixtures import make_member
 from .vendor_fixtures import adopted_decision, make_coordinator, make_key, make_vendor
 
@@ -267,8 +268,8 @@ def test_declines_are_402_with_their_code(till, member, shop):
     assert Account.objects.get(pk=member.household.wallet_id).balance == 5_000
 
 
-def test_the_daily_cap_per_card_and_vendor_is_limit_exceeded(settings, till, member):
-    settings.CAISSE_DAILY_CAP_PER_CARD_CENTS = 2_000
+def test_the_daily_cap_per_card_and_vendor_is_limit_exceeded(till, member):
+    set_fund_settings(daily_cap_per_card_cents=2_000)
     assert till.pay(sale(member, 1_500)).status_code == 201
     response = till.pay(sale(member, 600))
     assert response.status_code == 402 and error(response)["code"] == "limit_exceeded"

@@ -23,6 +23,7 @@ from users import roles
 from vendors import payments, services
 from vendors.models import Purchase, Refund, Settlement, Vendor
 
+from .conftest import set_fund_settings
 from .member_fixtures import make_member
 from .settlement_fixtures import coordinators, fund_treasury, pay, refund, run_and_pay, shop
 from .test_issuance import NOV_2026, PARIS, fund, households, no_notices, rules_from  # noqa: F401
@@ -67,8 +68,8 @@ def test_a_purchase_corrected_by_a_coordinator_then_refunded_by_the_shop_is_cred
 
 
 @pytest.mark.django_db
-def test_a_coordinator_refund_above_the_fund_amount_waits_for_a_second_coordinator(settings, ledger_is_clean):
-    settings.CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = 5_000
+def test_a_coordinator_refund_above_the_fund_amount_waits_for_a_second_coordinator(ledger_is_clean):
+    set_fund_settings(refund_four_eyes_above_cents=5_000)
     first, second = coordinators()
     vendor = shop()
     member = make_member("F-1", balance=10_000)
@@ -397,8 +398,8 @@ def test_no_command_approves_in_someone_elses_name():
 
 
 @pytest.mark.django_db
-def test_cash_above_the_ceiling_waits_for_a_coordinator(settings, ledger_is_clean):
-    settings.CAISSE_DESK_CASH_CEILING_CENTS = 20_000
+def test_cash_above_the_ceiling_waits_for_a_coordinator(ledger_is_clean):
+    set_fund_settings(desk_cash_ceiling_cents=20_000)
     volunteer = make_user("benevole", roles.VOLUNTEER)
     coordinator = make_coordinator_with_email()
     member = make_member("F-1")

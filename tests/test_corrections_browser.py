@@ -6,6 +6,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from vendors.models import Purchase, Refund
 
+from .conftest import set_fund_settings
 from .member_fixtures import make_member
 from .settlement_fixtures import coordinators, pay, shop
 from .staff import log_in_staff
@@ -23,8 +24,8 @@ def no_accessibility_violations(page):
     assert results.violations_count == 0, results.generate_report()
 
 
-def test_a_coordinator_refunds_a_purchase_found_by_its_reference(page, client, settings):
-    settings.CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = 5_000
+def test_a_coordinator_refunds_a_purchase_found_by_its_reference(page, client):
+    set_fund_settings(refund_four_eyes_above_cents=5_000)
     first, _second = coordinators()
     member = make_member("F-1", balance=5_000)
     purchase = Purchase.objects.get(pk=pay(member, shop(), 1_250, reference="TICKET-7")["id"])

@@ -12,6 +12,7 @@ from users import roles
 from vendors import payments
 from vendors.models import Purchase, Refund
 
+from .conftest import set_fund_settings
 from .member_fixtures import make_member
 from .settlement_fixtures import coordinators, pay, refund, shop
 from .staff import log_in_staff
@@ -72,8 +73,8 @@ def test_the_refund_page_shows_what_was_captured_and_refunded_in_a_fixed_number_
     assert "F-1" not in page and "Prénom" not in page
 
 
-def test_a_coordinator_refunds_a_purchase_from_the_page_once(coordinator_client, settings):
-    settings.CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = 5_000
+def test_a_coordinator_refunds_a_purchase_from_the_page_once(coordinator_client):
+    set_fund_settings(refund_four_eyes_above_cents=5_000)
     purchase, member = a_purchase()
     before = wallet_balance(member)
     response = coordinator_client.post(f"/coordination/refunds/{purchase.pk}/",
@@ -91,8 +92,8 @@ def test_a_coordinator_refunds_a_purchase_from_the_page_once(coordinator_client,
     assert "prix mal saisi" in page and "5,50" in page
 
 
-def test_a_refund_above_the_fund_amount_waits_for_a_second_coordinator(coordinator_client, client, settings):
-    settings.CAISSE_REFUND_FOUR_EYES_ABOVE_CENTS = 500
+def test_a_refund_above_the_fund_amount_waits_for_a_second_coordinator(coordinator_client, client):
+    set_fund_settings(refund_four_eyes_above_cents=500)
     purchase, member = a_purchase()
     before = wallet_balance(member)
     response = coordinator_client.post(f"/coordination/refunds/{purchase.pk}/",

@@ -1,9 +1,11 @@
 import pytest
 
+from .conftest import set_fund_settings
+
 
 @pytest.mark.django_db
-def test_home_page_shows_the_fund_name_in_french_by_default(client, settings):
-    settings.FUND_NAME = "Caisse alimentaire de Montpellier"
+def test_home_page_shows_the_fund_name_in_french_by_default(client):
+    set_fund_settings(name="Caisse alimentaire de Montpellier")
     response = client.get("/")
     assert response.status_code == 200
     body = response.content.decode()
@@ -44,8 +46,8 @@ def test_static_assets_are_served_by_the_application(client):
 
 
 @pytest.mark.browser
-def test_browser_home_page_shows_the_fund_name(page, settings):
-    settings.FUND_NAME = "Caisse commune de Montpellier"
+def test_browser_home_page_shows_the_fund_name(page):
+    set_fund_settings(name="Caisse commune de Montpellier")
     page.goto(page.live_server_url + "/")
     assert page.locator("h1").inner_text() == "Caisse commune de Montpellier"
     # Its own stylesheet loaded: the header carries the fund's green.

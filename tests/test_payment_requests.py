@@ -17,6 +17,7 @@ from members.models import Card
 from vendors import payment_requests, payments
 from vendors.models import IdempotencyRecord, PaymentRequest, Purchase
 
+from .conftest import set_fund_settings
 from .member_fixtures import make_member
 from .vendor_fixtures import make_key, make_staff, make_vendor
 
@@ -77,8 +78,8 @@ def test_a_confirmed_request_is_an_ordinary_purchase_that_tells_the_shop_nothing
     ledger_is_clean()
 
 
-def test_the_pin_is_asked_on_the_phone_only_above_the_funds_amount(shop, member, settings, ledger_is_clean):
-    settings.CAISSE_PHONE_PIN_ABOVE_CENTS = 2_000
+def test_the_pin_is_asked_on_the_phone_only_above_the_funds_amount(shop, member, ledger_is_clean):
+    set_fund_settings(phone_pin_above_cents=2_000)
     confirm(member, ask(shop, amount=2_000))  # at the amount: no PIN
 
     above = ask(shop, amount=2_001)

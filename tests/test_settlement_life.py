@@ -215,9 +215,12 @@ def test_bank_details_change_under_four_eyes_and_are_audited(client):
 def test_the_settings_page_saves_the_plain_settings_with_a_clear_error(client):
     first, _second = coordinators()
     log_in_staff(client, first)
-    data = {"settings-name": "Caisse", "settings-unit_label": "MonA", "settings-collection_day": "40"}
+    data = {"settings-name": "Caisse", "settings-unit_label": "MonA", "settings-collection_day": "40",
+            "settings-max_purchase_cents": "500", "settings-daily_cap_per_card_cents": "0",
+            "settings-phone_pin_above_cents": "20", "settings-refund_four_eyes_above_cents": "50",
+            "settings-desk_cash_ceiling_cents": "200"}
     response = client.post("/coordination/fund/", data)
-    assert response.status_code == 200 and fund.current().collection_day != 40
+    assert response.status_code == 400 and fund.current().collection_day != 40
     data["settings-collection_day"] = "7"
     data["settings-unit_label"] = "Sol"
     assert client.post("/coordination/fund/", data).status_code == 302

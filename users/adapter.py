@@ -1,5 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 
+from kernel import fund_identity
 from kernel.web import client_address
 
 from . import roles
@@ -22,3 +24,9 @@ class AccountAdapter(DefaultAccountAdapter):
     def _get_login_attempts_cache_key(self, request, **credentials):
         # One count per account, whatever form of its identifier was typed (allauth counts the text).
         return login_limit_key(credentials.get("email") or credentials.get("username") or "")
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def get_totp_issuer(self) -> str:
+        # The name an authenticator app shows for the account: the fund's, as its settings say now.
+        return fund_identity.name()

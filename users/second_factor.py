@@ -6,12 +6,11 @@ import time
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kernel import mail
+from kernel import fund_identity, mail
 
 from . import roles
 from .models import SecondFactorReset
@@ -57,7 +56,7 @@ def reset(*, user, by) -> SecondFactorReset:
     Authenticator.objects.filter(user=user).delete()
     record = SecondFactorReset.objects.create(user=user, by=by)
     if user.email:
-        subject = _("%(fund)s: your second factor was reset") % {"fund": settings.FUND_NAME}
+        subject = _("%(fund)s: your second factor was reset") % {"fund": fund_identity.name()}
         message = _(
             "%(by)s reset the second factor of your account %(user)s. At your next sign-in you will set up "
             "a new authenticator app. If you did not ask for it, tell another coordinator at once."

@@ -7,7 +7,7 @@ check_ledger treat it like any other:
 - **a payment request**: the shop (web terminal or till API) asks for an amount; the
   member opens its QR code or types its short code on their own phone, sees the shop and
   the amount, and confirms, with their PIN only above the fund's amount
-  (`CAISSE_PHONE_PIN_ABOVE_CENTS`). A request is single use and lives at most three
+  (the fund's settings' `phone_pin_above_cents`). A request is single use and lives at most three
   minutes; the confirmation locks its row, so two phones make one purchase;
 - **a printed stall code**, for a stall without any device: the member scans the stall's
   printed QR, types the amount and confirms; the confirmation shows the stall's code of
@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from allocations import fund
 from kernel import mail
 from kernel.money import format_units
 from members import cards
@@ -89,8 +90,9 @@ def request_seconds() -> int:
 
 
 def pin_above() -> int:
-    """Above this amount (cents) the member types the PIN on their own phone."""
-    return int(getattr(settings, "CAISSE_PHONE_PIN_ABOVE_CENTS", 2000))
+    """Above this amount (cents) the member types the PIN on their own phone: the till's
+    copy of the fund's settings (at most fund.TILL_REFRESH_SECONDS old)."""
+    return fund.cached(within=fund.TILL_REFRESH_SECONDS).phone_pin_above_cents
 
 
 def needs_pin(amount: int) -> bool:

@@ -28,11 +28,13 @@ class AuditedFundRules(FundRules):
         proxy = True
 
 
-# The fund's settings: who changed its name, collection day or bank account, and when (the bank's
-# details change only under four eyes: allocations.fund).
+# The fund's settings: who changed its name, collection day, caps and thresholds or bank account,
+# and when (the bank's details change only under four eyes: allocations.fund).
 @pghistory.track(
     *row_events(),
-    fields=["name", "unit_label", "bank_iban", "bank_bic", "sepa_creditor_id", "collection_day"],
+    fields=["name", "unit_label", "bank_iban", "bank_bic", "sepa_creditor_id", "collection_day",
+            "max_purchase_cents", "daily_cap_per_card_cents", "refund_four_eyes_above_cents",
+            "desk_cash_ceiling_cents", "phone_pin_above_cents"],
     model_name="FundSettingsEvent",
 )
 class AuditedFundSettings(FundSettings):

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from allocations import fund
 from operations import backups, crypto
 
 
@@ -23,6 +24,10 @@ class Command(BaseCommand):
             report = backups.restore(backup=backup, database=database, replace=replace)
         except crypto.BackupError as error:
             raise CommandError(str(error))
+        if database == connection.settings_dict["NAME"]:
+            # The fund's settings as the restored row says, though the cache holds a newer version.
+            fund.reload_cache()
+            report.steps.append("fund's settings cache reloaded")
         for step in report.steps:
             self.stdout.write(step)
         self.stdout.write(self.style.SUCCESS(
