@@ -512,6 +512,12 @@ _RUNS_AWAITING_BANK = (SettlementRun.Status.APPROVED, SettlementRun.Status.FILE_
 MAX_CANDIDATES = 20
 
 
+def _token(kind: str, pk: int) -> str:
+    """A candidate's name in the pick-a-match form (and in its four-eyes approval): what
+    was picked, never a ledger key (those come from allocations.keys)."""
+    return f"{kind}:{pk}"
+
+
 @dataclass
 class Candidate:
     """Something the fund expects on its account that a line could be."""
@@ -554,7 +560,7 @@ def _money_out(line: BankStatementLine) -> list[Candidate]:
             .values("run_id").annotate(total=Sum("amount")).filter(total=line.amount).values_list("run_id", flat=True))
     for run in SettlementRun.objects.filter(pk__in=list(runs[:MAX_CANDIDATES])):
         found.append(Candidate(
-            token=f"run:{run.pk}", kind=M.SETTLEMENT_RUN, amount=line.amount, four_eyes=True, target=run,
+            token=_token("run", run.pk), kind=M.SETTLEMENT_RUN, amount=line.amount, four_eyes=True, target=run,
             expected_on=timezone.localdate(run.file_issued_at or run.approved_at or run.created_at),
             reference=f"CAISSE-RUN-{run.pk}",
             label=_("Settlement run of %(cutoff)s paid (the whole payment file)")
@@ -564,7 +570,7 @@ def _money_out(line: BankStatementLine) -> list[Candidate]:
                        .select_related("vendor", "run").order_by("-id")[:MAX_CANDIDATES]):
         run = settlement.run
         found.append(Candidate(
-            token=f"settlement:{settlement.pk}", kind=M.SETTLEMENT, amount=settlement.amount, four_eyes=True,
+            token=_token("settlement", settlement.pk), kind=M.SETTLEMENT, amount=settlement.amount, four_eyes=True,
             target=settlement, expected_on=timezone.localdate(run.file_issued_at or run.approved_at or run.created_at),
             reference=settlement.number,
             label=_("Settlement %(number)s to %(vendor)s paid")
@@ -581,7 +587,7 @@ def _money_out(line: BankStatementLine) -> list[Candidate]:
         if key not in collected:
             continue  # not collected, or already returned
         found.append(Candidate(
-            token=f"debit_return:{debit.pk}", kind=M.DIRECT_DEBIT_RETURN, amount=debit.amount, target=debit,
+            token=_token("debit_return", debit.pk), kind=M.DIRECT_DEBIT_RETURN, amount=debit.amount, target=debit,
             expected_on=collection.collection_date, reference=debit.end_to_end_id,
             label=_("Direct debit of %(household)s for %(period)s returned by the bank")
             % {"household": debit.household.reference, "period": collection.period}))
@@ -597,7 +603,7 @@ def _money_in(line: BankStatementLine) -> list[Candidate]:
               .annotate(total=Sum("amount")).filter(total=line.amount).values_list("collection_id", flat=True))
     for collection in DirectDebitCollection.objects.filter(pk__in=list(totals[:MAX_CANDIDATES])):
         found.append(Candidate(
-            token=f"collection:{collection.pk}", kind=M.COLLECTION, amount=line.amount, target=collection,
+            token=_token("collection", collection.pk), kind=M.COLLECTION, amount=line.amount, target=collection,
             expected_on=collection.collection_date, reference=collection.message_id,
             label=_("Direct debit collection of %(period)s (presentation %(n)s)")
             % {"period": collection.period, "n": collection.presentation}))
@@ -605,7 +611,7 @@ def _money_in(line: BankStatementLine) -> list[Candidate]:
                                                  amount=line.amount)
                        .select_related("vendor").order_by("-id")[:MAX_CANDIDATES]):
         found.append(Candidate(
-            token=f"settlement_return:{settlement.pk}", kind=M.SETTLEMENT_RETURN, amount=settlement.amount,
+            token=_token("settlement_return", settlement.pk), kind=M.SETTLEMENT_RETURN, amount=settlement.amount,
             four_eyes=True, target=settlement, expected_on=settlement.value_date, reference=settlement.number,
             label=_("Settlement %(number)s to %(vendor)s returned by the shop's bank")
             % {"number": settlement.number, "vendor": settlement.vendor.display_name}))
@@ -616,7 +622,7 @@ def _money_in(line: BankStatementLine) -> list[Candidate]:
         if outstanding < line.amount:
             continue
         found.append(Candidate(
-            token=f"grant:{grant.pk}", kind=M.GRANT, amount=outstanding, target=grant, expected_on=grant.promised_on,
+            token=_token("grant", grant.pk), kind=M.GRANT, amount=outstanding, target=grant, expected_on=grant.promised_on,
             reference=grant.reference,
             label=_("Grant %(reference)s from %(funder)s (%(outstanding)s still expected)")
             % {"reference": grant.reference, "funder": grant.funder_name, "outstanding": euros(outstanding)}))
