@@ -51,7 +51,7 @@ def env(**extra) -> dict:
         "DATABASE_URL": _database.url_of(DB),
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "PIN_HASH_KEY": "bench-only-pin-hash-key", "ACTIVATION_CODE_KEY": "bench-only-activation-key",
-        "REPORT_DIGEST_KEY": "bench-only-report-key",
+        "REPORT_DIGEST_KEY": "bench-only-report-key", "RESEARCH_PSEUDONYM_KEY": "bench-only-research-key",
         "DJANGO_SETTINGS_MODULE": "caisse.settings",
         "DEBUG": "0",
         "SECURE_SSL_REDIRECT": "0",
