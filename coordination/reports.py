@@ -189,9 +189,14 @@ def _month_sql(alias: str = "t") -> str:
     return f"to_char(COALESCE({alias}.value_date, ({alias}.created_at AT TIME ZONE %s)::date), 'YYYY-MM')"
 
 
-# An allocation's month is the period it was issued for (its key's third part), whenever posted.
-_ALLOCATION_MONTH_SQL = ("COALESCE(NULLIF(split_part(COALESCE(o.idempotency_key, t.idempotency_key), ':', 3), ''), "
-                         + _month_sql() + ")")
+def _counted_in_sql(original: str) -> str:
+    """The month a transfer `t` counts in: for an allocation (`original` is the transfer
+    itself, or the allocation a reversal undoes) the period it was issued for, its key's
+    third part, whenever posted; for anything else the month of t's own date."""
+    return (f"CASE WHEN {original}.kind = %s THEN COALESCE(NULLIF(split_part({original}.idempotency_key, ':', 3), ''), "
+            f"{_month_sql()}) ELSE {_month_sql()} END")
+
+
 # Allocations are issued at most this long before (or after) the month they are for.
 _ISSUED_AHEAD = timedelta(days=62)
 
@@ -206,20 +211,25 @@ def monthly_trends(span_: Span | None = None) -> list[TrendRow]:
     transfer = Transfer._meta.db_table
     kinds = [TransferKind.ALLOCATION, TransferKind.PURCHASE, TransferKind.REFUND, TransferKind.CONTRIBUTION,
              TransferKind.GRANT, TransferKind.REIMBURSEMENT]
+    recent = "(t.created_at >= %s OR COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date) >= %s)"
+    # Two branches rather than one outer join: only the few reversals look up what they undo.
     sql = f"""
-        SELECT CASE WHEN COALESCE(o.kind, t.kind) = %s THEN {_ALLOCATION_MONTH_SQL} ELSE {_month_sql()} END,
-               t.kind, COALESCE(o.kind, t.kind), SUM(t.amount)
-        FROM {transfer} t LEFT JOIN {transfer} o ON o.id = t.reverses_id
-        WHERE t.kind = ANY(%s) AND COALESCE(o.kind, t.kind) = ANY(%s)
-          AND (t.created_at >= %s OR COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date) >= %s)
-        GROUP BY 1, 2, 3
+        SELECT month, kind, effective, SUM(amount) FROM (
+            SELECT {_counted_in_sql("t")} AS month, t.kind, t.kind AS effective, t.amount
+            FROM {transfer} t WHERE t.kind = ANY(%s) AND {recent}
+            UNION ALL
+            SELECT {_counted_in_sql("o")}, t.kind, o.kind, t.amount
+            FROM {transfer} t JOIN {transfer} o ON o.id = t.reverses_id
+            WHERE t.kind = %s AND o.kind = ANY(%s) AND {recent}
+        ) moved GROUP BY 1, 2, 3
     """
     first_day = periods.parse(labels[0])
     start = timezone.make_aware(datetime.combine(first_day, time.min))
     tz = settings.TIME_ZONE
     kinds = [str(kind) for kind in kinds]
-    params = [TransferKind.ALLOCATION, tz, tz, [*kinds, TransferKind.REVERSAL], kinds, start - _ISSUED_AHEAD, tz,
-              first_day]
+    month = [TransferKind.ALLOCATION, tz, tz]
+    since = [start - _ISSUED_AHEAD, tz, first_day]
+    params = [*month, kinds, *since, *month, TransferKind.REVERSAL, kinds, *since]
     for month, kind, effective, total in _run(sql, params):
         row = rows.get(month)
         if row is None:
@@ -267,31 +277,40 @@ _WALLET_SIDE = "CASE WHEN t.kind = 'purchase' THEN t.debit_id ELSE t.credit_id E
 _VENDOR_SIDE = "CASE WHEN t.kind = 'purchase' THEN t.credit_id ELSE t.debit_id END"
 
 
-def _spending(group_sql: str, join_sql: str, span_: Span) -> list[tuple]:
-    """(label, spent, households, labels merged) per group, in one statement: purchases less
-    refunds of the span, per group and household first; groups of fewer than MIN_CELL
+def _spending_rows(span_: Span) -> dict[str, list[tuple]]:
+    """Per table ("shop", "kind", "district"): (label, spent, households, labels merged), in
+    one statement, one pass over the span's purchases and refunds: net per shop and
+    household first, then per group and household; groups of fewer than MIN_CELL
     households (or without a label) merged into one row of label None, whose households
     are counted once each (a household may shop at several of them)."""
     from members.models import Household
+    from vendors.models import Vendor
 
-    transfer, household = Transfer._meta.db_table, Household._meta.db_table
+    transfer, household, vendor = Transfer._meta.db_table, Household._meta.db_table, Vendor._meta.db_table
     sql = f"""
         WITH per AS (
-            SELECT ({group_sql})::text AS label, h.id AS who,
+            SELECT v.id AS shop, v.kind, h.id AS who, h.district,
                    SUM(CASE WHEN t.kind = %s THEN t.amount ELSE -t.amount END) AS spent
-            FROM {transfer} t JOIN {household} h ON h.wallet_id = {_WALLET_SIDE} {join_sql}
+            FROM {transfer} t JOIN {household} h ON h.wallet_id = {_WALLET_SIDE}
+            JOIN {vendor} v ON v.account_id = {_VENDOR_SIDE}
             WHERE t.kind IN (%s, %s) AND t.created_at >= %s AND t.created_at < %s
-            GROUP BY 1, 2
-        ), sized AS (SELECT label, who, spent, COUNT(*) OVER (PARTITION BY label) AS n FROM per)
-        SELECT CASE WHEN n >= %s AND COALESCE(label, '') <> '' THEN label END,
+            GROUP BY v.id, h.id
+        ), grouped AS (
+            SELECT 'shop' AS tbl, shop::text AS label, who, spent FROM per
+            UNION ALL SELECT 'kind', kind, who, SUM(spent) FROM per GROUP BY kind, who
+            UNION ALL SELECT 'district', district, who, SUM(spent) FROM per GROUP BY district, who
+        ), sized AS (SELECT *, COUNT(*) OVER (PARTITION BY tbl, label) AS n FROM grouped)
+        SELECT tbl, CASE WHEN n >= %s AND COALESCE(label, '') <> '' THEN label END,
                SUM(spent), COUNT(DISTINCT who), array_agg(DISTINCT label)
-        FROM sized GROUP BY 1 ORDER BY 1 NULLS LAST
+        FROM sized GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST
     """
     adapt = connection.ops.adapt_datetimefield_value
-    return [(label, int(spent), int(n), [x for x in merged if x])
-            for label, spent, n, merged in _run(sql, [TransferKind.PURCHASE, TransferKind.PURCHASE,
-                                                      TransferKind.REFUND, adapt(span_.start), adapt(span_.stop),
-                                                      MIN_CELL])]
+    params = [TransferKind.PURCHASE, TransferKind.PURCHASE, TransferKind.REFUND, adapt(span_.start),
+              adapt(span_.stop), MIN_CELL]
+    rows: dict[str, list[tuple]] = {"shop": [], "kind": [], "district": []}
+    for table_, label, spent, n, merged in _run(sql, params):
+        rows[table_].append((label, int(spent), int(n), [x for x in merged if x]))
+    return rows
 
 
 def _other(spent: int, households: int, **fields) -> dict:
@@ -301,70 +320,62 @@ def _other(spent: int, households: int, **fields) -> dict:
             "suppressed": hidden}
 
 
-def spending_by_shop(span_: Span | None = None) -> list[dict]:
-    """Each approved shop (and any other shop where members spent in the span), by name:
-    units spent there, net of refunds, and households. A shop where fewer than MIN_CELL
-    households spent is listed with its figures hidden; those shops' figures together
-    make one last row, hidden too if they are still fewer."""
+@dataclass(frozen=True)
+class Spending:
+    """Units spent in a span, net of refunds, three ways; small cells hidden (see spending())."""
+
+    by_shop: list[dict]
+    by_kind: list[dict]
+    by_district: list[dict]
+
+
+def spending(span_: Span | None = None) -> Spending:
+    """Spending by shop, by kind of shop and by district, for `span_` (two queries).
+
+    By shop: each approved shop (and any other where members spent in the span), by name;
+    a shop where fewer than MIN_CELL households spent is listed with its figures hidden,
+    and those shops' figures together make one last row, hidden too if still fewer. By
+    kind and by district: groups of fewer than MIN_CELL households are merged into one
+    "other" row (their names not shown), itself hidden if still too small."""
     from vendors.models import Vendor
 
     span_ = span_ or span()
-    spent = {}
-    other = None
-    for label, total, n, merged in _spending("v.id", f"JOIN {Vendor._meta.db_table} v ON v.account_id = {_VENDOR_SIDE}",
-                                              span_):
+    rows = _spending_rows(span_)
+    by_shop, by_kind, by_district = [], [], []
+    spent, other = {}, None
+    for label, total, n, merged in rows["shop"]:
         if label is None:
             other = (total, n, {int(x) for x in merged})
         else:
             spent[int(label)] = (total, n)
     small = other[2] if other else set()
     shops = Vendor.objects.filter(Q(status=Vendor.Status.APPROVED) | Q(pk__in=[*spent, *small]))
-    rows = []
     for shop in sorted(shops.only("display_name", "slug", "status"), key=lambda v: v.display_name.lower()):
         if shop.pk in spent:
             total, n = spent[shop.pk]
-            rows.append({"shop": shop.display_name, "slug": shop.slug, "spent": total, "households": n,
-                         "suppressed": False})
+            by_shop.append({"shop": shop.display_name, "slug": shop.slug, "spent": total, "households": n,
+                            "suppressed": False})
         elif shop.pk in small:
-            rows.append({"shop": shop.display_name, "slug": shop.slug, "spent": None, "households": None,
-                         "suppressed": True})
+            by_shop.append({"shop": shop.display_name, "slug": shop.slug, "spent": None, "households": None,
+                            "suppressed": True})
         else:  # nobody spent there: nothing to hide
-            rows.append({"shop": shop.display_name, "slug": shop.slug, "spent": 0, "households": 0,
-                         "suppressed": False})
+            by_shop.append({"shop": shop.display_name, "slug": shop.slug, "spent": 0, "households": 0,
+                            "suppressed": False})
     if other:
-        rows.append(_other(other[0], other[1], shop=None, slug=""))
-    return rows
-
-
-def spending_by_vendor_kind(span_: Span | None = None) -> list[dict]:
-    """By kind of shop; kinds where fewer than MIN_CELL households spent are merged into
-    one "other kinds" row, itself hidden if still too small."""
-    from vendors.models import Vendor
-
-    span_ = span_ or span()
+        by_shop.append(_other(other[0], other[1], shop=None, slug=""))
     names = dict(Vendor.Kind.choices)
-    rows = []
-    for kind, total, n, _merged in _spending(
-            "v.kind", f"JOIN {Vendor._meta.db_table} v ON v.account_id = {_VENDOR_SIDE}", span_):
+    for kind, total, n, _merged in rows["kind"]:
         if kind is None:
-            rows.append(_other(total, n, kind=None, label=None))
+            by_kind.append(_other(total, n, kind=None, label=None))
         else:
-            rows.append({"kind": kind, "label": str(names.get(kind, kind)), "spent": total, "households": n,
-                         "suppressed": False})
-    return rows
-
-
-def spending_by_district(span_: Span | None = None) -> list[dict]:
-    """By the household's district; districts of fewer than MIN_CELL households are merged
-    into one "other districts" row, itself suppressed if still too small."""
-    span_ = span_ or span()
-    rows = []
-    for district, total, n, _merged in _spending("h.district", "", span_):
+            by_kind.append({"kind": kind, "label": str(names.get(kind, kind)), "spent": total, "households": n,
+                            "suppressed": False})
+    for district, total, n, _merged in rows["district"]:
         if district is None:
-            rows.append(_other(total, n, district=None))
+            by_district.append(_other(total, n, district=None))
         else:
-            rows.append({"district": district, "spent": total, "households": n, "suppressed": False})
-    return rows
+            by_district.append({"district": district, "spent": total, "households": n, "suppressed": False})
+    return Spending(by_shop=by_shop, by_kind=by_kind, by_district=by_district)
 
 
 def contributions_by_bracket(span_: Span | None = None) -> list[dict]:
@@ -536,13 +547,14 @@ class Dashboard:
 def dashboard(span_: Span | None = None) -> Dashboard:
     span_ = span_ or span()
     trends = monthly_trends(span_)
+    spent = spending(span_)
     return Dashboard(
         span=span_,
         position=position(),
         trends=trends,
-        by_shop=spending_by_shop(span_),
-        by_vendor_kind=spending_by_vendor_kind(span_),
-        by_district=spending_by_district(span_),
+        by_shop=spent.by_shop,
+        by_vendor_kind=spent.by_kind,
+        by_district=spent.by_district,
         by_bracket=contributions_by_bracket(span_),
         participation=participation(trends, span_),
     )
@@ -578,15 +590,15 @@ def table(name: str, span_: Span | None = None) -> tuple[list[str], list[list]]:
     if name == "shops":
         return (["shop", "spent_net_units", "households"],
                 [[r["shop"] or "other", _hidden(r, "spent"), _hidden(r, "households", few)]
-                 for r in spending_by_shop(span_)])
+                 for r in spending(span_).by_shop])
     if name == "vendor_kinds":
         return (["kind", "spent_net_units", "households"],
                 [[r["kind"] or "other", _hidden(r, "spent"), _hidden(r, "households", few)]
-                 for r in spending_by_vendor_kind(span_)])
+                 for r in spending(span_).by_kind])
     if name == "districts":
         return (["district", "spent_net_units", "households"],
                 [[r["district"] or "other", _hidden(r, "spent"), _hidden(r, "households", few)]
-                 for r in spending_by_district(span_)])
+                 for r in spending(span_).by_district])
     if name == "brackets":
         return (["income_bracket", "total_net_euros", "returned_euros", "households", "payments",
                  "average_euros"],

@@ -60,7 +60,7 @@ def test_small_districts_are_suppressed():
         member = make_member(f"B-{n}", balance=1_000)
         Household.objects.filter(pk=member.household.pk).update(district="Celleneuve")
         pay(member, vendor, 100)
-    rows = reports.spending_by_district()
+    rows = reports.spending().by_district
     assert rows[0] == {"district": "Mosson", "spent": 1_200, "households": 12, "suppressed": False}
     assert rows[1]["suppressed"] and rows[1]["spent"] is None and rows[1]["district"] is None
     assert "Celleneuve" not in str(rows)

@@ -40,7 +40,8 @@ def allocate(member, period, amount=10_000):
 def spent(span):
     """What each table of the span says was spent, net (None where a table hides it)."""
     trends = sum(row.spent for row in reports.in_span(reports.monthly_trends(span), span))
-    tables = [reports.spending_by_shop(span), reports.spending_by_vendor_kind(span), reports.spending_by_district(span)]
+    tables = reports.spending(span)
+    tables = [tables.by_shop, tables.by_kind, tables.by_district]
     sums = [None if any(row["suppressed"] for row in rows) else sum(row["spent"] for row in rows) for rows in tables]
     return trends, *sums
 
@@ -72,7 +73,7 @@ def test_purchases_on_the_last_evening_of_a_month_land_in_its_month_summer_and_w
         assert spent(reports.span("2026-07")) == (4_400,) * 4
         assert spent(reports.span("2026")) == (11_000,) * 4
         assert spent(reports.span()) == (11_000,) * 4  # the last 12 months: 2025-08 to 2026-07
-        [july] = reports.spending_by_shop(reports.span("2026-07"))
+        [july] = reports.spending(reports.span("2026-07")).by_shop
         assert (july["shop"], july["spent"], july["households"]) == ("Epicerie", 4_400, 1)
 
 
@@ -230,11 +231,12 @@ def test_the_period_choices_and_their_meaning():
 
 # The session, the user and their second factor and role (4); the trends (1); the position:
 # system accounts, vendors owed, committed payment files, rules and the runway (6); the
-# spending by shop (its SQL and the shops' names, 2), by kind (1), by district (1); the
+# spending by shop, kind and district in one statement, and the shops' names (2); the
 # brackets (1); participation: households who spent, active, arrivals, departures (4); what
 # waits for a coordinator (3); the menu's roles and the open alarms (6). Was 26 before the
-# periods: + the table by shop (2) + the households who spent in their month (1).
-PAGE_QUERIES = 29
+# periods: the three spending tables in one statement (-1), the shops' names (+1), the
+# households who spent in their month (+1).
+PAGE_QUERIES = 27
 
 
 def test_the_page_asks_the_same_number_of_queries_whatever_the_period(client, django_assert_num_queries):
