@@ -129,7 +129,7 @@ class Span:
 
 PERIOD_PARAMETER = "period"
 FIRST_YEAR = 2000
-_YEAR = re.compile(r"^\d{4}$")
+_YEAR = re.compile(r"^\d{4}$", re.ASCII)
 
 
 def span(value: str | None = None) -> Span:
@@ -432,11 +432,11 @@ class MonthParticipation:
 
     @property
     def suppressed(self) -> bool:
-        return suppress(self.allocated)
+        return self.allocated > 0 and suppress(self.allocated)  # none allocated: nothing to hide
 
     @property
     def share(self) -> float | None:
-        return None if self.suppressed else self.spent / self.allocated
+        return None if self.suppressed or not self.allocated else self.spent / self.allocated
 
 
 @dataclass
@@ -606,7 +606,7 @@ def table(name: str, span_: Span | None = None) -> tuple[list[str], list[list]]:
                   r["average"]] for r in contributions_by_bracket(span_)])
     if name == "participation":
         p = participation(monthly_trends(span_), span_)
-        rows = [[m.period, m.allocated, few if m.suppressed else m.spent,
+        rows = [[m.period, m.allocated, "" if m.suppressed else m.spent,
                  "" if m.share is None else round(m.share, 4), m.arrivals, m.departures] for m in p.months]
         rows.append(["active_now", p.active, "", "", "", ""])
         rows.append(["share_of_units_spent", "", "", "" if p.share_spent is None else round(p.share_spent, 4), "", ""])

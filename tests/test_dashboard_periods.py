@@ -179,6 +179,7 @@ def test_the_tables_agree_with_each_other_with_the_trends_and_with_the_fund_posi
         [month] = data.participation.months
         assert (month.period, month.allocated, month.spent, month.share) == ("2026-05", 15, 15, 1)
         assert data.participation.share_spent == pytest.approx(total / (15 * 10_000))
+        assert reports.table("participation", may)[1][0][:4] == ["2026-05", 15, 15, 1]
         # The month's tables and the year's agree while the year has only May.
         year = reports.dashboard(reports.span("2026"))
         assert (year.spent, year.by_shop, year.by_district) == (data.spent, data.by_shop, data.by_district)
