@@ -8,10 +8,16 @@ months of history (allocations, contributions with their payment rows, grants, p
 refunds) until the ledger holds --transfers transfers, sets the balances from the
 transfers, then times in the same run, each the median of --repeat:
 
-- each page, through Django's test client (view, queries, template);
-- the raw SQL aggregates that page needs, run by hand on the same connection;
+- each page, through Django's test client (view, queries, template): the dashboard for the
+  last 12 months and for one month, and three of its CSV tables;
+- the raw SQL aggregates that page needs, run by hand on the same connection: the
+  position (committed settlements and the runway included), the trends (contributions net
+  of returns, allocations by their period), spending by shop, kind and district for the
+  same span (small groups merged), contributions by bracket, participation, what waits;
 
-and prints the ratio page ÷ raw SQL (goal: ≤ 3×).
+checks that the raw SQL's figures are the page's, and prints the ratio page ÷ raw SQL
+(goal: ≤ 3×). 1 % of the contributions are returned by the bank, so that "net of
+returns" has work to do.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import secrets
 import statistics
 import sys
 import time
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,6 +49,7 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from allocations import periods  # noqa: E402
 from coordination import reports  # noqa: E402
@@ -115,6 +124,18 @@ def build(households: int, vendors: int, transfers: int) -> None:
              RETURNING id, amount, memo, created_at)
            INSERT INTO members_contributionpayment ({", ".join(columns)}) SELECT {", ".join(values)} FROM t""",
         [ids["contributions"], ids["treasury"], months, *params])
+    # 1 % of the contributions returned by the bank three days later (a reversal, the payment
+    # marked rejected): the dashboard counts contributions net of returns, and returns apart.
+    sql("""WITH r AS (
+             INSERT INTO allocations_transfer (debit_id, credit_id, unit, amount, kind, idempotency_key, reverses_id,
+                                               memo, created_at, value_date)
+             SELECT credit_id, debit_id, unit, amount, 'reversal', 'reversal:' || id, id, '',
+                    created_at + interval '3 days', (created_at + interval '3 days')::date
+             FROM allocations_transfer WHERE kind = 'contribution' AND id %% 100 = 0
+             RETURNING id, reverses_id, created_at)
+           UPDATE members_contributionpayment p SET reversal_id = r.id, rejected_at = r.created_at,
+                  rejection_reason = 'AM04'
+           FROM r WHERE p.transfer_id = r.reverses_id""")
     # Grants: one a month.
     sql("""INSERT INTO allocations_transfer (debit_id, credit_id, unit, amount, kind, idempotency_key, memo, created_at)
            SELECT %s, %s, 'EUR', %s, 'grant', 'bench-grant:' || m, '', (m || '-02')::date FROM unnest(%s::text[]) m""",
@@ -141,36 +162,155 @@ def build(households: int, vendors: int, transfers: int) -> None:
     sql("VACUUM ANALYZE")
 
 
+# What the dashboard computes, by hand: the same aggregates, no ORM, no template, on the
+# same span (the last 12 months, or one month for "dashboard (month)"). Kept in step with
+# coordination/reports.py: `check()` below compares their figures with the page's.
+POSITION = [
+    ("SELECT code, balance FROM allocations_account WHERE code IS NOT NULL", []),
+    ("SELECT SUM(balance) FROM allocations_account WHERE kind = 'vendor'", []),
+    # Committed settlements: in approved payment files, not yet confirmed by the bank.
+    ("SELECT COALESCE(SUM(amount), 0) FROM vendors_settlement WHERE status = 'committed'", []),
+    # The runway: next month's rules and what a month of allocations costs under them.
+    ("""SELECT allocation_per_household, supplement_per_extra_adult, supplement_per_child FROM allocations_fundrules
+        WHERE effective_from <= %s ORDER BY effective_from DESC LIMIT 1""", ["next_month"]),
+    ("""SELECT COALESCE(SUM(10000 + 0 * (adults - 1) + 0 * children), 0) FROM members_household
+        WHERE status = 'active' AND joined_on <= %s""", ["next_month_end"]),
+]
+TRENDS = ("""
+    SELECT month, kind, effective, SUM(amount) FROM (
+        SELECT CASE WHEN t.kind = 'allocation'
+                    THEN COALESCE(NULLIF(split_part(t.idempotency_key, ':', 3), ''),
+                                  to_char(COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date), 'YYYY-MM'))
+                    ELSE to_char(COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date), 'YYYY-MM') END AS month,
+               t.kind, t.kind AS effective, t.amount
+        FROM allocations_transfer t
+        WHERE t.kind IN ('allocation', 'purchase', 'refund', 'contribution', 'grant', 'reimbursement')
+          AND (t.created_at >= %s OR COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date) >= %s)
+        UNION ALL
+        SELECT CASE WHEN o.kind = 'allocation'
+                    THEN COALESCE(NULLIF(split_part(o.idempotency_key, ':', 3), ''),
+                                  to_char(COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date), 'YYYY-MM'))
+                    ELSE to_char(COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date), 'YYYY-MM') END,
+               t.kind, o.kind, t.amount
+        FROM allocations_transfer t JOIN allocations_transfer o ON o.id = t.reverses_id
+        WHERE t.kind = 'reversal'
+          AND o.kind IN ('allocation', 'purchase', 'refund', 'contribution', 'grant', 'reimbursement')
+          AND (t.created_at >= %s OR COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date) >= %s)
+    ) moved GROUP BY 1, 2, 3""", ["tz", "tz", "trend_start_ahead", "tz", "trend_first_day",
+                                  "tz", "tz", "trend_start_ahead", "tz", "trend_first_day"])
+
+
+SPENDING = ("""
+    WITH per AS (
+        SELECT v.id AS shop, v.kind, h.id AS who, h.district,
+               SUM(CASE WHEN t.kind = 'purchase' THEN t.amount ELSE -t.amount END) AS spent
+        FROM allocations_transfer t
+        JOIN members_household h ON h.wallet_id = CASE WHEN t.kind = 'purchase' THEN t.debit_id ELSE t.credit_id END
+        JOIN vendors_vendor v ON v.account_id = CASE WHEN t.kind = 'purchase' THEN t.credit_id ELSE t.debit_id END
+        WHERE t.kind IN ('purchase', 'refund') AND t.created_at >= %s AND t.created_at < %s
+        GROUP BY v.id, h.id
+    ), grouped AS (
+        SELECT 'shop' AS tbl, shop::text AS label, who, spent FROM per
+        UNION ALL SELECT 'kind', kind, who, SUM(spent) FROM per GROUP BY kind, who
+        UNION ALL SELECT 'district', district, who, SUM(spent) FROM per GROUP BY district, who
+    ), sized AS (SELECT *, COUNT(*) OVER (PARTITION BY tbl, label) AS n FROM grouped)
+    SELECT tbl, CASE WHEN n >= %s AND COALESCE(label, '') <> '' THEN label END,
+           SUM(spent), COUNT(DISTINCT who), array_agg(DISTINCT label)
+    FROM sized GROUP BY 1, 2 ORDER BY 1, 2 NULLS LAST""", ["start", "stop", "min_cell"])
+# Spending by shop, kind and district (small groups merged) and the shops' names.
+SHOPS = [SPENDING, ("SELECT id, display_name, slug, status FROM vendors_vendor WHERE status = 'approved'", [])]
+BRACKETS = ("""
+    SELECT h.income_bracket,
+           SUM(CASE WHEN t.kind = 'reversal' THEN -t.amount ELSE t.amount END),
+           COALESCE(SUM(t.amount) FILTER (WHERE t.kind = 'reversal'), 0),
+           COUNT(DISTINCT h.id) FILTER (WHERE t.kind <> 'reversal' AND r.id IS NULL),
+           COUNT(*) FILTER (WHERE t.kind <> 'reversal' AND r.id IS NULL),
+           COALESCE(SUM(t.amount) FILTER (WHERE t.kind <> 'reversal' AND r.id IS NULL), 0)
+    FROM allocations_transfer t LEFT JOIN allocations_transfer o ON o.id = t.reverses_id
+    LEFT JOIN allocations_transfer r ON r.reverses_id = t.id
+    LEFT JOIN members_contributionpayment p ON p.transfer_id = COALESCE(o.id, t.id)
+    LEFT JOIN members_household h ON h.id = p.household_id
+    WHERE t.kind IN ('contribution', 'reversal') AND COALESCE(o.kind, t.kind) = 'contribution'
+      AND COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date) >= %s
+      AND COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date) < %s
+    GROUP BY 1 ORDER BY 1""", ["tz", "first_day", "tz", "end_day"])
+PARTICIPATION = [
+    ("""WITH allocated AS (
+            SELECT DISTINCT COALESCE(NULLIF(split_part(t.idempotency_key, ':', 3), ''),
+                                     to_char(COALESCE(t.value_date, (t.created_at AT TIME ZONE %s)::date), 'YYYY-MM'))
+                            AS period, t.credit_id AS wallet
+            FROM allocations_transfer t
+            WHERE t.kind = 'allocation' AND t.created_at >= %s
+              AND NOT EXISTS (SELECT 1 FROM allocations_transfer r WHERE r.reverses_id = t.id)
+        ), spent AS (
+            SELECT to_char(t.created_at AT TIME ZONE %s, 'YYYY-MM') AS period,
+                   CASE WHEN t.kind = 'purchase' THEN t.debit_id ELSE t.credit_id END AS wallet
+            FROM allocations_transfer t
+            WHERE t.kind IN ('purchase', 'refund') AND t.created_at >= %s AND t.created_at < %s
+            GROUP BY 1, 2 HAVING SUM(CASE WHEN t.kind = 'purchase' THEN t.amount ELSE -t.amount END) > 0
+        )
+        SELECT a.period, COUNT(*), COUNT(s.wallet)
+        FROM allocated a LEFT JOIN spent s ON s.period = a.period AND s.wallet = a.wallet
+        WHERE a.period = ANY(%s) GROUP BY 1""", ["tz", "start_ahead", "tz", "start", "stop", "months"]),
+    ("SELECT COUNT(*) FROM members_household WHERE status = 'active'", []),
+    ("""SELECT date_trunc('month', joined_on), COUNT(*) FROM members_household
+        WHERE joined_on >= %s AND joined_on < %s AND status NOT IN ('applicant', 'waitlisted', 'drawn')
+        GROUP BY 1""", ["first_day", "end_day"]),
+    ("""SELECT date_trunc('month', status_changed_at AT TIME ZONE %s), COUNT(*) FROM members_household
+        WHERE status = 'exited' AND status_changed_at >= %s AND status_changed_at < %s GROUP BY 1""",
+     ["tz", "start", "stop"]),
+]
+WAITING = [
+    ("SELECT COUNT(*) FROM members_heldcash WHERE decided_at IS NULL AND payment_id IS NULL", []),
+    ("""SELECT COUNT(*) FROM members_desksession
+        WHERE closed_at IS NOT NULL AND difference_explained_at IS NULL AND difference <> 0""", []),
+    ("SELECT COUNT(*) FROM allocations_approval WHERE action = 'purchase_refund' AND status = 'pending'", []),
+]
+DASHBOARD = [*POSITION, TRENDS, *SHOPS, BRACKETS, *PARTICIPATION, *WAITING]
 RAW = {
-    # What the dashboard reads, by hand: the same aggregates, no ORM, no template.
-    "dashboard": [
-        ("SELECT code, balance FROM allocations_account WHERE code IS NOT NULL", []),
-        ("SELECT SUM(balance) FROM allocations_account WHERE kind = 'vendor'", []),
-        ("SELECT COUNT(*) * 10000 FROM members_household WHERE status = 'active'", []),
-        ("""SELECT date_trunc('month', created_at AT TIME ZONE %s), kind, SUM(amount) FROM allocations_transfer
-            WHERE created_at >= %s AND kind IN ('allocation','purchase','refund','contribution','grant','reimbursement')
-            GROUP BY 1, 2""", ["tz", "start"]),
-        ("""SELECT v.kind, SUM(CASE WHEN t.kind = 'purchase' THEN t.amount ELSE -t.amount END),
-                   COUNT(DISTINCT CASE WHEN t.kind = 'purchase' THEN t.debit_id ELSE t.credit_id END)
-            FROM allocations_transfer t JOIN vendors_vendor v
-              ON v.account_id = CASE WHEN t.kind = 'purchase' THEN t.credit_id ELSE t.debit_id END
-            WHERE t.created_at >= %s AND t.kind IN ('purchase','refund') GROUP BY v.kind""", ["start"]),
-        ("""SELECT h.district, SUM(CASE WHEN t.kind = 'purchase' THEN t.amount ELSE -t.amount END), COUNT(DISTINCT h.id)
-            FROM allocations_transfer t JOIN members_household h
-              ON h.wallet_id = CASE WHEN t.kind = 'purchase' THEN t.debit_id ELSE t.credit_id END
-            WHERE t.created_at >= %s AND t.kind IN ('purchase','refund') GROUP BY h.district""", ["start"]),
-        ("""SELECT h.income_bracket, SUM(p.amount), COUNT(DISTINCT p.household_id), COUNT(*)
-            FROM members_contributionpayment p JOIN members_household h ON h.id = p.household_id
-            WHERE p.period >= %s GROUP BY 1""", ["first_period"]),
-        ("SELECT COUNT(*) FROM members_household WHERE status = 'active'", []),
-        ("""SELECT date_trunc('month', joined_on), COUNT(*) FROM members_household WHERE joined_on >= %s
-            GROUP BY 1""", ["first_day"]),
-    ],
+    "dashboard": DASHBOARD,
+    "dashboard (month)": DASHBOARD,
+    "trends.csv": [TRENDS],
+    "shops.csv": SHOPS,
+    "districts.csv": SHOPS,  # the page computes the three spending tables for any of them
 }
-RAW["trends.csv"] = [RAW["dashboard"][3]]
-RAW["districts.csv"] = [RAW["dashboard"][5]]
-PAGES = {"dashboard": "/coordination/", "trends.csv": "/coordination/export/trends.csv",
+PAGES = {"dashboard": "/coordination/", "dashboard (month)": "/coordination/?period={month}",
+         "trends.csv": "/coordination/export/trends.csv", "shops.csv": "/coordination/export/shops.csv",
          "districts.csv": "/coordination/export/districts.csv"}
+
+
+def span_values(span) -> dict:
+    """The parameters of the raw SQL for a span of the dashboard."""
+    next_month = periods.shift(periods.current(), 1)
+    trend_first = periods.parse(span.trend_months[0])
+    return {"tz": settings.TIME_ZONE, "start": span.start, "stop": span.stop, "months": list(span.months),
+            "first_day": span.first_day, "end_day": span.end_day, "min_cell": reports.MIN_CELL,
+            "start_ahead": span.start - timedelta(days=62), "trend_first_day": trend_first,
+            "trend_start_ahead": timezone.make_aware(datetime.combine(trend_first, dtime.min)) - timedelta(days=62),
+            "next_month": periods.parse(next_month), "next_month_end": periods.last_day(next_month)}
+
+
+def check(span, values) -> None:
+    """The raw SQL computes what the page shows: the same totals, or the ratio is not honest."""
+    def run(query):
+        statement, names = query
+        return sql(statement, [values[name] for name in names])
+
+    trends = reports.in_span(reports.monthly_trends(span), span)
+    spent = sum(row.spent for row in trends)
+    raw_spent = sum((1 if effective == "purchase" else -1) * (-1 if kind == "reversal" else 1) * total
+                    for month, kind, effective, total in run(TRENDS)
+                    if month in span.months and effective in ("purchase", "refund"))
+    assert raw_spent == spent
+    for table in ("shop", "kind", "district"):
+        assert sum(row[2] for row in run(SPENDING) if row[0] == table) == spent, table
+    assert sum(row[1] for row in run(BRACKETS)) == sum(row.contributions for row in trends)
+    assert sum(row[2] for row in run(BRACKETS)) == sum(row.contributions_returned for row in trends)
+    assert [row["total"] for row in reports.contributions_by_bracket(span)] == [row[1] for row in run(BRACKETS)]
+    page = reports.participation(trends, span)
+    raw = {period: (allocated, who) for period, allocated, who in run(PARTICIPATION[0])}
+    assert {m.period: (m.allocated, m.spent) for m in page.months if m.allocated} == raw
+    assert reports.position().committed_to_vendors == run(POSITION[2])[0][0]
 
 
 def timed(fn, repeat: int) -> float:
@@ -222,23 +362,26 @@ def main():
     client.post("/accounts/login/", {"login": user.username, "password": password}, secure=True)
     client.post("/accounts/2fa/authenticate/", {"code": second_factor.current_code(secret)}, secure=True)
 
-    labels, start = reports.window()
-    values = {"tz": settings.TIME_ZONE, "start": start, "first_period": labels[0],
-              "first_day": periods.parse(labels[0])}
+    last_12, month = reports.span(), reports.span(periods.current())
+    values = {"dashboard": span_values(last_12), "dashboard (month)": span_values(month)}
+    check(last_12, values["dashboard"])
+    check(month, values["dashboard (month)"])
+    print("the raw SQL's figures agree with the page's (spending, contributions net and returned, participation)")
 
-    def raw(queries):
+    def raw(queries, values):
         def run():
             for statement, names in queries:
                 sql(statement, [values[name] for name in names])
         return run
 
-    print(f"{'page':<16}{'page ms':>10}{'raw SQL ms':>12}{'ratio':>8}")
+    print(f"{'page':<20}{'page ms':>10}{'raw SQL ms':>12}{'ratio':>8}")
     for name, url in PAGES.items():
         def page():
-            response = client.get(url, secure=True)  # noqa: B023 (timed within this iteration)
+            response = client.get(url.format(month=month.key), secure=True)  # noqa: B023 (timed within this iteration)
             assert response.status_code == 200, response.status_code
-        page_s, raw_s = timed(page, args.repeat), timed(raw(RAW[name]), args.repeat)
-        print(f"{name:<16}{page_s * 1000:>10.1f}{raw_s * 1000:>12.1f}{page_s / raw_s:>8.2f}")
+        page_s = timed(page, args.repeat)
+        raw_s = timed(raw(RAW[name], values.get(name, values["dashboard"])), args.repeat)
+        print(f"{name:<20}{page_s * 1000:>10.1f}{raw_s * 1000:>12.1f}{page_s / raw_s:>8.2f}")
 
 
 if __name__ == "__main__":

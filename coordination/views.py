@@ -161,7 +161,7 @@ def grant_report_print(request, pk: int):
 # --- Dashboard and CSV tables -----------------------------------------------------------
 
 from django.conf import settings  # noqa: E402
-from django.http import Http404  # noqa: E402
+from django.http import Http404, HttpResponseBadRequest  # noqa: E402
 
 from kernel import csv as kernel_csv  # noqa: E402
 from operations import monitoring  # noqa: E402
@@ -170,33 +170,51 @@ from . import charts, reports  # noqa: E402
 from .waiting import waiting  # noqa: E402
 
 
+def _span(request):
+    """The span the dashboard's `period` parameter asks for, and the error to show if it
+    is not one (then the default span: the last 12 months)."""
+    try:
+        return reports.span(request.GET.get(reports.PERIOD_PARAMETER)), None
+    except reports.InvalidSpan as error:
+        return reports.span(), str(error)
+
+
 @coordinator_required
 def dashboard(request):
     if settings.WATCH_ON_PAGES:
         # Beat may be dead: then no task of its can tell, this page must.
         monitoring.check_overdue()
-    data = reports.dashboard()
+    span, error = _span(request)
+    if error:
+        messages.error(request, error + " " + _("The page shows the last 12 months."))
+    data = reports.dashboard(span)
     trends = data.trends
     unit = fund.cached().unit_label
     chart_specs = [
         ("issued", _("Units issued"), unit), ("spent", _("Units spent"), unit),
         ("contributions", _("Contributions received"), "€"), ("grants", _("Grants received"), "€"),
     ]
+    share = data.participation.share_households
     return render(request, "coordination/dashboard.html", {
         "d": data,
         "charts": [(label, charts.bar_chart([(row.period, getattr(row, key)) for row in trends], title=str(label),
-                                            unit=chart_unit, x_label=_("Month (the last 12)")))
+                                            unit=chart_unit, x_label=_("Month")))
                    for key, label, chart_unit in chart_specs],
         "share_spent_pct": None if data.participation.share_spent is None
         else round(100 * data.participation.share_spent),
+        "share_households_pct": None if share is None else round(100 * share),
         "min_cell": reports.MIN_CELL,
         "waiting": waiting(),
-    })
+        "span_choices": reports.span_choices(),
+    }, status=400 if error else 200)
 
 
 @coordinator_required
 def export_table(request, name: str):
     if name not in reports.TABLES:
         raise Http404
-    header, rows = reports.table(name)
-    return kernel_csv.response([header, *rows], f"{name}.csv")
+    span, error = _span(request)
+    if error:
+        return HttpResponseBadRequest(error, content_type="text/plain; charset=utf-8")
+    header, rows = reports.table(name, span)
+    return kernel_csv.response([header, *rows], f"{name}-{span.key}.csv" if span.key else f"{name}.csv")

@@ -34,11 +34,17 @@ def test_the_figures_of_a_small_fund_computed_by_hand(ledger_is_clean):
     assert this_month.period == periods.current()
     assert (this_month.issued, this_month.spent, this_month.contributions, this_month.grants, this_month.reimbursed) == (
         10_000, 1_250 + 750 + 300 - 250, 700, 100_000, 1_750)
-    assert {row["kind"]: row["spent"] for row in data.by_vendor_kind} == {"bakery": 1_750, "grocery": 300}
+    # Two households at two kinds of shop: far below the threshold, so every figure is hidden;
+    # each approved shop is still listed, without its figures.
+    assert data.by_vendor_kind == [{"kind": None, "label": None, "spent": None, "households": None, "suppressed": True}]
+    assert [(row["shop"], row["suppressed"]) for row in data.by_shop] == [
+        ("Boulangerie", True), ("Epicerie", True), (None, True)]
+    assert data.spent == 1_250 + 750 + 300 - 250
     assert {row["bracket"]: (row["total"], row["households"]) for row in data.by_bracket} == {
         "low": (500, 1), "middle": (200, 1)}
     assert data.participation.active == 2
     assert data.participation.share_spent == pytest.approx(2_050 / 10_000)
+    assert data.participation.months[-1].allocated == 2 and data.participation.share_households is None
     # Two households in two districts: both far below the threshold, so nothing is shown.
     assert data.by_district == [{"district": None, "spent": None, "households": None, "suppressed": True}]
     ledger_is_clean()
@@ -54,7 +60,7 @@ def test_small_districts_are_suppressed():
         member = make_member(f"B-{n}", balance=1_000)
         Household.objects.filter(pk=member.household.pk).update(district="Celleneuve")
         pay(member, vendor, 100)
-    rows = reports.spending_by_district()
+    rows = reports.spending().by_district
     assert rows[0] == {"district": "Mosson", "spent": 1_200, "households": 12, "suppressed": False}
     assert rows[1]["suppressed"] and rows[1]["spent"] is None and rows[1]["district"] is None
     assert "Celleneuve" not in str(rows)
