@@ -9,8 +9,11 @@ class AllocationsConfig(AppConfig):
     def ready(self):
         from kernel import four_eyes, fund_identity
 
-        from . import fund
+        from . import fund, grants
+        from .integrity import register_check
         from .models import Approval
+
+        register_check("allocations.grant_receipts", grants.receipts_agree)
 
         # The fund's name and unit for the layers below (kernel.money, users), and one
         # read of the fund's settings per request.

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import keys, ledger
+from .integrity import ObjectMismatch
 from .models import AccountKind, Grant, GrantReceipt, Transfer, TransferKind
 
 
@@ -125,3 +126,23 @@ def books_and_register() -> RegisterAndBooks:
     unregistered = Transfer.objects.filter(kind=TransferKind.GRANT).exclude(
         pk__in=GrantReceipt.objects.values("transfer_id")).count()
     return RegisterAndBooks(books=books, register=register, unregistered=unregistered)
+
+
+def receipts_agree(cursor) -> list[ObjectMismatch]:
+    """Each grant receipt says what its transfer moved: the same amount, a grant's transfer
+    (a receipt reversed stays a receipt; the register nets it, as the books do)."""
+    cursor.execute(
+        f"""
+        SELECT r.id, g.reference, r.amount, t.amount, t.kind
+        FROM {GrantReceipt._meta.db_table} r JOIN {Grant._meta.db_table} g ON g.id = r.grant_id
+        JOIN {Transfer._meta.db_table} t ON t.id = r.transfer_id
+        WHERE t.amount <> r.amount OR t.kind <> %s
+        ORDER BY r.id LIMIT 1000
+        """,
+        [TransferKind.GRANT],
+    )
+    return [
+        ObjectMismatch(f"grant receipt #{id_} ({reference})",
+                       f"says received {amount}; its transfer moved {moved} as {kind}")
+        for id_, reference, amount, moved, kind in cursor.fetchall()
+    ]

@@ -5,9 +5,14 @@ from datetime import date
 
 import pytest
 import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
 from django.utils import timezone
 
 from allocations import approvals, grants
+from allocations.integrity import check_ledger
+from allocations.models import GrantReceipt
 
 from .settlement_fixtures import coordinators, fund_treasury
 from .staff import log_in_staff
@@ -86,3 +91,17 @@ def test_the_grant_and_books_pages_take_as_many_queries_whatever_the_size(client
 
 
 QUERIES_GRANTS, QUERIES_GRANT, QUERIES_PRINT, QUERIES_BOOKS = 14, 13, 7, 24
+
+
+def test_check_ledger_names_a_grant_receipt_changed_behind_its_back(ledger_is_clean):
+    grant = grants.create_grant(funder_type="region", funder_name="Région", reference="REG-2",
+                                promised_on=date(2026, 1, 5), amount=500_000, period_start=date(2026, 3, 1),
+                                period_end=date(2026, 3, 31))
+    receipt = grants.record_receipt(grant, amount=200_000, received_on=date(2026, 3, 10), bank_reference="VIR-9")
+    ledger_is_clean()
+    with connection.cursor() as cursor:  # the register made to say more than the bank gave
+        cursor.execute(f"UPDATE {GrantReceipt._meta.db_table} SET amount = 250000 WHERE id = %s", [receipt.pk])
+    with pytest.raises(CommandError):
+        call_command("check_ledger")
+    report = check_ledger()
+    assert [mismatch.label for mismatch in report.objects] == [f"grant receipt #{receipt.pk} (REG-2)"]
