@@ -5,6 +5,7 @@ each page kept under test-output/journeys for people to look at.
 360 px for the public, member, terminal and committee pages; 1280 px for coordination."""
 
 import pytest
+from django.core.management import call_command
 
 from .browser_checks import transferred_bytes, visit
 
@@ -263,6 +264,20 @@ def test_a_coordinator_signs_in_with_the_second_factor_proposes_a_rules_change_i
             page.goto(base + href)
             visit(page, "coordinator-7-" + href.strip("/").replace("/", "-") + "-1280")
 
+        # A statement line no rule matched: the coordinator picks what it is (a bank fee).
+        line = _unmatched_bank_fee_line()
+        page.goto(base + "/coordination/bank/")
+        page.get_by_role("link", name="Choisir une correspondance").first.click()
+        page.wait_for_url(f"{base}/coordination/bank/lines/{line.pk}/match/")
+        visit(page, "coordinator-8-bank-line-match-1280")
+        page.get_by_label("Frais bancaires", exact=False).first.check()
+        page.get_by_role("button", name="Enregistrer ce rapprochement").click()
+        page.wait_for_url(base + "/coordination/bank/")
+        visit(page, "coordinator-9-bank-line-matched-1280")
+        line.refresh_from_db()
+        assert line.match == line.Match.BANK_FEE
+        call_command("check_ledger")
+
         # 200 % zoom on the same screen: 640 CSS pixels wide, still nothing to scroll sideways.
         page.set_viewport_size({"width": 640, "height": 450})
         for path, name in (("/coordination/", "dashboard"), ("/coordination/audit/", "audit")):
@@ -270,3 +285,21 @@ def test_a_coordinator_signs_in_with_the_second_factor_proposes_a_rules_change_i
             visit(page, f"coordinator-6-{name}-zoom-200")
     finally:
         context.close()
+
+
+def _unmatched_bank_fee_line():
+    """A treasury with money in it and a statement whose one debit line carries no code a
+    rule knows: left for a person."""
+    from datetime import date
+
+    from coordination.models import BankStatement, BankStatementLine
+
+    from .settlement_fixtures import fund_treasury
+
+    fund_treasury()
+    statement = BankStatement.objects.create(
+        statement_id="STMT-JOURNEY", account_iban="FR7630006000011234567890189", version="camt.053.001.02",
+        closing_balance=0, closing_date=date(2026, 1, 31))
+    return BankStatementLine.objects.create(
+        statement=statement, index=1, reference="BQ-JOURNEY", amount=1_200, credit=False, value_date=date(2026, 1, 30),
+        bank_code="PMNT/ICDT/ESCT", remittance="VIREMENT")
