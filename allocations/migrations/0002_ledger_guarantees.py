@@ -1,7 +1,7 @@
 """What the database itself guarantees about the ledger, beyond Django's constraints.
 
-- Transfers are immutable: a trigger rejects UPDATE and DELETE (PostgreSQL and SQLite).
-- Both sides of a transfer hold its unit: (account, unit) foreign keys (PostgreSQL).
+- Transfers are immutable: a trigger rejects UPDATE and DELETE.
+- Both sides of a transfer hold its unit: (account, unit) foreign keys.
 - The fund's system accounts, one per kind.
 """
 
@@ -30,17 +30,6 @@ ALTER TABLE allocations_transfer DROP CONSTRAINT transfer_debit_unit_fk, DROP CO
 DROP TRIGGER allocations_transfer_immutable ON allocations_transfer;
 DROP FUNCTION allocations_transfer_immutable();
 """
-SQLITE_FORWARD = [
-    """CREATE TRIGGER allocations_transfer_no_update BEFORE UPDATE ON allocations_transfer
-       BEGIN SELECT RAISE(ABORT, 'ledger transfers are immutable: post a reversal instead'); END""",
-    """CREATE TRIGGER allocations_transfer_no_delete BEFORE DELETE ON allocations_transfer
-       BEGIN SELECT RAISE(ABORT, 'ledger transfers are immutable: post a reversal instead'); END""",
-]
-SQLITE_BACKWARD = [
-    "DROP TRIGGER allocations_transfer_no_update",
-    "DROP TRIGGER allocations_transfer_no_delete",
-]
-
 SYSTEM_ACCOUNTS = {
     "treasury": "EUR",
     "grants": "EUR",
@@ -52,24 +41,14 @@ SYSTEM_ACCOUNTS = {
 
 
 def forward(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor == "postgresql":
-        schema_editor.execute(PG_FORWARD)
-    elif connection.vendor == "sqlite":
-        for statement in SQLITE_FORWARD:
-            schema_editor.execute(statement)
+    schema_editor.execute(PG_FORWARD)
     Account = apps.get_model("allocations", "Account")
     for code, unit in SYSTEM_ACCOUNTS.items():
         Account.objects.get_or_create(code=code, defaults={"kind": code, "unit": unit})
 
 
 def backward(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD)
-    elif connection.vendor == "sqlite":
-        for statement in SQLITE_BACKWARD:
-            schema_editor.execute(statement)
+    schema_editor.execute(PG_BACKWARD)
 
 
 class Migration(migrations.Migration):

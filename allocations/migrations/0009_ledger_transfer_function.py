@@ -82,13 +82,11 @@ DROP FUNCTION ledger_transfer(bigint, bigint, bigint, text, text, bigint, text, 
 
 
 def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD)
+    schema_editor.execute(FORWARD)
 
 
 def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD)
+    schema_editor.execute(BACKWARD)
 
 
 class Migration(migrations.Migration):

@@ -6,16 +6,14 @@ from django.db import migrations
 
 
 def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute("DROP INDEX IF EXISTS allocations_transfer_idempotency_key_e5eba5d8_like")
+    schema_editor.execute("DROP INDEX IF EXISTS allocations_transfer_idempotency_key_e5eba5d8_like")
 
 
 def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(
-            "CREATE INDEX IF NOT EXISTS allocations_transfer_idempotency_key_e5eba5d8_like "
-            "ON allocations_transfer (idempotency_key varchar_pattern_ops)"
-        )
+    schema_editor.execute(
+        "CREATE INDEX IF NOT EXISTS allocations_transfer_idempotency_key_e5eba5d8_like "
+        "ON allocations_transfer (idempotency_key varchar_pattern_ops)"
+    )
 
 
 class Migration(migrations.Migration):

@@ -15,8 +15,6 @@ TRACKED = {
 
 
 def baseline(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return  # no trigger records anything there
     for event_name, tracked_label in TRACKED.items():
         event_model = apps.get_model("audit", event_name)
         tracked = apps.get_model(tracked_label)
